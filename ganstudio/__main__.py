@@ -1,0 +1,3 @@
+from ganstudio.cli import main
+
+raise SystemExit(main())

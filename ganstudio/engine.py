@@ -1,0 +1,410 @@
+"""The engine: one worker thread owns the compute device and runs all model work.
+
+Three kinds of work reach the worker:
+
+* interactive calls (`Engine.run`): sampling, a slider move, an attention map. They run
+  before anything else, so they wait at most for the training *step* in flight;
+* streams (`Engine.stream`): token-by-token generation. Each `next()` runs on the worker;
+  a stream shares the device with training runs round-robin, one time slice each;
+* training runs (`Engine.submit_training`): a task object whose `.step()` is one small unit
+  of work. The worker runs steps for a slice (`slice_ms`), then moves on, so several
+  sessions' runs share the device fairly. Snapshots (`task.snapshot()`) are taken by the
+  worker every `snapshot_every_s` and published on the job, where any thread reads them
+  without waiting for the worker.
+
+A job that raises is marked failed with a one-line message and the worker lives on.
+"""
+
+from __future__ import annotations
+
+import collections
+import gc
+import itertools
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol
+
+import torch
+
+from ganstudio.errors import Busy, StudioError
+from ganstudio.settings import SETTINGS
+
+QUEUED, RUNNING, PAUSED, DONE, FAILED, CANCELLED = "queued", "running", "paused", "done", "failed", "cancelled"
+FINISHED = (DONE, FAILED, CANCELLED)
+
+
+class TrainingTask(Protocol):
+    """What a training run gives the engine."""
+
+    done: bool
+
+    def step(self) -> None: ...  # one small unit of work (ideally < 20 ms)
+
+    def snapshot(self) -> dict: ...  # plain types: numbers, lists, numpy arrays, PIL images
+
+
+@dataclass
+class EngineConfig:
+    slice_ms: float = SETTINGS.slice_ms  # how long one training run keeps the device before the next gets it
+    snapshot_every_s: float = 0.5  # how stale a run's published snapshot may get while it trains
+    max_train_jobs: int = SETTINGS.max_train_jobs  # runs that share the device at once; more wait queued
+    max_queued_train_jobs: int = SETTINGS.max_queued_train_jobs  # past this, new runs are refused as busy
+
+
+@dataclass
+class Job:
+    """One unit of scheduled work, readable from any thread."""
+
+    id: str
+    kind: str  # "train" | "stream" | "interactive"
+    owner: str  # the Gradio session (or "cli")
+    state: str = QUEUED
+    snapshot: dict = field(default_factory=dict)  # replaced whole by the worker, never mutated in place
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+    task: Any = None
+    snapshot_requested: bool = False
+    last_snapshot_at: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+
+def pick_device(requested: str = "") -> torch.device:
+    """CUDA, else MPS, else CPU; an explicit request (GANSTUDIO_DEVICE) wins."""
+    if requested:
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def describe_error(err: BaseException) -> str:
+    """One line a person can act on."""
+    if isinstance(err, StudioError):
+        return str(err)
+    if isinstance(err, torch.cuda.OutOfMemoryError):
+        return "out of GPU memory — try a smaller batch size or model"
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}"[:300] if text else type(err).__name__
+
+
+class _Stream:
+    """Carries one generator's items from the worker to the caller."""
+
+    def __init__(self, job: Job, make: Callable[[], Iterator]):
+        self.job, self.make, self.gen = job, make, None
+        self.items: queue.Queue = queue.Queue()
+
+    _END = object()
+
+
+class Engine:
+    """Owns the device and the worker thread. Use `get_engine()` for the shared one."""
+
+    def __init__(self, device: str | torch.device | None = None, config: EngineConfig | None = None):
+        self.config = config or EngineConfig()
+        self.device = torch.device(device) if device else pick_device(SETTINGS.device)
+        self._lock = threading.Condition()
+        self._interactive: collections.deque = collections.deque()  # (job, fn, future)
+        self._rotation: collections.deque = collections.deque()  # training jobs and streams, round-robin
+        self._waiting: collections.deque = collections.deque()  # training jobs over the cap, in order
+        self._jobs: dict[str, Job] = {}
+        self._ids = itertools.count(1)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="ganstudio-engine", daemon=True)
+        self._thread.start()
+
+    # ---- public API (any thread) -------------------------------------------------------
+
+    def run(self, fn: Callable[[], Any], owner: str = "cli", timeout: float | None = None) -> Any:
+        """Run `fn()` on the worker ahead of training and streams; return its result or raise its error."""
+        if threading.current_thread() is self._thread:
+            return fn()
+        job = self._new_job("interactive", owner, RUNNING)
+        future: Future = Future()
+        with self._lock:
+            self._interactive.append((job, fn, future))
+            self._lock.notify_all()
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise Busy(f"the device is busy: no answer within {timeout:.0f} s, try again") from None
+        finally:
+            self._forget(job)
+
+    def stream(self, make: Callable[[], Iterator], owner: str = "cli") -> Iterator:
+        """Iterate `make()` with every `next()` running on the worker. Closing the iterator cancels it."""
+        job = self._new_job("stream", owner, RUNNING)
+        stream = _Stream(job, make)
+        job.task = stream
+        with self._lock:
+            self._rotation.append(job)
+            self._lock.notify_all()
+        return self._drain(stream)
+
+    def submit_training(self, task: TrainingTask, owner: str) -> Job:
+        """Start (or queue, past the global cap) a training run. One per session at a time."""
+        with self._lock:
+            if any(j.kind == "train" and not j.finished for j in self._jobs.values() if j.owner == owner):
+                raise Busy("this session already has a training run — stop it before starting another")
+            active = sum(1 for j in self._jobs.values() if j.kind == "train" and j.state in (RUNNING, PAUSED))
+            if active >= self.config.max_train_jobs and len(self._waiting) >= self.config.max_queued_train_jobs:
+                raise Busy(
+                    f"busy: {active} training runs are using the device and {len(self._waiting)} are waiting — "
+                    "try again in a few minutes"
+                )
+            job = self._new_job("train", owner, QUEUED, locked=True)
+            job.task = task
+            if active < self.config.max_train_jobs:
+                self._start(job)
+            else:
+                self._waiting.append(job)
+                job.snapshot = {"queue_position": len(self._waiting)}
+            self._lock.notify_all()
+        return job
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1-based place of a queued training run, None once it runs."""
+        with self._lock:
+            for position, job in enumerate(self._waiting, 1):
+                if job.id == job_id:
+                    return position
+        return None
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.owner == owner]
+
+    def pause(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job and job.state == RUNNING and job.kind == "train":
+                job.state = PAUSED
+                job.snapshot_requested = True
+
+    def resume(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job and job.state == PAUSED:
+                job.state = RUNNING
+                self._lock.notify_all()
+
+    def request_snapshot(self, job_id: str) -> None:
+        job = self._jobs.get(job_id)
+        if job:
+            job.snapshot_requested = True
+            with self._lock:
+                self._lock.notify_all()
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.finished:
+                return
+            if job in self._waiting:
+                self._waiting.remove(job)
+            self._finish(job, CANCELLED)
+
+    def cancel_owner(self, owner: str) -> int:
+        """Cancel a session's work and forget its jobs (the session ended). Returns how many were live."""
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if j.owner == owner]
+            live = 0
+            for job in jobs:
+                if not job.finished:
+                    live += 1
+                    if job in self._waiting:
+                        self._waiting.remove(job)
+                    self._finish(job, CANCELLED)
+                if job.kind == "train":
+                    self._jobs.pop(job.id, None)
+        self.run(self._free_memory)
+        return live
+
+    def forget(self, job_id: str) -> None:
+        """Drop a finished job (and the memory its task holds)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None and job.finished:
+                self._jobs.pop(job_id, None)
+                job.task = None
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+        self._thread.join(timeout)
+
+    # ---- internals --------------------------------------------------------------------
+
+    def _new_job(self, kind: str, owner: str, state: str, locked: bool = False) -> Job:
+        job = Job(id=f"{kind}-{next(self._ids)}", kind=kind, owner=owner, state=state)
+        if kind != "interactive":
+            if locked:
+                self._jobs[job.id] = job
+            else:
+                with self._lock:
+                    self._jobs[job.id] = job
+        return job
+
+    def _forget(self, job: Job) -> None:
+        self._jobs.pop(job.id, None)
+
+    def _start(self, job: Job) -> None:  # holds the lock
+        job.state = RUNNING
+        job.snapshot_requested = True
+        self._rotation.append(job)
+
+    def _finish(self, job: Job, state: str, error: str | None = None) -> None:  # holds the lock
+        job.state, job.error = state, error
+        if job.kind == "stream":
+            job.task.items.put(_Stream._END)
+        if job.kind == "train":
+            while self._waiting and self._active_train() < self.config.max_train_jobs:
+                self._start(self._waiting.popleft())
+            for position, waiting in enumerate(self._waiting, 1):
+                waiting.snapshot = {"queue_position": position}
+        self._lock.notify_all()
+
+    def _active_train(self) -> int:
+        return sum(1 for j in self._jobs.values() if j.kind == "train" and j.state in (RUNNING, PAUSED))
+
+    def _drain(self, stream: _Stream) -> Iterator:
+        try:
+            while True:
+                item = stream.items.get()
+                if item is _Stream._END:
+                    if stream.job.state == FAILED:
+                        raise StudioError(stream.job.error or "generation failed")
+                    return
+                yield item
+        finally:
+            with self._lock:
+                if not stream.job.finished:
+                    self._finish(stream.job, CANCELLED)
+            self._forget(stream.job)
+
+    def _free_memory(self) -> None:
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopping and not self._interactive and not self._has_runnable():
+                    self._lock.wait(timeout=1.0)
+                if self._stopping:
+                    return
+                interactive = self._interactive.popleft() if self._interactive else None
+                job = None if interactive else self._next_in_rotation()
+            if interactive is not None:
+                self._run_interactive(*interactive)
+            elif job is not None:
+                self._run_slice(job)
+
+    def _has_runnable(self) -> bool:
+        return any(j.state == RUNNING or (j.kind == "train" and j.snapshot_requested) for j in self._rotation)
+
+    def _next_in_rotation(self) -> Job | None:  # holds the lock
+        for _ in range(len(self._rotation)):
+            job = self._rotation.popleft()
+            if job.finished:
+                continue
+            self._rotation.append(job)
+            if job.state == RUNNING or job.snapshot_requested:
+                return job
+        return None
+
+    def _run_interactive(self, job: Job, fn: Callable[[], Any], future: Future) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn())
+        except BaseException as err:  # the worker must outlive any job
+            if isinstance(err, torch.cuda.OutOfMemoryError):
+                self._free_memory()
+            future.set_exception(err if isinstance(err, StudioError) else StudioError(describe_error(err)))
+
+    def _run_slice(self, job: Job) -> None:
+        deadline = time.perf_counter() + self.config.slice_ms / 1000.0
+        try:
+            if job.kind == "stream":
+                self._stream_slice(job, deadline)
+            else:
+                self._train_slice(job, deadline)
+        except BaseException as err:
+            if isinstance(err, torch.cuda.OutOfMemoryError):
+                self._free_memory()
+            with self._lock:
+                if not job.finished:
+                    self._finish(job, FAILED, describe_error(err))
+            if job.kind == "train":
+                self._publish(job)
+
+    def _stream_slice(self, job: Job, deadline: float) -> None:
+        stream: _Stream = job.task
+        if stream.gen is None:
+            stream.gen = stream.make()
+        while job.state == RUNNING and not self._interactive:
+            try:
+                item = next(stream.gen)
+            except StopIteration:
+                with self._lock:
+                    self._finish(job, DONE)
+                return
+            stream.items.put(item)
+            if time.perf_counter() >= deadline:
+                return
+
+    def _train_slice(self, job: Job, deadline: float) -> None:
+        task = job.task
+        while job.state == RUNNING and not self._interactive and not task.done:
+            task.step()
+            if time.perf_counter() - job.last_snapshot_at >= self.config.snapshot_every_s:
+                self._publish(job)
+            if time.perf_counter() >= deadline:
+                break
+        if task.done and job.state == RUNNING:
+            self._publish(job)
+            with self._lock:
+                self._finish(job, DONE)
+        elif job.snapshot_requested:
+            self._publish(job)
+
+    def _publish(self, job: Job) -> None:
+        job.snapshot_requested = False
+        job.last_snapshot_at = time.perf_counter()
+        if job.task is None:
+            return
+        try:
+            job.snapshot = job.task.snapshot()
+        except BaseException as err:
+            with self._lock:
+                if not job.finished:
+                    self._finish(job, FAILED, f"snapshot failed: {describe_error(err)}")
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, started on first use."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine()
+        return _engine

@@ -1,0 +1,200 @@
+"""The engine's scheduling promises, with tiny fake tasks (no models needed)."""
+
+import threading
+import time
+
+import pytest
+import torch
+
+from ganstudio.engine import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, Engine, EngineConfig
+from ganstudio.errors import Busy, StudioError
+
+
+class CountingTask:
+    """A training run whose step burns `step_ms` of CPU time and counts."""
+
+    def __init__(self, steps=10_000, step_ms=2.0, fail_at=None, log=None, name=""):
+        self.steps, self.step_ms, self.fail_at, self.log, self.name = steps, step_ms, fail_at, log, name
+        self.count = 0
+
+    @property
+    def done(self):
+        return self.count >= self.steps
+
+    def step(self):
+        if self.fail_at is not None and self.count == self.fail_at:
+            raise ValueError("boom at step %d" % self.count)
+        end = time.perf_counter() + self.step_ms / 1000
+        while time.perf_counter() < end:
+            pass
+        self.count += 1
+        if self.log is not None:
+            self.log.append(self.name)
+
+    def snapshot(self):
+        return {"step": self.count}
+
+
+def wait_until(predicate, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+@pytest.fixture
+def engine():
+    eng = Engine(device="cpu", config=EngineConfig(slice_ms=60, snapshot_every_s=0.05, max_train_jobs=2, max_queued_train_jobs=1))
+    yield eng
+    eng.shutdown()
+
+
+def test_interactive_runs_on_worker_and_returns(engine):
+    names = engine.run(lambda: threading.current_thread().name)
+    assert names == "ganstudio-engine"
+    assert engine.run(lambda: torch.ones(2).sum().item()) == 2.0
+
+
+def test_interactive_jobs_run_in_order(engine):
+    seen = []
+    threads = [threading.Thread(target=engine.run, args=(lambda i=i: seen.append(i),)) for i in range(5)]
+    for t in threads:
+        t.start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join()
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_interactive_preempts_long_training(engine):
+    task = CountingTask(step_ms=5)
+    job = engine.submit_training(task, owner="a")
+    assert wait_until(lambda: task.count > 20)
+    waits = []
+    for _ in range(10):
+        asked = time.perf_counter()
+        started = engine.run(time.perf_counter)
+        waits.append(started - asked)
+        time.sleep(0.02)
+    engine.cancel(job.id)
+    # An interactive request waits for at most the step in flight (5 ms), never a whole slice (60 ms).
+    assert max(waits) < 0.05, waits
+    assert task.count > 20
+
+
+def test_training_jobs_share_the_device_round_robin(engine):
+    log = []
+    a = engine.submit_training(CountingTask(step_ms=1, log=log, name="a"), owner="s1")
+    b = engine.submit_training(CountingTask(step_ms=1, log=log, name="b"), owner="s2")
+    assert wait_until(lambda: log.count("a") > 150 and log.count("b") > 150)
+    engine.cancel(a.id)
+    engine.cancel(b.id)
+    switches = sum(1 for x, y in zip(log, log[1:]) if x != y)
+    assert switches >= 3  # they alternate slice by slice instead of one finishing first
+
+
+def test_snapshot_published_without_blocking(engine):
+    job = engine.submit_training(CountingTask(step_ms=1), owner="a")
+    assert wait_until(lambda: job.snapshot.get("step", 0) > 10)
+    engine.cancel(job.id)
+
+
+def test_pause_resume_cancel(engine):
+    task = CountingTask(step_ms=1)
+    job = engine.submit_training(task, owner="a")
+    assert wait_until(lambda: task.count > 5)
+    engine.pause(job.id)
+    assert job.state == PAUSED
+    time.sleep(0.1)
+    frozen = task.count
+    time.sleep(0.2)
+    assert task.count == frozen
+    assert job.snapshot["step"] == frozen  # a paused run publishes its final state
+    engine.resume(job.id)
+    assert wait_until(lambda: task.count > frozen + 5)
+    engine.cancel(job.id)
+    assert job.state == CANCELLED
+    time.sleep(0.1)
+    stopped = task.count
+    time.sleep(0.1)
+    assert task.count == stopped
+
+
+def test_job_completes(engine):
+    job = engine.submit_training(CountingTask(steps=30, step_ms=0.5), owner="a")
+    assert wait_until(lambda: job.state == DONE)
+    assert job.snapshot["step"] == 30
+
+
+def test_failure_is_isolated(engine):
+    bad = engine.submit_training(CountingTask(fail_at=3, step_ms=0.5), owner="a")
+    assert wait_until(lambda: bad.state == FAILED)
+    assert bad.error == "ValueError: boom at step 3"
+    with pytest.raises(StudioError, match="ZeroDivisionError"):
+        engine.run(lambda: 1 / 0)
+    good = engine.submit_training(CountingTask(steps=10, step_ms=0.5), owner="b")
+    assert wait_until(lambda: good.state == DONE)
+    assert engine.run(lambda: "alive") == "alive"
+
+
+def test_per_session_and_global_caps(engine):
+    first = engine.submit_training(CountingTask(), owner="s1")
+    with pytest.raises(Busy, match="already has a training run"):
+        engine.submit_training(CountingTask(), owner="s1")
+    engine.submit_training(CountingTask(), owner="s2")
+    third = engine.submit_training(CountingTask(steps=5, step_ms=0.5), owner="s3")  # over the cap of 2: queued
+    assert third.state == QUEUED
+    assert engine.queue_position(third.id) == 1
+    assert third.snapshot["queue_position"] == 1
+    with pytest.raises(Busy, match="busy: 2 training runs"):
+        engine.submit_training(CountingTask(), owner="s4")  # queue of 1 is full
+    engine.cancel(first.id)
+    assert wait_until(lambda: third.state == DONE)
+
+
+def test_session_cleanup_cancels_and_forgets(engine):
+    task = CountingTask()
+    job = engine.submit_training(task, owner="gone")
+    assert wait_until(lambda: task.count > 3)
+    assert engine.cancel_owner("gone") == 1
+    assert job.state == CANCELLED
+    assert engine.jobs_of("gone") == []
+    engine.submit_training(CountingTask(steps=1), owner="gone")  # the slot is free again
+
+
+def test_stream_yields_on_worker_and_can_be_closed(engine):
+    def tokens():
+        for i in range(1000):
+            yield (i, threading.current_thread().name)
+
+    items = []
+    it = engine.stream(tokens, owner="a")
+    for item in it:
+        items.append(item)
+        if len(items) == 5:
+            break
+    it.close()
+    assert [i for i, _ in items] == [0, 1, 2, 3, 4]
+    assert {name for _, name in items} == {"ganstudio-engine"}
+    assert engine.jobs_of("a") == []
+
+
+def test_stream_error_reaches_caller(engine):
+    def broken():
+        yield 1
+        raise RuntimeError("tokenizer exploded")
+
+    with pytest.raises(StudioError, match="tokenizer exploded"):
+        list(engine.stream(broken, owner="a"))
+
+
+def test_stream_and_training_alternate(engine):
+    task = CountingTask(step_ms=1)
+    engine.submit_training(task, owner="t")
+    assert wait_until(lambda: task.count > 3)
+    got = list(engine.stream(lambda: iter(range(50)), owner="s"))
+    assert got == list(range(50))
+    before = task.count
+    assert wait_until(lambda: task.count > before + 5)
