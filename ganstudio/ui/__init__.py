@@ -1,0 +1,57 @@
+"""The Gradio app: four tabs wired to `ganstudio.actions`. No torch here."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ganstudio.actions import system
+from ganstudio.settings import SETTINGS
+from ganstudio.ui.attention_tab import build_attention_tab
+from ganstudio.ui.explore_tab import build_explore_tab
+from ganstudio.ui.text_tab import build_text_tab
+from ganstudio.ui.train_tab import build_train_tab
+
+QUEUE_SIZE = 64  # requests waiting beyond this get "queue full" instead of piling up
+EVENT_CONCURRENCY = 16  # events served at once; the engine serialises device work itself
+MAX_FILE_SIZE = f"{SETTINGS.max_upload_mb}mb"
+
+INTRO = (
+    "# GAN Studio\n"
+    "Train a GAN live, steer pretrained generators, generate text with our own GPT, and see what attention looks at."
+)
+
+
+def _end_session(request: gr.Request) -> None:
+    if request is not None and request.session_hash:
+        system.end_session(request.session_hash)
+
+
+def build_demo() -> gr.Blocks:
+    info = system.status()
+    with gr.Blocks(title="GAN Studio") as demo:
+        gr.Markdown(INTRO)
+        gr.Markdown(f"Device: **{info['device']}** · bundled models: {', '.join(info['bundled']) or 'none'}")
+        with gr.Tabs() as tabs:
+            shared = {"tabs": tabs}
+            with gr.Tab("Train", id="train"):
+                build_train_tab(shared)
+            with gr.Tab("Explore", id="explore"):
+                build_explore_tab(shared)
+            with gr.Tab("Text", id="text"):
+                build_text_tab(shared)
+            with gr.Tab("Attention", id="attention"):
+                build_attention_tab(shared)
+        demo.unload(_end_session)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=EVENT_CONCURRENCY)
+    return demo
+
+
+def launch_kwargs() -> dict:
+    """Where and how `python app.py` serves: loopback locally, all interfaces on a Space, never a share link."""
+    return {
+        "server_name": SETTINGS.host,
+        "server_port": SETTINGS.port,
+        "share": False,
+        "max_file_size": MAX_FILE_SIZE,
+        "show_error": True,
+    }
