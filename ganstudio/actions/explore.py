@@ -1,0 +1,529 @@
+"""Explore pretrained generators: sample grids, latent sliders, interpolations, downloads.
+
+Plain types in and out (str, int, float, list, numpy, PIL). Model work runs on the engine's
+worker; loaded generators and their slider directions are cached per model spec, so a slider
+move costs one small forward pass.
+
+Latents: sample i of seed s is row i of ``numpy.random.default_rng(s).standard_normal((n, z_dim))``
+— the same on every machine and device, and the first rows do not depend on ``n``, so
+``sample_grid(seed, n=1)`` is the first tile of ``sample_grid(seed, n=16)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ganstudio.engine import get_engine
+from ganstudio.errors import BadInput, BadModel, StudioError
+from ganstudio.gan import interpolate as interp
+from ganstudio.gan.directions import METHODS
+
+YOUR_MODEL = "(your trained model)"  # the dropdown entry for the generator this session just trained
+MAX_SAMPLES = 64  # a grid of 8×8; more is slow on a CPU and unreadable on screen
+MAX_DIRECTIONS = 16  # sliders the API accepts; the UI shows fewer
+ALPHA_LIMIT = 10.0  # |strength| per slider, in units of z's standard deviation
+PSI_RANGE = (0.0, 1.5)  # truncation: 0 = the mean sample, 1 = the prior, >1 = wilder samples
+MAX_SEED = 2**32 - 1
+MAX_STEPS = 64  # interpolation frames
+CACHE_MODELS = 4  # loaded generators kept warm (bundled ones are a few MB each)
+KEEP_FILES = 24  # downloads kept per session before the oldest are removed
+GANSPACE_SEED = 0  # directions are a property of the model, not of the grid's seed
+CLOUD_SIZE = 1024  # background samples that show a 2D generator's distribution
+CLOUD_SEED = 1_000_003
+
+_cache: OrderedDict[str, "_Loaded"] = OrderedDict()
+_cache_lock = threading.Lock()
+_file_counter = itertools.count(1)
+
+
+@dataclass
+class _Loaded:
+    """A generator on the engine's device, with what the sliders need from it."""
+
+    key: str
+    generator: Any  # nn.Module; only touched on the worker
+    z_dim: int
+    n_classes: int
+    data_kind: str  # "2d" | "image"
+    name: str
+    directions: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (k, z_dim)
+    gains: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (k,)
+    extent: float = 0.0  # half-width of a 2D generator's scatter axes
+
+
+# ---- validation ------------------------------------------------------------------------
+
+
+def _number(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or value is None:
+        raise BadInput(f"{name} must be a number, got {value!r}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(out):
+        raise BadInput(f"{name} must be a finite number, got {value!r}")
+    if not low <= out <= high:
+        raise BadInput(f"{name} must be between {low:g} and {high:g}, got {out:g}")
+    return out
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    out = _number(name, value, low, high)
+    if out != int(out):
+        raise BadInput(f"{name} must be a whole number, got {value!r}")
+    return int(out)
+
+
+def _class_id(loaded: _Loaded, class_id: Any) -> int | None:
+    """None / -1 / "any" mean every class in turn; unconditional generators take no class."""
+    if class_id is None or (isinstance(class_id, str) and class_id.strip().lower() in ("", "any", "all")):
+        return None
+    cid = _whole("class", class_id, -1, 1_000_000)
+    if cid == -1:
+        return None
+    if not loaded.n_classes:
+        raise BadInput(f"{loaded.name} is unconditional: leave the class at 'any'")
+    if cid >= loaded.n_classes:
+        raise BadInput(f"class must be between 0 and {loaded.n_classes - 1} for {loaded.name}, got {cid}")
+    return cid
+
+
+def _sliders(values: Any) -> np.ndarray:
+    if values is None:
+        return np.zeros(0, np.float32)
+    if not isinstance(values, (list, tuple, np.ndarray)):
+        raise BadInput(f"slider values must be a list of numbers, got {values!r}")
+    if len(values) > MAX_DIRECTIONS:
+        raise BadInput(f"at most {MAX_DIRECTIONS} slider values, got {len(values)}")
+    return np.array(
+        [_number(f"slider {i + 1}", v, -ALPHA_LIMIT, ALPHA_LIMIT) for i, v in enumerate(values)], np.float32
+    )
+
+
+def _method(method: Any) -> str:
+    key = str(method or "").strip().lower().replace(" ", "")
+    key = {"rawz": "z", "raw": "z", "z-axes": "z"}.get(key, key)
+    if key not in METHODS:
+        raise BadInput(f"unknown direction method {method!r}: choose sefa, ganspace or z")
+    return key
+
+
+# ---- models ----------------------------------------------------------------------------
+
+
+def list_generators(owner: str = "cli") -> list[str]:
+    """Bundled GAN generators, plus "(your trained model)" once this session has trained one."""
+    from ganstudio.hub import bundled_models
+
+    names = sorted(name for name, meta in bundled_models().items() if meta.get("kind") == "gan")
+    if _trained_folder(owner) is not None:
+        names.append(YOUR_MODEL)
+    return names
+
+
+def _trained_folder(owner: str) -> str | None:
+    try:
+        from ganstudio.actions.train import last_trained_model
+    except ImportError:  # the Train tab is not part of this build
+        return None
+    return last_trained_model(owner)
+
+
+def _resolve(spec: Any, owner: str, progress: Callable[[str], None] | None) -> tuple[str, Path]:
+    """Spec -> (cache key, local folder). Downloads happen here, off the engine's worker."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise BadInput("choose a generator: a bundled name, a local folder or a Hub id (owner/name[@revision])")
+    spec = spec.strip()
+    if spec == YOUR_MODEL:
+        folder = _trained_folder(owner)
+        if folder is None:
+            raise BadInput("this session has not trained a generator yet: train one in the Train tab first")
+        weights = Path(folder) / "model.safetensors"
+        stamp = weights.stat().st_mtime_ns if weights.exists() else 0
+        return f"{Path(folder).resolve()}@{stamp}", Path(folder)
+    from ganstudio.hub import resolve
+
+    return spec, Path(resolve(spec, progress=progress))
+
+
+def _load(spec: Any, owner: str, progress: Callable[[str], None] | None = None) -> _Loaded:
+    key, folder = _resolve(spec, owner, progress)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    _check_is_gan(folder, str(spec))
+    loaded = get_engine().run(lambda: _load_on_worker(key, folder, str(spec)), owner=owner)
+    with _cache_lock:
+        _cache[key] = loaded
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_MODELS:
+            _cache.popitem(last=False)
+    return loaded
+
+
+def _check_is_gan(folder: Path, spec: str) -> None:
+    from ganstudio.weights_io import read_config
+
+    model_type = read_config(folder).get("model_type")
+    if model_type != "ganstudio-gan":
+        raise BadModel(f"{spec} is not a GAN Studio generator (model_type {model_type!r}, expected 'ganstudio-gan')")
+
+
+def _load_on_worker(key: str, folder: Path, spec: str) -> _Loaded:
+    from ganstudio.gan.io import load_gan
+
+    return _wrap(key, load_gan(folder).generator, spec)
+
+
+def _wrap(key: str, generator: Any, spec: str) -> _Loaded:
+    """Move a generator to the engine's device and note what the sliders need. On the worker."""
+    generator = generator.to(get_engine().device).eval()
+    loaded = _Loaded(
+        key=key,
+        generator=generator,
+        z_dim=int(generator.z_dim),
+        n_classes=int(generator.n_classes),
+        data_kind=str(generator.out_kind),
+        name=spec,
+    )
+    if loaded.data_kind == "2d":  # fixed axes, so the picture does not rescale while a slider moves
+        cloud = _forward(loaded, _cloud_latents(loaded, 1.0), _labels(loaded, CLOUD_SIZE, None))
+        loaded.extent = float(np.quantile(np.abs(cloud), 0.995) * 1.15) or 1.0
+    return loaded
+
+
+def _directions(loaded: _Loaded, method: str, k: int, owner: str) -> np.ndarray:
+    """(k, z_dim) directions for ``method``, computed once per model (on the worker)."""
+    if k > loaded.z_dim:
+        raise BadInput(f"{loaded.name} has a {loaded.z_dim}-dimensional latent: at most {loaded.z_dim} sliders")
+    if method not in loaded.directions:
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            from ganstudio.gan.directions import direction_gains, directions
+
+            dirs = directions(loaded.generator, method, min(MAX_DIRECTIONS, loaded.z_dim), seed=GANSPACE_SEED)
+            return dirs, direction_gains(loaded.generator, dirs)
+
+        loaded.directions[method], loaded.gains[method] = get_engine().run(compute, owner=owner)
+    return loaded.directions[method][:k]
+
+
+# ---- latents and forward passes ----------------------------------------------------------
+
+
+def _latents(z_dim: int, seed: int, n: int, psi: float) -> np.ndarray:
+    """(n, z_dim) float32; truncation scales z towards its mean (0)."""
+    return (psi * np.random.default_rng(seed).standard_normal((n, z_dim), dtype=np.float32)).astype(np.float32)
+
+
+def _cloud_latents(loaded: _Loaded, psi: float) -> np.ndarray:
+    return _latents(loaded.z_dim, CLOUD_SEED, CLOUD_SIZE, psi)
+
+
+def _labels(loaded: _Loaded, n: int, class_id: int | None) -> np.ndarray | None:
+    """(n,) int64 labels for conditional generators: one class, or 0, 1, 2, ... in turn."""
+    if not loaded.n_classes:
+        return None
+    if class_id is not None:
+        return np.full(n, class_id, dtype=np.int64)
+    return np.arange(n, dtype=np.int64) % loaded.n_classes
+
+
+def _forward(loaded: _Loaded, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    """G(z, y) as float32 numpy: (B, 2) points or (B, C, H, W) images in [-1, 1]. On the worker."""
+    import torch
+
+    device = get_engine().device
+    with torch.inference_mode():
+        zt = torch.from_numpy(np.ascontiguousarray(z)).to(device)
+        yt = None if y is None else torch.from_numpy(y).to(device)
+        return loaded.generator(zt, yt).float().cpu().numpy()
+
+
+def _render(loaded: _Loaded, z: np.ndarray, y: np.ndarray | None, owner: str, offset: np.ndarray | None = None,
+            psi: float = 1.0) -> Image.Image:  # fmt: skip
+    """Run G on the worker, draw outside it: an image grid, or a 2D scatter over the model's cloud."""
+    if loaded.data_kind == "2d":
+        cloud_z = _cloud_latents(loaded, psi) + (0 if offset is None else offset)
+        cloud_y = _labels(loaded, CLOUD_SIZE, None)
+        points, cloud = get_engine().run(
+            lambda: (_forward(loaded, z, y), _forward(loaded, cloud_z, cloud_y)), owner=owner
+        )
+        return _scatter(points, cloud, loaded.extent)
+    images = get_engine().run(lambda: _forward(loaded, z, y), owner=owner)
+    return _grid(_tiles(images))
+
+
+# ---- public actions --------------------------------------------------------------------
+
+
+def sample_grid(
+    spec: str, seed: int = 0, n: int = 16, truncation_psi: float = 1.0, class_id: int | None = None, owner: str = "cli"
+) -> dict:
+    """A grid of ``n`` samples: ``{"image": PIL grid (or 2D scatter), "latents": (n, z_dim) float32}``."""
+    seed, n, psi = _grid_params(seed, n, truncation_psi)
+    loaded = _load(spec, owner)
+    cid = _class_id(loaded, class_id)
+    z = _latents(loaded.z_dim, seed, n, psi)
+    return {"image": _render(loaded, z, _labels(loaded, n, cid), owner, psi=psi), "latents": z}
+
+
+def explore(
+    spec: str,
+    seed: int = 0,
+    n: int = 16,
+    truncation_psi: float = 1.0,
+    class_id: int | None = None,
+    method: str = "sefa",
+    slider_values: Sequence[float] = (),
+    owner: str = "cli",
+) -> Image.Image:
+    """The grid of :func:`sample_grid` with every latent moved by Σ αᵢ dᵢ (dᵢ: the method's directions)."""
+    return _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, render=True)["image"]
+
+
+def direction_labels(spec: str, method: str = "sefa", k: int = 6, owner: str = "cli") -> list[str]:
+    """One label per slider: index and how strongly the first layer responds to that direction."""
+    method = _method(method)
+    k = _whole("number of sliders", k, 1, MAX_DIRECTIONS)
+    loaded = _load(spec, owner)
+    k_avail = min(k, loaded.z_dim)
+    _directions(loaded, method, k_avail, owner)
+    gains = loaded.gains[method][:k_avail]
+    title = {"sefa": "SeFa", "ganspace": "GANSpace", "z": "z axis"}[method]
+    labels = [f"{title} {i + 1} · gain {g:.2f}" for i, g in enumerate(gains)]
+    return labels + [f"(unused: z has {loaded.z_dim} dimensions)"] * (k - k_avail)
+
+
+def model_info(spec: str, owner: str = "cli") -> dict:
+    """What the UI needs to lay itself out: ``{"z_dim", "n_classes", "data_kind"}``."""
+    loaded = _load(spec, owner)
+    return {"z_dim": loaded.z_dim, "n_classes": loaded.n_classes, "data_kind": loaded.data_kind}
+
+
+def interpolate(
+    spec: str,
+    seed_a: int = 0,
+    seed_b: int = 1,
+    steps: int = 10,
+    mode: str = "slerp",
+    class_id: int | None = None,
+    owner: str = "cli",
+    truncation_psi: float = 1.0,
+    fps: float = 10.0,
+) -> dict:
+    """Walk from seed_a's first sample to seed_b's: ``{"strip": PIL, "frames": [PIL], "gif_path": str,
+    "mp4_path": str | None}``. MP4 needs an ffmpeg executable; the GIF is always written."""
+    seed_a = _whole("seed A", seed_a, 0, MAX_SEED)
+    seed_b = _whole("seed B", seed_b, 0, MAX_SEED)
+    steps = _whole("steps", steps, 2, MAX_STEPS)
+    psi = _number("truncation ψ", truncation_psi, *PSI_RANGE)
+    fps = _number("frames per second", fps, 1, 60)
+    if mode not in interp.MODES:
+        raise BadInput(f"unknown interpolation mode {mode!r}: choose slerp or lerp")
+    loaded = _load(spec, owner)
+    cid = _class_id(loaded, class_id)
+    za = _latents(loaded.z_dim, seed_a, 1, psi)[0]
+    zb = _latents(loaded.z_dim, seed_b, 1, psi)[0]
+    path = interp.latent_path(za, zb, steps, mode)  # (steps, z_dim)
+    y = _labels(loaded, steps, 0 if (cid is None and loaded.n_classes) else cid)
+    if loaded.data_kind == "2d":
+        frames = [_render(loaded, path[i : i + 1], None if y is None else y[i : i + 1], owner, psi=psi)
+                  for i in range(steps)]  # fmt: skip
+    else:
+        frames = _tiles(get_engine().run(lambda: _forward(loaded, path, y), owner=owner))
+    out = _session_dir(owner)
+    stem = f"interp-{seed_a}-{seed_b}-{mode}-{next(_file_counter)}"
+    gif = interp.encode_gif(frames, out / f"{stem}.gif", fps=fps)
+    mp4 = interp.encode_mp4(frames, out / f"{stem}.mp4", fps=fps)
+    _prune(out)
+    return {"strip": interp.strip(frames), "frames": frames, "gif_path": str(gif), "mp4_path": str(mp4) if mp4 else None}
+
+
+def save_latents(
+    spec: str,
+    seed: int = 0,
+    n: int = 16,
+    truncation_psi: float = 1.0,
+    class_id: int | None = None,
+    method: str = "sefa",
+    slider_values: Sequence[float] = (),
+    owner: str = "cli",
+) -> str:
+    """Write the (slider-moved) latents of the grid as a (n, z_dim) float32 ``.npy``; return its path."""
+    return export(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, with_png=False)["npy_path"]
+
+
+def save_grid(
+    spec: str,
+    seed: int = 0,
+    n: int = 16,
+    truncation_psi: float = 1.0,
+    class_id: int | None = None,
+    method: str = "sefa",
+    slider_values: Sequence[float] = (),
+    owner: str = "cli",
+) -> str:
+    """Write the grid on screen as a PNG; return its path."""
+    return export(spec, seed, n, truncation_psi, class_id, method, slider_values, owner)["png_path"]
+
+
+def export(
+    spec: str,
+    seed: int = 0,
+    n: int = 16,
+    truncation_psi: float = 1.0,
+    class_id: int | None = None,
+    method: str = "sefa",
+    slider_values: Sequence[float] = (),
+    owner: str = "cli",
+    with_png: bool = True,
+) -> dict:
+    """Both downloads in one go: ``{"png_path": str | None, "npy_path": str}``."""
+    edited = _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, render=with_png)
+    out = _session_dir(owner)
+    stem = f"grid-seed{edited['seed']}-{next(_file_counter)}"
+    npy = out / f"{stem}.npy"
+    np.save(npy, edited["latents"])
+    png = None
+    if with_png:
+        png = out / f"{stem}.png"
+        edited["image"].save(png, format="PNG")
+    _prune(out)
+    return {"png_path": str(png) if png else None, "npy_path": str(npy)}
+
+
+def forget_session(owner: str) -> None:
+    """The browser session ended: remove its downloads (models stay cached for everyone)."""
+    shutil.rmtree(_session_dir(owner, create=False), ignore_errors=True)
+
+
+def clear_cache() -> None:
+    """Drop every cached generator (tests; or after weights change on disk)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+# ---- drawing (numpy -> PIL, off the worker) -------------------------------------------
+
+TILE_MIN_PX = 56  # small images (28 px digits) are enlarged, nearest-neighbour, to at least this
+GRID_GAP = 2  # pixels between tiles; none around the edge, so a 1-sample grid is exactly its tile
+
+
+def _tiles(images: np.ndarray) -> list[Image.Image]:
+    """(B, C, H, W) in [-1, 1] -> B RGB tiles, enlarged by an integer factor when small."""
+    pixels = np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)  # (B, H, W, C)
+    if pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    scale = max(1, -(-TILE_MIN_PX // pixels.shape[1]))
+    if scale > 1:
+        pixels = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
+    return [Image.fromarray(p[..., :3]) for p in pixels]
+
+
+def _grid(tiles: list[Image.Image]) -> Image.Image:
+    """Tiles in a near-square grid, row by row."""
+    cols = math.ceil(math.sqrt(len(tiles)))
+    rows = math.ceil(len(tiles) / cols)
+    w, h = tiles[0].size
+    out = Image.new("RGB", (cols * w + (cols - 1) * GRID_GAP, rows * h + (rows - 1) * GRID_GAP), (255, 255, 255))
+    for i, tile in enumerate(tiles):
+        out.paste(tile, ((i % cols) * (w + GRID_GAP), (i // cols) * (h + GRID_GAP)))
+    return out
+
+
+SCATTER_PX = 320
+
+
+def _scatter(points: np.ndarray, cloud: np.ndarray, extent: float) -> Image.Image:
+    """A 2D generator's samples (large dots) over its distribution (grey cloud), fixed axes ±extent."""
+    from PIL import ImageDraw
+
+    size = SCATTER_PX
+    out = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(out)
+
+    def to_px(xy: np.ndarray) -> np.ndarray:  # (N, 2) data -> (N, 2) pixels, y up
+        px = (xy / (2 * extent) + 0.5) * (size - 1)
+        return np.stack([px[:, 0], (size - 1) - px[:, 1]], axis=1)
+
+    mid = (size - 1) / 2
+    draw.line([(0, mid), (size, mid)], fill=(230, 230, 230))
+    draw.line([(mid, 0), (mid, size)], fill=(230, 230, 230))
+    for x, y in to_px(cloud):
+        draw.point((float(x), float(y)), fill=(170, 170, 170))
+    for x, y in to_px(points):
+        draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill=(220, 60, 40), outline=(120, 20, 10))
+    return out
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _grid_params(seed: Any, n: Any, psi: Any) -> tuple[int, int, float]:
+    return (
+        _whole("seed", seed, 0, MAX_SEED),
+        _whole("number of samples", n, 1, MAX_SAMPLES),
+        _number("truncation ψ", psi, *PSI_RANGE),
+    )
+
+
+def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, render: bool) -> dict:
+    seed, n, psi = _grid_params(seed, n, psi)
+    method = _method(method)
+    alphas = _sliders(slider_values)
+    loaded = _load(spec, owner)
+    cid = _class_id(loaded, class_id)
+    z = _latents(loaded.z_dim, seed, n, psi)
+    offset = None
+    if alphas.size and np.any(alphas):
+        offset = (alphas @ _directions(loaded, method, alphas.size, owner)).astype(np.float32)  # (z_dim,)
+        z = z + offset
+    image = _render(loaded, z, _labels(loaded, n, cid), owner, offset, psi) if render else None
+    return {"image": image, "latents": z, "seed": seed}
+
+
+def _session_dir(owner: str, create: bool = True) -> Path:
+    """Per-session download folder under the system temp dir (Gradio serves files from there)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", owner or "anon")[:64]
+    path = Path(tempfile.gettempdir()) / "ganstudio-explore" / safe
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _prune(folder: Path) -> None:
+    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+    for old in files[:-KEEP_FILES]:
+        old.unlink(missing_ok=True)
+
+
+__all__ = [
+    "YOUR_MODEL",
+    "StudioError",
+    "clear_cache",
+    "direction_labels",
+    "explore",
+    "export",
+    "forget_session",
+    "interpolate",
+    "list_generators",
+    "model_info",
+    "sample_grid",
+    "save_grid",
+    "save_latents",
+]

@@ -1,0 +1,276 @@
+"""Explore tab: directions, interpolation, and the actions the UI calls (offline, CPU, seeded)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from ganstudio.actions import explore
+from ganstudio.engine import get_engine
+from ganstudio.errors import BadInput, BadModel, ModelNotFound, StudioError
+from ganstudio.gan import interpolate as interp
+from ganstudio.gan.directions import directions, ganspace_directions, sefa_directions, z_axis_directions
+from ganstudio.settings import SETTINGS
+
+torch.set_num_threads(1)
+
+
+class TinyGenerator(nn.Module):
+    """A stand-in that keeps the generator contract: z_proj first, first_features = its output."""
+
+    def __init__(self, z_dim: int = 12, n_classes: int = 0, out_kind: str = "image", size: int = 8):
+        super().__init__()
+        self.z_dim, self.n_classes, self.out_kind, self.size = z_dim, n_classes, out_kind, size
+        self.z_proj = nn.Linear(z_dim + n_classes, 48)
+        self.head = nn.Linear(48, 2 if out_kind == "2d" else size * size)
+
+    def first_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            z = torch.cat([z, nn.functional.one_hot(y, self.n_classes).float()], dim=1)
+        return self.z_proj(z)  # (B, F)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        out = torch.tanh(self.head(torch.relu(self.first_features(z, y))))
+        return out if self.out_kind == "2d" else out.view(-1, 1, self.size, self.size)  # (B, 2) | (B, 1, H, W)
+
+
+def _tiny(**kwargs) -> TinyGenerator:
+    torch.manual_seed(0)
+    return TinyGenerator(**kwargs).eval()
+
+
+@pytest.fixture
+def stand_ins(monkeypatch):
+    """Register stand-in generators under the specs "tiny", "tiny-cond" and "tiny-2d"."""
+    gens = {"tiny": _tiny(), "tiny-cond": _tiny(n_classes=3), "tiny-2d": _tiny(out_kind="2d", z_dim=4)}
+    real_resolve = explore._resolve
+
+    def resolve(spec, owner, progress):
+        return (spec, Path("/nonexistent")) if spec in gens else real_resolve(spec, owner, progress)
+
+    monkeypatch.setattr(explore, "_resolve", resolve)
+    explore.clear_cache()
+    for name, gen in gens.items():
+        explore._cache[name] = get_engine().run(lambda n=name, g=gen: explore._wrap(n, g, n))
+    yield gens
+    explore.clear_cache()
+
+
+def _same(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+# ---- directions ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["sefa", "ganspace", "z"])
+def test_directions_are_orthonormal_float32(method):
+    dirs = directions(_tiny(), method, 6)
+    assert dirs.shape == (6, 12) and dirs.dtype == np.float32
+    np.testing.assert_allclose(dirs @ dirs.T, np.eye(6), atol=1e-5)
+
+
+def test_sefa_is_the_top_eigenvectors_of_the_normalised_weight():
+    gen = _tiny()
+    a = gen.z_proj.weight.detach().double().numpy()[:, : gen.z_dim]
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    eigvals, eigvecs = np.linalg.eigh(a.T @ a)
+    top = eigvecs[:, ::-1][:, :3].T  # strongest first
+    dirs = sefa_directions(gen, 3)
+    np.testing.assert_allclose(np.abs(np.sum(dirs * top, axis=1)), 1.0, atol=1e-5)
+    assert np.array_equal(dirs, sefa_directions(gen, 3))  # same signs every time
+
+
+def test_ganspace_finds_the_layers_principal_axes():
+    # The first layer is linear, so its activations' principal axes map back to W's right-singular vectors.
+    gen = _tiny()
+    u, _, vt = np.linalg.svd(gen.z_proj.weight.detach().double().numpy(), full_matrices=False)
+    strengths = np.geomspace(4.0, 0.1, len(vt))  # well-separated, so each principal axis is well defined
+    with torch.no_grad():
+        gen.z_proj.weight.copy_(torch.from_numpy(u * strengths @ vt))
+    dirs = ganspace_directions(gen, 3, n_samples=4096, seed=0)
+    assert np.abs(np.sum(dirs * vt[:3], axis=1)).min() > 0.99
+    assert np.array_equal(dirs, ganspace_directions(gen, 3, n_samples=4096, seed=0))
+
+
+def test_directions_reject_bad_requests():
+    with pytest.raises(BadInput, match="between 1 and z_dim=12"):
+        sefa_directions(_tiny(), 13)
+    with pytest.raises(BadInput, match="unknown direction method"):
+        directions(_tiny(), "ica", 2)
+    np.testing.assert_array_equal(z_axis_directions(4, 2), np.eye(2, 4))
+
+
+# ---- interpolation ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["slerp", "lerp"])
+def test_latent_path_hits_both_endpoints(mode):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(64).astype(np.float32), rng.standard_normal(64).astype(np.float32)
+    path = interp.latent_path(a, b, 7, mode)
+    assert path.shape == (7, 64)
+    assert np.array_equal(path[0], a) and np.array_equal(path[-1], b)
+
+
+def test_slerp_keeps_gaussian_norms_where_lerp_shrinks_them():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(256), rng.standard_normal(256)
+    mid_slerp, mid_lerp = interp.slerp(a, b, 0.5), interp.lerp(a, b, 0.5)
+    assert np.linalg.norm(mid_slerp) > 0.9 * min(np.linalg.norm(a), np.linalg.norm(b))
+    assert np.linalg.norm(mid_lerp) < 0.8 * min(np.linalg.norm(a), np.linalg.norm(b))
+
+
+def test_gif_has_every_frame(tmp_path):
+    frames = [Image.new("RGB", (10, 10), (i * 40, 0, 0)) for i in range(4)]
+    path = interp.encode_gif(frames, tmp_path / "a.gif", bounce=False)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 4
+
+
+# ---- actions on stand-in generators ----------------------------------------------------
+
+
+def test_same_seed_same_grid_other_seed_other_grid(stand_ins):
+    a = explore.sample_grid("tiny", seed=3, n=9)
+    b = explore.sample_grid("tiny", seed=3, n=9)
+    c = explore.sample_grid("tiny", seed=4, n=9)
+    assert a["latents"].shape == (9, 12)
+    assert _same(a["image"], b["image"]) and np.array_equal(a["latents"], b["latents"])
+    assert not _same(a["image"], c["image"])
+
+
+def test_one_sample_grid_is_the_first_tile(stand_ins):
+    one = explore.sample_grid("tiny", seed=5, n=1)["image"]
+    four = explore.sample_grid("tiny", seed=5, n=4)["image"]
+    assert _same(one, four.crop((0, 0, one.width, one.height)))
+
+
+def test_truncation_zero_gives_the_mean_sample_everywhere(stand_ins):
+    latents = explore.sample_grid("tiny", seed=1, n=4, truncation_psi=0.0)["latents"]
+    assert not latents.any()
+
+
+@pytest.mark.parametrize("method", ["sefa", "ganspace", "z"])
+def test_sliders_at_zero_reproduce_the_sample_and_move_it_otherwise(stand_ins, method):
+    plain = explore.sample_grid("tiny", seed=2, n=4, truncation_psi=0.8)["image"]
+    at_zero = explore.explore("tiny", 2, 4, 0.8, None, method, [0.0] * 6)
+    moved = explore.explore("tiny", 2, 4, 0.8, None, method, [0.0, 4.0, 0, 0, 0, 0])
+    assert _same(plain, at_zero)
+    assert not _same(plain, moved)
+
+
+def test_saved_latents_are_the_moved_ones(stand_ins):
+    paths = explore.export("tiny", 2, 4, 1.0, None, "z", [3.0])
+    latents = np.load(paths["npy_path"])
+    expected = explore.sample_grid("tiny", seed=2, n=4)["latents"]
+    expected[:, 0] += 3.0
+    np.testing.assert_allclose(latents, expected, atol=1e-6)
+    with Image.open(paths["png_path"]) as png:
+        assert _same(png.convert("RGB"), explore.explore("tiny", 2, 4, 1.0, None, "z", [3.0]))
+
+
+def test_interpolation_starts_and_ends_on_the_two_seeds(stand_ins):
+    out = explore.interpolate("tiny", seed_a=7, seed_b=8, steps=5, mode="slerp")
+    assert len(out["frames"]) == 5
+    assert _same(out["frames"][0], explore.sample_grid("tiny", seed=7, n=1)["image"])
+    assert _same(out["frames"][-1], explore.sample_grid("tiny", seed=8, n=1)["image"])
+    with Image.open(out["gif_path"]) as gif:
+        assert gif.n_frames >= 5
+    assert out["strip"].width > 5 * out["frames"][0].width
+    if interp.ffmpeg_executable() is None:
+        assert out["mp4_path"] is None
+    else:
+        assert Path(out["mp4_path"]).stat().st_size > 0
+
+
+def test_conditional_generator_follows_the_class(stand_ins):
+    any_class = explore.sample_grid("tiny-cond", seed=0, n=3)["image"]
+    class_two = explore.sample_grid("tiny-cond", seed=0, n=3, class_id=2)["image"]
+    assert not _same(any_class, class_two)
+    with pytest.raises(BadInput, match="class must be between 0 and 2"):
+        explore.sample_grid("tiny-cond", seed=0, n=3, class_id=3)
+    with pytest.raises(BadInput, match="unconditional"):
+        explore.sample_grid("tiny", seed=0, n=3, class_id=1)
+
+
+def test_2d_generator_draws_a_scatter(stand_ins):
+    image = explore.sample_grid("tiny-2d", seed=0, n=8)["image"]
+    assert image.size == (explore.SCATTER_PX, explore.SCATTER_PX)
+    assert not _same(image, explore.explore("tiny-2d", 0, 8, 1.0, None, "sefa", [5.0]))
+
+
+def test_slider_labels_name_the_direction(stand_ins):
+    labels = explore.direction_labels("tiny", "sefa", 3)
+    assert len(labels) == 3 and labels[0].startswith("SeFa 1")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=65), "number of samples must be between 1 and 64"),
+        (dict(n=0), "number of samples must be between 1 and 64"),
+        (dict(seed=-1), "seed must be between"),
+        (dict(seed=1.5), "seed must be a whole number"),
+        (dict(truncation_psi=float("nan")), "truncation ψ must be a finite number"),
+        (dict(truncation_psi=2.0), "truncation ψ must be between 0 and 1.5"),
+        (dict(slider_values=[11.0]), "slider 1 must be between -10 and 10"),
+        (dict(slider_values=[0.0, float("nan")]), "slider 2 must be a finite number"),
+        (dict(slider_values=[0.0] * 17), "at most 16 slider values"),
+        (dict(method="ica"), "unknown direction method"),
+        (dict(spec=""), "choose a generator"),
+    ],
+)
+def test_bad_input_is_one_clear_line(stand_ins, kwargs, message):
+    args = dict(spec="tiny", seed=0, n=4, truncation_psi=1.0, class_id=None, method="sefa", slider_values=[1.0])
+    args.update(kwargs)
+    with pytest.raises(BadInput, match=message) as err:
+        explore.explore(**args)
+    assert "\n" not in str(err.value)
+
+
+def test_interpolation_rejects_bad_steps_and_mode(stand_ins):
+    with pytest.raises(BadInput, match="steps must be between 2 and 64"):
+        explore.interpolate("tiny", 0, 1, steps=1)
+    with pytest.raises(BadInput, match="unknown interpolation mode"):
+        explore.interpolate("tiny", 0, 1, steps=4, mode="cubic")
+
+
+# ---- real models -----------------------------------------------------------------------
+
+BUNDLED = SETTINGS.weights_dir / "digits-dcgan"
+
+
+@pytest.mark.skipif(not (BUNDLED / "model.safetensors").exists(), reason="bundled digits-dcgan not trained yet")
+def test_bundled_digits_generator_samples_and_steers():
+    explore.clear_cache()
+    assert "digits-dcgan" in explore.list_generators("test-owner")
+    first = explore.sample_grid("digits-dcgan", seed=0, n=16)
+    again = explore.sample_grid("digits-dcgan", seed=0, n=16)
+    assert _same(first["image"], again["image"])
+    assert first["image"].size[0] >= 4 * 28
+    for method in ("sefa", "ganspace"):
+        assert _same(first["image"], explore.explore("digits-dcgan", 0, 16, 1.0, None, method, [0.0] * 6))
+        assert not _same(first["image"], explore.explore("digits-dcgan", 0, 16, 1.0, None, method, [6.0]))
+
+
+def test_a_gpt_folder_is_not_a_generator(tmp_path):
+    folder = tmp_path / "tiny-gpt"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "gpt2", "n_layer": 1}))
+    pytest.importorskip("ganstudio.hub")
+    with pytest.raises(BadModel, match="not a GAN Studio generator"):
+        explore.sample_grid(str(folder), seed=0, n=4)
+
+
+def test_unknown_model_is_reported():
+    pytest.importorskip("ganstudio.hub")
+    with pytest.raises(StudioError) as err:
+        explore.sample_grid("no-such-generator-anywhere", seed=0, n=4)
+    assert isinstance(err.value, (ModelNotFound, BadInput)) or "not" in str(err.value)
