@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, NoReturn
 
 import httpx2  # huggingface_hub's HTTP client: its TransportError means "no connection"
 from huggingface_hub import (
@@ -31,6 +31,7 @@ from huggingface_hub import (
     try_to_load_from_cache,
 )
 from huggingface_hub.errors import (
+    FileMetadataError,
     GatedRepoError,
     HfHubHTTPError,
     HFValidationError,
@@ -134,6 +135,7 @@ def resolve(
     """
     report = progress or (lambda line: None)
     spec = (spec or "").strip()
+    files, optional = tuple(files), tuple(optional)
     if not files:
         raise BadInput("resolve() needs at least one required file")
     if not spec:
@@ -208,7 +210,7 @@ def _hub_offline() -> bool:
 def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tuple[str, ...], report: Progress) -> Path:
     where = repo_id if revision == "main" else f"{repo_id}@{revision}"
     offline = _hub_offline()
-    pinned_and_cached = _COMMIT_SHA.fullmatch(revision) and all(
+    pinned_and_cached = bool(_COMMIT_SHA.fullmatch(revision)) and all(
         isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in files
     )
     if not offline and not pinned_and_cached and _hub_unreachable(repo_id, revision, files[0], where):
@@ -242,6 +244,8 @@ def _hub_unreachable(repo_id: str, revision: str, filename: str, where: str) -> 
         if status >= 500 or status in (408, 429):
             return True
         raise _hub_error(err, repo_id, revision, filename, where) from None
+    except Exception as err:  # anything else (bad redirects, odd replies) is still one line
+        raise _hub_error(err, repo_id, revision, filename, where) from None
     return False
 
 
@@ -261,9 +265,11 @@ def _fetch(
         path = hf_hub_download(repo_id, name, revision=revision, local_files_only=offline, tqdm_class=bar)
     except RemoteEntryNotFoundError:
         return _missing(repo_id, name, revision, where, offline) if required else None
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, httpx2.TransportError):
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, httpx2.TransportError) as err:
         if not required:
             return None
+        if isinstance(err.__cause__, FileMetadataError):  # HF_ENDPOINT answers, but is not a Hub
+            raise StudioError(f"could not download {name} from {where}: {_one_line(err.__cause__)}") from None
         raise OfflineError(_offline_message(where)) from None
     except Exception as err:  # every other failure becomes one line
         raise _hub_error(err, repo_id, revision, name, where) from None
@@ -272,7 +278,7 @@ def _fetch(
     return path
 
 
-def _missing(repo_id: str, name: str, revision: str, where: str, offline: bool) -> None:
+def _missing(repo_id: str, name: str, revision: str, where: str, offline: bool) -> NoReturn:
     if name == WEIGHTS_NAME and not offline:
         for pickle_name in PICKLE_NAMES:  # HEAD only: a pickle is never downloaded
             try:
@@ -310,6 +316,9 @@ def _hub_error(err: Exception, repo_id: str, revision: str, name: str, where: st
 # ---------------------------------------------------------------------------------------- progress
 
 
+_PERCENT_FROM_BYTES = 1_000_000  # smaller files arrive at once: their start line says enough
+
+
 class _ReportingBar(tqdm):
     """A tqdm that draws nothing and reports "name: 40%" lines (every 10%) through a callback.
 
@@ -332,7 +341,7 @@ class _ReportingBar(tqdm):
 
     def update(self, n: float | None = 1) -> bool | None:
         shown = super().update(n)
-        if self.total:
+        if self.total and self.total >= _PERCENT_FROM_BYTES:
             step = min(10, int(10 * self.n / self.total))
             if step > self._last_step:
                 self._last_step = step

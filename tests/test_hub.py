@@ -57,7 +57,15 @@ def test_download_by_repo_id_reports_progress(hub_server):
     assert not (folder / "tokenizer.json").exists()  # optional and absent on the Hub: skipped
     size = len(files["model.safetensors"])
     assert f"downloading model.safetensors ({size} B)…" in lines
-    assert "model.safetensors: 100%" in lines
+
+
+def test_large_download_reports_percentages(hub_server):
+    tensors = {"weight": torch.zeros(600_000)}  # 2.4 MB
+    hub_server.add_repo("acme/big", {"main": model_files(GAN_CONFIG, tensors)})
+    lines: list[str] = []
+    hub.resolve("acme/big", progress=lines.append)
+    assert "downloading model.safetensors (2.4 MB)…" in lines
+    assert lines[-1] == "model.safetensors: 100%"
 
 
 def test_revision_tag_branch_and_commit(hub_server):
@@ -258,3 +266,17 @@ def test_push_errors_never_show_the_token(hub_server, tmp_path):
 def test_push_bad_repo_id(hub_server, tmp_path):
     with pytest.raises(BadInput, match="bad repo id"):
         hub.push_to_hub(_saved_model(tmp_path), "no slash", token=TEST_TOKEN)
+
+
+def test_private_repo_uses_hf_token_from_environment(hub_server, monkeypatch):
+    hub_server.add_repo("acme/secret-gan", {"main": model_files(GAN_CONFIG)}, private=True)
+    with pytest.raises(ModelNotFound, match="HF_TOKEN"):
+        hub.resolve("acme/secret-gan")
+    monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
+    assert hub.model_kind(hub.resolve("acme/secret-gan")) == "gan"
+
+
+def test_push_uses_hf_token_from_environment(hub_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
+    assert hub.push_to_hub(_saved_model(tmp_path), "me/env-gan", private=True).endswith("/me/env-gan")
+    assert hub_server.files("me/env-gan")["config.json"] == json.dumps(GAN_CONFIG).encode()
