@@ -6,7 +6,7 @@ move costs one small forward pass.
 
 Latents: sample i of seed s is row i of ``numpy.random.default_rng(s).standard_normal((n, z_dim))``
 — the same on every machine and device, and the first rows do not depend on ``n``, so
-``sample_grid(seed, n=1)`` is the first tile of ``sample_grid(seed, n=16)``.
+``sample_grid(seed, n=1)`` shows the first sample of ``sample_grid(seed, n=16)``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from PIL import Image
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel, StudioError
 from ganstudio.gan import interpolate as interp
+from ganstudio.gan import render
 from ganstudio.gan.directions import METHODS
 
 YOUR_MODEL = "(your trained model)"  # the dropdown entry for the generator this session just trained
@@ -265,7 +266,7 @@ def _render(loaded: _Loaded, z: np.ndarray, y: np.ndarray | None, owner: str, of
         )
         return _scatter(points, cloud, loaded.extent)
     images = get_engine().run(lambda: _forward(loaded, z, y), owner=owner)
-    return _grid(_tiles(images))
+    return _grid(images)
 
 
 # ---- public actions --------------------------------------------------------------------
@@ -345,13 +346,15 @@ def interpolate(
         frames = [_render(loaded, path[i : i + 1], None if y is None else y[i : i + 1], owner, psi=psi)
                   for i in range(steps)]  # fmt: skip
     else:
-        frames = _tiles(get_engine().run(lambda: _forward(loaded, path, y), owner=owner))
+        images = get_engine().run(lambda: _forward(loaded, path, y), owner=owner)
+        frames = [_grid(images[i : i + 1]) for i in range(steps)]  # each frame = that latent's 1-sample grid
     out = _session_dir(owner)
     stem = f"interp-{seed_a}-{seed_b}-{mode}-{next(_file_counter)}"
     gif = interp.encode_gif(frames, out / f"{stem}.gif", fps=fps)
     mp4 = interp.encode_mp4(frames, out / f"{stem}.mp4", fps=fps)
     _prune(out)
-    return {"strip": interp.strip(frames), "frames": frames, "gif_path": str(gif), "mp4_path": str(mp4) if mp4 else None}
+    strip = interp.strip(frames) if loaded.data_kind == "2d" else _grid(images, nrow=steps, min_side=STRIP_SIDE)
+    return {"strip": strip, "frames": frames, "gif_path": str(gif), "mp4_path": str(mp4) if mp4 else None}
 
 
 def save_latents(
@@ -420,55 +423,27 @@ def clear_cache() -> None:
 
 # ---- drawing (numpy -> PIL, off the worker) -------------------------------------------
 
-TILE_MIN_PX = 56  # small images (28 px digits) are enlarged, nearest-neighbour, to at least this
-GRID_GAP = 2  # pixels between tiles; none around the edge, so a 1-sample grid is exactly its tile
+FRAME_SIDE = 320  # an interpolation frame, like a 1-sample grid, is drawn this large
+STRIP_SIDE = 1200  # the strip of all frames is enlarged until its long side reaches about this
+SCATTER_PX = 360  # side of a 2D generator's picture
 
 
-def _tiles(images: np.ndarray) -> list[Image.Image]:
-    """(B, C, H, W) in [-1, 1] -> B RGB tiles, enlarged by an integer factor when small."""
-    pixels = np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)  # (B, H, W, C)
-    if pixels.shape[-1] == 1:
-        pixels = np.repeat(pixels, 3, axis=-1)
-    scale = max(1, -(-TILE_MIN_PX // pixels.shape[1]))
-    if scale > 1:
-        pixels = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
-    return [Image.fromarray(p[..., :3]) for p in pixels]
-
-
-def _grid(tiles: list[Image.Image]) -> Image.Image:
-    """Tiles in a near-square grid, row by row."""
-    cols = math.ceil(math.sqrt(len(tiles)))
-    rows = math.ceil(len(tiles) / cols)
-    w, h = tiles[0].size
-    out = Image.new("RGB", (cols * w + (cols - 1) * GRID_GAP, rows * h + (rows - 1) * GRID_GAP), (255, 255, 255))
-    for i, tile in enumerate(tiles):
-        out.paste(tile, ((i % cols) * (w + GRID_GAP), (i // cols) * (h + GRID_GAP)))
-    return out
-
-
-SCATTER_PX = 320
+def _grid(images: np.ndarray, nrow: int | None = None, min_side: int = FRAME_SIDE) -> Image.Image:
+    """(B, C, H, W) in [-1, 1] -> one picture, the same way the Train tab draws its samples."""
+    return render.image_grid(render.to_uint8_images(images), nrow=nrow, min_side=min_side)
 
 
 def _scatter(points: np.ndarray, cloud: np.ndarray, extent: float) -> Image.Image:
-    """A 2D generator's samples (large dots) over its distribution (grey cloud), fixed axes ±extent."""
+    """A 2D generator's samples (large dots) over its distribution (small dots), fixed axes ±extent."""
     from PIL import ImageDraw
 
-    size = SCATTER_PX
-    out = Image.new("RGB", (size, size), (255, 255, 255))
-    draw = ImageDraw.Draw(out)
-
-    def to_px(xy: np.ndarray) -> np.ndarray:  # (N, 2) data -> (N, 2) pixels, y up
-        px = (xy / (2 * extent) + 0.5) * (size - 1)
-        return np.stack([px[:, 0], (size - 1) - px[:, 1]], axis=1)
-
-    mid = (size - 1) / 2
-    draw.line([(0, mid), (size, mid)], fill=(230, 230, 230))
-    draw.line([(mid, 0), (mid, size)], fill=(230, 230, 230))
-    for x, y in to_px(cloud):
-        draw.point((float(x), float(y)), fill=(170, 170, 170))
-    for x, y in to_px(points):
-        draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill=(220, 60, 40), outline=(120, 20, 10))
-    return out
+    box = (-extent, extent, -extent, extent)
+    picture = render.toy_view(box, fake=cloud, size=SCATTER_PX, point_radius=1.2)
+    draw = ImageDraw.Draw(picture)
+    for x, y in render.ViewTransform(box, SCATTER_PX)(points):
+        if np.isfinite(x) and np.isfinite(y):
+            draw.ellipse((x - 5, y - 5, x + 5, y + 5), fill=(240, 140, 20), outline=(60, 30, 0))
+    return picture
 
 
 # ---- helpers ---------------------------------------------------------------------------

@@ -1,0 +1,233 @@
+"""Explore tab: pick a generator, sample a grid, steer it with latent sliders, interpolate between seeds.
+
+Widgets only; every computation is a call into ``ganstudio.actions.explore``.
+API endpoints (for gradio_client): ``sample`` (spec, seed, n, psi, class) -> image and
+``explore`` (spec, seed, n, psi, class, method, slider 1..K) -> image.
+"""
+
+from __future__ import annotations
+
+import random
+
+import gradio as gr
+
+from ganstudio.actions import explore as actions
+from ganstudio.errors import StudioError
+
+K_SLIDERS = 6  # sliders on screen; the first K directions of the chosen method
+DEFAULT_MODEL = "digits-dcgan"
+ANY_CLASS = -1
+METHOD_CHOICES = [("SeFa", "sefa"), ("GANSpace", "ganspace"), ("raw z", "z")]
+
+HELP = (
+    "Pick a generator and move the sliders: every sample in the grid moves along the weighted sum of latent "
+    "directions, **z + Σ αᵢ dᵢ**. **SeFa** finds the directions the first layer stretches most (from the "
+    "weights alone); **GANSpace** takes the principal axes of the first layer's activations; **raw z** moves "
+    "single latent coordinates. Truncation **ψ** pulls z towards its mean: lower ψ, safer and plainer samples. "
+    "Any Hub id (`owner/name` or `owner/name@revision`) or local folder of a GAN Studio generator works too."
+)
+
+
+def _owner(request: gr.Request | None) -> str:
+    return (request.session_hash if request is not None else None) or "api"
+
+
+def _class_value(cls):
+    """-1 / "any" -> None (every class in turn); anything else goes to the action, which validates it."""
+    return None if cls in (None, "", ANY_CLASS, str(ANY_CLASS), "any") else cls
+
+
+def _sliders_reset(labels: list[str]) -> list:
+    return [gr.update(value=0, label=label) for label in labels]
+
+
+def _default_model() -> str | None:
+    names = actions.list_generators("")
+    return DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else None)
+
+
+# ---- handlers (StudioError -> gr.Error) ----------------------------------------------------
+
+
+def on_sample(spec, seed, n, psi, cls, request: gr.Request):
+    """The plain grid for (model, seed, n, ψ, class)."""
+    try:
+        return actions.sample_grid(spec, seed, n, psi, _class_value(cls), owner=_owner(request))["image"]
+    except StudioError as err:
+        raise gr.Error(str(err)) from None
+
+
+def on_explore(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
+    """The grid with every latent moved along the sliders' directions."""
+    try:
+        return actions.explore(spec, seed, n, psi, _class_value(cls), method, list(sliders), owner=_owner(request))
+    except StudioError as err:
+        raise gr.Error(str(err)) from None
+
+
+def on_model(request: gr.Request, spec, seed, n, psi, method):
+    """A new generator: class choices, slider labels (reset to 0) and a fresh grid."""
+    owner = _owner(request)
+    try:
+        info = actions.model_info(spec, owner=owner)
+        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=owner)
+        image = actions.sample_grid(spec, seed, n, psi, None, owner=owner)["image"]
+    except StudioError as err:
+        raise gr.Error(str(err)) from None
+    classes = [("any", ANY_CLASS)] + [(str(c), c) for c in range(info["n_classes"])]
+    cls = gr.update(choices=classes, value=ANY_CLASS, visible=info["n_classes"] > 0)
+    return [image, cls, *_sliders_reset(labels)]
+
+
+def on_method(request: gr.Request, spec, seed, n, psi, cls, method):
+    """Another direction family: new slider labels, sliders back to 0, the plain grid."""
+    owner = _owner(request)
+    try:
+        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=owner)
+        image = actions.sample_grid(spec, seed, n, psi, _class_value(cls), owner=owner)["image"]
+    except StudioError as err:
+        raise gr.Error(str(err)) from None
+    return [image, *_sliders_reset(labels)]
+
+
+def on_reset(request: gr.Request, spec, seed, n, psi, cls):
+    image = on_sample(spec, seed, n, psi, cls, request)
+    return [image, *[gr.update(value=0) for _ in range(K_SLIDERS)]]
+
+
+def on_export(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
+    """Write the grid on screen (PNG) and its latents (.npy) for download."""
+    try:
+        paths = actions.export(spec, seed, n, psi, _class_value(cls), method, list(sliders), owner=_owner(request))
+    except StudioError as err:
+        raise gr.Error(str(err)) from None
+    return [paths["png_path"], paths["npy_path"]]
+
+
+def on_interpolate(request: gr.Request, spec, seed_a, seed_b, steps, mode, psi, cls):
+    """Strip of frames, the animation, and the files to download."""
+    try:
+        out = actions.interpolate(
+            spec, seed_a, seed_b, steps, mode, _class_value(cls), owner=_owner(request), truncation_psi=psi
+        )
+    except StudioError as err:
+        raise gr.Error(str(err)) from None
+    files = [out["gif_path"]] + ([out["mp4_path"]] if out["mp4_path"] else [])
+    note = "" if out["mp4_path"] else "MP4 needs an ffmpeg executable on this machine; the GIF has the same frames."
+    return [out["strip"], out["gif_path"], files, note]
+
+
+def on_refresh(request: gr.Request, spec):
+    """Re-list generators (a model trained in this session appears as "(your trained model)")."""
+    names = actions.list_generators(_owner(request))
+    return gr.update(choices=names, value=spec)
+
+
+# ---- layout and wiring --------------------------------------------------------------------
+
+
+def build_explore_tab(state: dict) -> None:
+    """Lay out the Explore tab inside the caller's ``gr.Tab`` and wire it to the actions."""
+    gr.Markdown(HELP)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            with gr.Row():
+                model = gr.Dropdown(
+                    choices=actions.list_generators(""),
+                    value=_default_model(),
+                    label="Generator",
+                    info="bundled, your trained model, or a Hub id owner/name[@revision]",
+                    allow_custom_value=True,
+                    scale=4,
+                )
+                refresh = gr.Button("↻", size="sm", scale=0, min_width=40)
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed", scale=3)
+                dice = gr.Button("🎲", size="sm", scale=0, min_width=40)
+            n = gr.Slider(1, actions.MAX_SAMPLES, value=16, step=1, label="Samples in the grid")
+            psi = gr.Slider(*actions.PSI_RANGE, value=1.0, step=0.05, label="Truncation ψ")
+            cls = gr.Dropdown(
+                choices=[("any", ANY_CLASS)],
+                value=ANY_CLASS,
+                label="Class",
+                visible=False,
+                allow_custom_value=True,  # API callers name a class before this session's choices are filled in
+            )
+            sample_btn = gr.Button("Sample", variant="primary")
+            method = gr.Radio(METHOD_CHOICES, value="sefa", label="Directions")
+            sliders = [
+                gr.Slider(-actions.ALPHA_LIMIT, actions.ALPHA_LIMIT, value=0, step=0.1, label=f"direction {i + 1}")
+                for i in range(K_SLIDERS)
+            ]
+            reset = gr.Button("Reset sliders")
+        with gr.Column(scale=2):
+            grid = gr.Image(label="Samples", type="pil", format="png", buttons=["download", "fullscreen"])
+            export_btn = gr.Button("Save grid (PNG) and latents (.npy)")
+            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+
+    with gr.Accordion("Interpolate between two seeds", open=False):
+        with gr.Row():
+            seed_a = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed A")
+            seed_b = gr.Number(value=1, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed B")
+            steps = gr.Slider(2, actions.MAX_STEPS, value=12, step=1, label="Steps")
+            mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path", info="slerp follows the Gaussian shell")
+        interp_btn = gr.Button("Interpolate", variant="primary")
+        strip = gr.Image(label="Frames, A → B", type="pil", format="png", buttons=["download", "fullscreen"])
+        with gr.Row():
+            animation = gr.Image(label="Animation", type="filepath")
+            with gr.Column():
+                interp_files = gr.File(label="GIF / MP4", file_count="multiple", interactive=False)
+                interp_note = gr.Markdown()
+
+    grid_inputs = [model, seed, n, psi, cls]
+    explore_inputs = [*grid_inputs, method, *sliders]
+
+    sample_btn.click(on_sample, grid_inputs, grid, api_name="sample").then(
+        lambda: [gr.update(value=0) for _ in range(K_SLIDERS)], None, sliders, api_visibility="private"
+    )
+    gr.on(
+        [s.input for s in sliders] + [seed.change, n.change, psi.change, cls.change],
+        on_explore,
+        explore_inputs,
+        grid,
+        api_name="explore",
+        trigger_mode="always_last",
+        show_progress="hidden",
+        concurrency_limit=None,  # the engine serialises device work; the queue must not add its own wait
+    )
+    model.change(on_model, [model, seed, n, psi, method], [grid, cls, *sliders], api_visibility="private")
+    method.change(on_method, [model, seed, n, psi, cls, method], [grid, *sliders], api_visibility="private")
+    reset.click(on_reset, grid_inputs, [grid, *sliders], api_visibility="private")
+    dice.click(lambda: random.randint(0, 99_999), None, seed, api_visibility="private")
+    refresh.click(on_refresh, model, model, api_visibility="private")
+    export_btn.click(on_export, explore_inputs, downloads, api_visibility="private")
+    interp_btn.click(
+        on_interpolate,
+        [model, seed_a, seed_b, steps, mode, psi, cls],
+        [strip, animation, interp_files, interp_note],
+        api_name="interpolate",
+    )
+
+    tabs = state.get("tabs") if isinstance(state, dict) else None
+    if tabs is not None:  # first visit draws the grid; every visit picks up a newly trained model
+        drawn = gr.State(False)
+
+        def on_tab(evt: gr.SelectData, request: gr.Request, spec, was_drawn, *rest):
+            if evt.value != "Explore":
+                return [gr.skip()] * (4 + K_SLIDERS)
+            names = actions.list_generators(_owner(request))
+            if was_drawn or not spec:
+                return [gr.update(choices=names), gr.skip(), True] + [gr.skip()] * (1 + K_SLIDERS)
+            seed_v, n_v, psi_v, method_v = rest
+            return [gr.update(choices=names), *_first_draw(request, spec, seed_v, n_v, psi_v, method_v)]
+
+        def _first_draw(request, spec, seed_v, n_v, psi_v, method_v) -> list:
+            image, cls_update, *slider_updates = on_model(request, spec, seed_v, n_v, psi_v, method_v)
+            return [image, True, cls_update, *slider_updates]
+
+        tabs.select(
+            on_tab,
+            [model, drawn, seed, n, psi, method],
+            [model, grid, drawn, cls, *sliders],
+            api_visibility="private",
+        )
