@@ -198,3 +198,16 @@ def test_stream_and_training_alternate(engine):
     assert got == list(range(50))
     before = task.count
     assert wait_until(lambda: task.count > before + 5)
+
+
+def test_out_of_memory_fails_the_job_with_a_clear_message(engine):
+    class Hungry(CountingTask):
+        def step(self):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    job = engine.submit_training(Hungry(), owner="a")
+    assert wait_until(lambda: job.state == FAILED)
+    assert job.error == "out of GPU memory — try a smaller batch size or model"
+    with pytest.raises(StudioError, match="out of GPU memory"):
+        engine.run(lambda: (_ for _ in ()).throw(torch.cuda.OutOfMemoryError("boom")))
+    assert engine.run(lambda: "alive") == "alive"
