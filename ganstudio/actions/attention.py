@@ -1,0 +1,195 @@
+"""What attention looks at, for text (our GPT) and for images (attention-based GAN generators).
+
+Plain types in and out: numpy arrays, PIL images, lists, dicts. Forward passes run on the
+engine's worker; the pictures are drawn here with numpy + PIL (``ganstudio.gpt.heatmaps``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ganstudio.actions.text import _integer, loaded_gpt
+from ganstudio.engine import get_engine
+from ganstudio.errors import BadInput, BadModel
+from ganstudio.gpt import attention as gpt_attention
+from ganstudio.gpt import heatmaps
+from ganstudio.gpt.generate import encode_prompt
+
+MAX_ATTENTION_TOKENS = 512  # layers x heads x T x T floats: GPT-2 small at 512 tokens is ~150 MB
+GAN_DISPLAY_SIZE = 256  # the generated image is shown (and clicked) at this size
+CACHE_GAN_RESULTS = 8  # (model, seed, class) forward passes kept, so clicking around is instant
+MAX_SEED = 2**32 - 1
+
+_gans: OrderedDict[str, Any] = OrderedDict()  # spec -> GanModel; touched only on the worker
+_gan_results: OrderedDict[tuple, tuple] = OrderedDict()
+_gan_results_lock = threading.Lock()
+
+
+# ---- text ------------------------------------------------------------------------------
+
+
+def text_attention(model: str, prompt: str, owner: str = "cli") -> dict:
+    """Attention weights of every layer and head for ``prompt``.
+
+    Returns ``tokens`` (list[str], how each token reads), ``attentions`` (float32
+    (layers, heads, T, T); row i is what token i looks at, rows sum to 1, zero above the
+    diagonal), ``n_layers``, ``n_heads``, ``model`` and ``note`` (non-empty when the prompt was
+    cut from the left to ``MAX_ATTENTION_TOKENS`` or the model's context).
+    """
+    if not isinstance(prompt, str) or not prompt:
+        raise BadInput("the prompt is empty: type a sentence to see what attends to what")
+    loaded = loaded_gpt(model, owner)
+    limit = min(loaded.config.n_positions, MAX_ATTENTION_TOKENS)
+    encoded = encode_prompt(loaded.tokenizer, prompt, limit)
+    attentions = get_engine().run(lambda: gpt_attention.attention_maps(loaded.model, encoded.ids), owner=owner)
+    note = ""
+    if encoded.dropped:
+        note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens; only the last {limit} are shown "
+                f"(its first {encoded.dropped} were cut).")
+    return {
+        "model": model.strip(),
+        "tokens": loaded.tokenizer.token_strings(encoded.ids),
+        "attentions": attentions,
+        "n_layers": int(attentions.shape[0]),
+        "n_heads": int(attentions.shape[1]),
+        "note": note,
+    }
+
+
+def head_average(attentions: np.ndarray) -> np.ndarray:
+    """(layers, heads, T, T) -> (layers, T, T): each layer's heads averaged."""
+    return gpt_attention.head_average(np.asarray(attentions))
+
+
+def attention_rollout(attentions: np.ndarray, discount_first_token: bool = False) -> np.ndarray:
+    """(T, T) attention rollout (Abnar & Zuidema 2020): how much each position draws on each input token.
+
+    ``discount_first_token`` removes attention to token 0 first, which many models use as a
+    resting place for attention they do not need.
+    """
+    return gpt_attention.rollout(np.asarray(attentions), discard_first=discount_first_token)
+
+
+def attention_view(attentions: np.ndarray, tokens: list[str], view: str = "head", layer: int = 0, head: int = 0,
+                   discount_first_token: bool = False, size: int = 512) -> dict:
+    """The matrix the Attention tab shows, with its picture and hover data.
+
+    ``view``: ``"head"`` (one layer's one head), ``"average"`` (one layer, heads averaged) or
+    ``"rollout"`` (all layers). Returns ``matrix`` (T, T), ``image`` (PIL), ``hover`` (see
+    ``heatmaps.hover_payload``) and ``title``.
+    """
+    attentions = np.asarray(attentions)
+    n_layers, n_heads = attentions.shape[:2]
+    layer = _integer("layer", layer, 0, n_layers - 1)
+    if view == "head":
+        head = _integer("head", head, 0, n_heads - 1)
+        matrix, title = attentions[layer, head], f"layer {layer}, head {head}"
+    elif view == "average":
+        matrix, title = attentions[layer].mean(axis=0), f"layer {layer}, average of {n_heads} heads"
+    elif view == "rollout":
+        matrix = attention_rollout(attentions, discount_first_token)
+        title = "rollout over all layers" + (" (first token discounted)" if discount_first_token else "")
+    else:
+        raise BadInput(f"view must be 'head', 'average' or 'rollout', got {view!r}")
+    return {
+        "matrix": matrix,
+        "image": heatmaps.heatmap_image(matrix, size),
+        "hover": heatmaps.hover_payload(matrix, tokens, size),
+        "title": title,
+    }
+
+
+def overview_image(attentions: np.ndarray, thumb: int = 64) -> Image.Image:
+    """Every layer (rows) and head (columns) at a glance."""
+    return heatmaps.overview_image(np.asarray(attentions), thumb)
+
+
+# ---- images ----------------------------------------------------------------------------
+
+
+def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
+                  query_xy: tuple[float, float] | None = None, owner: str = "cli") -> dict:
+    """Where one pixel of a generated image attends, in every attention layer of the generator.
+
+    The image for ``seed`` is the Explore tab's first sample for that seed. ``query_xy`` is a
+    pixel of the returned ``image`` (``GAN_DISPLAY_SIZE`` square); None means its centre.
+    Returns ``image`` (PIL), ``query_xy``, and ``layers``: one dict per attention layer with
+    ``name``, ``weights`` (float32 (hk, wk), the query's attention over the key grid, sums to 1),
+    ``q_grid``, ``k_grid`` and ``overlay`` (PIL: the weights over the image).
+    """
+    seed = _integer("seed", seed, 0, MAX_SEED)
+    spec = (model_spec or "").strip()
+    if not spec:
+        raise BadInput("no GAN model given: pick an attention-based generator such as digits-sagan")
+    key = (spec, seed, None if class_id is None else _integer("class", class_id, 0, 10**6))
+    with _gan_results_lock:
+        cached = _gan_results.get(key)
+    if cached is None:
+        cached = get_engine().run(lambda: _gan_forward(spec, seed, key[2]), owner=owner)
+    with _gan_results_lock:
+        _gan_results[key] = cached
+        _gan_results.move_to_end(key)
+        while len(_gan_results) > CACHE_GAN_RESULTS:
+            _gan_results.popitem(last=False)
+    pixels, layers = cached
+    image = Image.fromarray(pixels).resize((GAN_DISPLAY_SIZE, GAN_DISPLAY_SIZE), Image.NEAREST)
+    x, y = (GAN_DISPLAY_SIZE / 2, GAN_DISPLAY_SIZE / 2) if query_xy is None else _point(query_xy)
+    out = []
+    for layer in layers:
+        (hq, wq), (hk, wk) = layer["q_grid"], layer["k_grid"]
+        row = min(hq - 1, int(y * hq / GAN_DISPLAY_SIZE)) * wq + min(wq - 1, int(x * wq / GAN_DISPLAY_SIZE))
+        weights = layer["attn"][row].reshape(hk, wk)
+        out.append({"name": layer["name"], "weights": weights, "q_grid": (hq, wq), "k_grid": (hk, wk),
+                    "overlay": heatmaps.overlay(image, weights, (int(x), int(y)))})
+    return {"image": image, "query_xy": (int(x), int(y)), "layers": out}
+
+
+def _point(query_xy) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in query_xy)
+    except (TypeError, ValueError):
+        raise BadInput(f"query point must be (x, y) pixel coordinates, got {query_xy!r}") from None
+    if not (0 <= x < GAN_DISPLAY_SIZE and 0 <= y < GAN_DISPLAY_SIZE):
+        raise BadInput(f"query point ({x:g}, {y:g}) is outside the {GAN_DISPLAY_SIZE}x{GAN_DISPLAY_SIZE} image")
+    return x, y
+
+
+def _gan_forward(spec: str, seed: int, class_id: int | None):
+    """On the worker: the image (uint8 HWC) and every attention layer's (Nq, Nk) weights as numpy."""
+    import torch
+
+    from ganstudio.gan.attention import attention_maps
+    from ganstudio.gan.io import load_gan_spec
+
+    engine = get_engine()
+    if spec not in _gans:
+        _gans[spec] = load_gan_spec(spec, device=engine.device)
+        while len(_gans) > 2:
+            _gans.popitem(last=False)
+    _gans.move_to_end(spec)
+    gan = _gans[spec]
+    generator = gan.generator
+    if getattr(generator, "out_kind", "image") != "image":
+        raise BadModel(f"{spec} generates 2D points, not images: pick an image generator with attention")
+    n_classes = int(getattr(generator, "n_classes", 0) or 0)
+    if class_id is not None and n_classes and class_id >= n_classes:
+        raise BadInput(f"class must be between 0 and {n_classes - 1} for {spec}, got {class_id}")
+    z_dim = int(generator.z_dim)
+    z = np.random.default_rng(seed).standard_normal((1, z_dim), dtype=np.float32)  # Explore's sample 0 of `seed`
+    with torch.inference_mode():
+        z_t = torch.from_numpy(z).to(engine.device)
+        y_t = torch.tensor([class_id or 0], device=engine.device) if n_classes else None
+        image, layers = attention_maps(gan, z_t, y_t)
+    if not layers:
+        raise BadModel(f"{spec} has no attention layers: pick an attention-based generator such as digits-sagan")
+    pixels = ((image[0].float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    plain = [{"name": str(l["name"]), "attn": l["attn"].float().cpu().numpy(), "q_grid": tuple(l["q_grid"]),
+              "k_grid": tuple(l["k_grid"])} for l in layers]
+    return pixels, plain

@@ -1,0 +1,160 @@
+"""Text generation with our GPT: which models there are, and a token-by-token stream for the UI and CLI.
+
+Plain types in and out. Models load and run on the engine's worker; loaded models are cached
+per spec (a few, least recently used dropped first), so the second request starts at once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from typing import Any, Iterator
+
+from ganstudio.engine import get_engine
+from ganstudio.errors import BadInput
+from ganstudio.gpt.generate import MAX_NEW_TOKENS_CAP, SamplingConfig, encode_prompt, stream_tokens
+from ganstudio.gpt.load import LoadedGPT, load_gpt
+from ganstudio.hub import bundled_models
+
+HUB_TEXT_MODELS = ("openai-community/gpt2", "distilbert/distilgpt2")  # load by name when the Hub is reachable
+DEFAULT_MODEL = "shakespeare-gpt"
+CACHE_MODELS = 2  # GPT-2 small is ~500 MB in float32; keep few
+MAX_SEED = 2**63 - 1
+
+_cache: OrderedDict[str, LoadedGPT] = OrderedDict()  # touched only on the engine worker
+
+
+def list_text_models() -> list[str]:
+    """Bundled GPT models first (they work offline), then the Hub ones."""
+    bundled = sorted(name for name, meta in bundled_models().items() if meta.get("kind") == "gpt")
+    if DEFAULT_MODEL in bundled:
+        bundled.remove(DEFAULT_MODEL)
+        bundled.insert(0, DEFAULT_MODEL)
+    return bundled + [name for name in HUB_TEXT_MODELS if name not in bundled]
+
+
+def loaded_gpt(spec: str, owner: str = "cli") -> LoadedGPT:
+    """The model for ``spec`` (bundled name, folder or Hub id), loaded once on the worker and cached.
+
+    For the actions layer only: the result holds torch modules that only the worker may run.
+    """
+    spec = (spec or "").strip()
+    if not spec:
+        raise BadInput("no model given: pick one from the list or type a Hub id such as openai-community/gpt2")
+    engine = get_engine()
+
+    def load() -> LoadedGPT:
+        if spec in _cache:
+            _cache.move_to_end(spec)
+            return _cache[spec]
+        loaded = load_gpt(spec, device=engine.device)
+        _cache[spec] = loaded
+        while len(_cache) > CACHE_MODELS:
+            _cache.popitem(last=False)
+        return loaded
+
+    return engine.run(load, owner=owner)
+
+
+def sampling_config(max_new_tokens: Any = 100, temperature: Any = 0.8, top_k: Any = 40, top_p: Any = 1.0,
+                    repetition_penalty: Any = 1.0, seed: Any = None, ignore_eos: bool = False) -> SamplingConfig:
+    """Coerce UI/CLI values (sliders give floats, an empty seed box gives None) and validate them."""
+    cfg = SamplingConfig(
+        max_new_tokens=_integer("max_new_tokens", max_new_tokens, 1, MAX_NEW_TOKENS_CAP),
+        temperature=_number("temperature", temperature),
+        top_k=_integer("top_k", top_k, 0, 10**9),
+        top_p=_number("top_p", top_p),
+        repetition_penalty=_number("repetition_penalty", repetition_penalty),
+        seed=None if seed is None or seed == "" else _integer("seed", seed, 0, MAX_SEED),
+        ignore_eos=bool(ignore_eos),
+    )
+    cfg.validate()
+    return cfg
+
+
+def generate_stream(
+    model: str,
+    prompt: str,
+    max_new_tokens: int = 100,
+    temperature: float = 0.8,
+    top_k: int = 40,
+    top_p: float = 1.0,
+    repetition_penalty: float = 1.0,
+    seed: int | None = None,
+    ignore_eos: bool = False,
+    owner: str = "cli",
+) -> Iterator[dict]:
+    """Generate a continuation of ``prompt``, yielding the whole state after every token.
+
+    Each state: ``model``, ``prompt``, ``text`` (prompt + continuation so far), ``continuation``,
+    ``tokens`` (one dict per new token: ``token_id``, ``text``, ``prob`` (the model's probability
+    of it), ``top5`` ([text, prob] pairs, the model's likeliest choices at that step), ``eos``),
+    ``note`` (non-empty when the prompt was cut to fit the context), ``done``, ``stop_reason``
+    (``"eos"`` | ``"length"`` | ``"stopped"`` once done), ``tokens_per_s``. The first state has no
+    tokens yet. Closing the iterator stops the generation on the worker.
+    """
+    cfg = sampling_config(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
+    if not isinstance(prompt, str) or not prompt:
+        raise BadInput("the prompt is empty: type a few words to continue")
+    loaded = loaded_gpt(model, owner)
+    n_positions = loaded.config.n_positions
+    encoded = encode_prompt(loaded.tokenizer, prompt, n_positions)
+    note = ""
+    if encoded.dropped:
+        note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens, longer than the model's "
+                f"{n_positions}-token context: its first {encoded.dropped} tokens were cut.")
+    state: dict = {
+        "model": model.strip(), "prompt": prompt, "text": prompt, "continuation": "", "tokens": [],
+        "prompt_tokens": len(encoded.ids), "note": note, "done": False, "stop_reason": None, "tokens_per_s": 0.0,
+    }
+    yield dict(state)
+    steps = get_engine().stream(lambda: stream_tokens(loaded.model, loaded.tokenizer, encoded.ids, cfg), owner=owner)
+    tokens: list[dict] = []
+    continuation = ""
+    start = time.perf_counter()
+    stop_reason = "stopped"
+    try:
+        for step in steps:
+            token = step.as_dict()
+            token["top5"] = [[text, prob] for text, prob in token["top5"]]
+            tokens.append(token)
+            continuation += step.text
+            elapsed = time.perf_counter() - start
+            state.update(text=prompt + continuation, continuation=continuation, tokens=list(tokens),
+                         tokens_per_s=len(tokens) / elapsed if elapsed > 0 else 0.0)
+            if step.eos:
+                stop_reason = "eos"
+            elif len(tokens) == cfg.max_new_tokens:
+                stop_reason = "length"
+            yield dict(state)
+    finally:
+        steps.close()
+    state.update(done=True, stop_reason=stop_reason)
+    yield dict(state)
+
+
+def _integer(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or value is None:
+        raise BadInput(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        number = value
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise BadInput(f"{name} must be an integer, got {value!r}") from None
+    if not math.isfinite(number) or number != int(number):
+        raise BadInput(f"{name} must be an integer, got {value!r}")
+    if not low <= int(number) <= high:
+        raise BadInput(f"{name} must be between {low} and {high}, got {int(number)}")
+    return int(number)
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        raise BadInput(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"{name} must be a number, got {value!r}") from None

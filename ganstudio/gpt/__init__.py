@@ -1,0 +1,1 @@
+"""Our GPT-2-compatible language model: config, model, tokenizer, loading, generation, attention, training."""

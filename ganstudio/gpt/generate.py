@@ -1,0 +1,159 @@
+"""Token-by-token generation with a key/value cache, the usual sampling knobs, and per-step probabilities.
+
+Processing order follows HF transformers: repetition penalty, then temperature, top-k, top-p.
+The probabilities reported per step (chosen token, top-5) are the model's own distribution
+(softmax of the raw logits), so the colours in the UI show what the model believed, whatever
+the sampling settings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+from ganstudio.errors import BadInput
+from ganstudio.gpt.model import GPT
+from ganstudio.gpt.tokenizer import GPTTokenizer, StreamDecoder
+
+MAX_NEW_TOKENS_CAP = 2048  # one request cannot hold the device for minutes
+TOP_ALTERNATIVES = 5
+SLIDE_KEEP = 0.75  # when the cache is full, recompute on the last 3/4 of the context and go on
+
+
+@dataclass
+class SamplingConfig:
+    max_new_tokens: int = 100  # how many tokens to add at most
+    temperature: float = 0.8  # 0 = greedy; higher = more surprising choices
+    top_k: int = 0  # sample among the k likeliest tokens only; 0 = off
+    top_p: float = 1.0  # sample within the smallest set holding this much probability; 1 = off
+    repetition_penalty: float = 1.0  # >1 discourages tokens already in the text (CTRL-style); 1 = off
+    seed: int | None = None  # fixes the sampling; None = fresh randomness each time
+    ignore_eos: bool = False  # keep going past end-of-text (useful for benchmarks)
+
+    def validate(self) -> None:
+        """Every knob checked before any work starts; each failure is one line a person can act on."""
+        if not isinstance(self.max_new_tokens, int) or not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_CAP:
+            raise BadInput(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS_CAP}, got {self.max_new_tokens}")
+        if not math.isfinite(self.temperature) or self.temperature < 0:
+            raise BadInput(f"temperature must be a number >= 0 (0 = greedy), got {self.temperature}")
+        if not isinstance(self.top_k, int) or self.top_k < 0:
+            raise BadInput(f"top_k must be an integer >= 0 (0 = off), got {self.top_k}")
+        if not math.isfinite(self.top_p) or not 0 < self.top_p <= 1:
+            raise BadInput(f"top_p must be in (0, 1] (1 = off), got {self.top_p}")
+        if not math.isfinite(self.repetition_penalty) or self.repetition_penalty <= 0:
+            raise BadInput(f"repetition_penalty must be > 0 (1 = off), got {self.repetition_penalty}")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise BadInput(f"seed must be a non-negative integer, got {self.seed}")
+
+
+@dataclass
+class Prompt:
+    ids: list[int]  # what the model sees
+    dropped: int  # tokens cut from the left because the prompt was longer than the context
+
+
+@dataclass
+class TokenStep:
+    token_id: int
+    text: str  # this token's share of the output text ("" while a multi-byte character is incomplete)
+    prob: float  # the model's probability of this token
+    top: list[tuple[str, float]]  # the model's 5 likeliest tokens at this step, with probabilities
+    eos: bool = False  # end-of-text: the last step, its text is ""
+
+    def as_dict(self) -> dict:
+        return {"token_id": self.token_id, "text": self.text, "prob": self.prob, "top5": self.top, "eos": self.eos}
+
+
+def encode_prompt(tokenizer: GPTTokenizer, text: str, n_positions: int) -> Prompt:
+    if not isinstance(text, str) or not text:
+        raise BadInput("the prompt is empty: type a few words to continue")
+    ids = tokenizer.encode(text)
+    if not ids:
+        raise BadInput("the prompt encodes to no tokens: type a few words to continue")
+    dropped = max(0, len(ids) - n_positions)
+    return Prompt(ids[dropped:], dropped)
+
+
+def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Make tokens already present less likely: positive logits divided, negative multiplied."""
+    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalised, logits)
+
+
+def filter_top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
+    if k <= 0 or k >= logits.size(-1):
+        return logits
+    kth = torch.topk(logits, k).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def filter_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Keep the likeliest tokens whose probabilities add up to p (always at least one)."""
+    if p >= 1.0:
+        return logits
+    sorted_logits, order = torch.sort(logits, descending=True)
+    before = sorted_logits.softmax(-1).cumsum(-1) - sorted_logits.softmax(-1)  # mass strictly ahead of each token
+    remove_sorted = before >= p
+    remove = torch.zeros_like(remove_sorted).scatter(-1, order, remove_sorted)
+    return logits.masked_fill(remove, float("-inf"))
+
+
+def choose_next(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator) -> int:
+    """Pick the next id from (already penalised) logits (vocab,)."""
+    if cfg.temperature == 0:
+        return int(logits.argmax())
+    logits = filter_top_p(filter_top_k(logits / cfg.temperature, cfg.top_k), cfg.top_p)
+    return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
+
+
+@torch.inference_mode()
+def stream_tokens(model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig) -> Iterator[TokenStep]:
+    """Yield one TokenStep per new token; stops at end-of-text (unless ignore_eos) or max_new_tokens."""
+    cfg.validate()
+    n_positions = model.config.n_positions
+    device = model.wte.weight.device
+    generator = torch.Generator(device=device)
+    if cfg.seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(cfg.seed)
+    context = list(prompt_ids[-n_positions:])
+    seen = torch.zeros(model.config.vocab_size, dtype=torch.bool, device=device)
+    seen[torch.tensor(context, device=device)] = True
+    penalise = cfg.repetition_penalty != 1.0
+    cache = model.new_cache()
+    logits = model(torch.tensor([context], device=device), cache, last_only=True).logits[0, -1]
+    decoder = StreamDecoder(tokenizer)
+    eos_id = None if cfg.ignore_eos else tokenizer.eos_id
+    for step in range(cfg.max_new_tokens):
+        probs = logits.softmax(-1)
+        if penalise:
+            logits = apply_repetition_penalty(logits, seen, cfg.repetition_penalty)
+        next_id = choose_next(logits, cfg, generator)
+        top = torch.topk(probs, TOP_ALTERNATIVES)
+        alternatives = [(tokenizer.piece(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist())]
+        prob = float(probs[next_id])
+        if next_id == eos_id:
+            yield TokenStep(next_id, decoder.flush(), prob, alternatives, eos=True)
+            return
+        last = step == cfg.max_new_tokens - 1
+        text = decoder.push(next_id) + (decoder.flush() if last else "")
+        yield TokenStep(next_id, text, prob, alternatives)
+        if last:
+            return
+        context.append(next_id)
+        seen[next_id] = True
+        if cache.length == n_positions:  # full: recompute on the most recent window, then carry on
+            cache.reset()
+            window = context[-int(n_positions * SLIDE_KEEP):]
+            logits = model(torch.tensor([window], device=device), cache, last_only=True).logits[0, -1]
+        else:
+            logits = model(torch.tensor([[next_id]], device=device), cache, last_only=True).logits[0, -1]
+
+
+def generate_ids(model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig) -> list[int]:
+    """All new token ids at once (end-of-text included when reached); for tests and benchmarks."""
+    return [s.token_id for s in stream_tokens(model, tokenizer, prompt_ids, cfg)]

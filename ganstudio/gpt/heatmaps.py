@@ -1,0 +1,80 @@
+"""Attention pictures with numpy + PIL: colour map, token x token heatmap, layers x heads overview, overlays.
+
+Plain types only (numpy in, PIL / dict out), so the UI can call these without touching torch.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+# Viridis, sampled at 0, 1/4, 1/2, 3/4, 1: dark = little attention, yellow = a lot; reads in greyscale too.
+_ANCHORS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float32)
+GAP = 2  # pixels between thumbnails in the overview
+GAP_COLOUR = (255, 255, 255)
+
+
+def colorize(values: np.ndarray, vmax: float | None = None) -> np.ndarray:
+    """(..., ) floats -> (..., 3) uint8 through the colour map; 0 -> dark, vmax (default: max) -> yellow."""
+    values = np.nan_to_num(np.asarray(values, dtype=np.float32))
+    top = float(values.max()) if vmax is None else float(vmax)
+    scaled = np.clip(values / top if top > 0 else values * 0, 0.0, 1.0) * (len(_ANCHORS) - 1)
+    low = np.minimum(scaled.astype(np.int64), len(_ANCHORS) - 2)
+    frac = (scaled - low)[..., None]
+    return (_ANCHORS[low] * (1 - frac) + _ANCHORS[low + 1] * frac).round().astype(np.uint8)
+
+
+def heatmap_image(matrix: np.ndarray, size: int = 512) -> Image.Image:
+    """A (T, T) matrix as a square picture, each cell an equal block of pixels (rows = queries)."""
+    t = matrix.shape[0]
+    cell = max(1, size // max(1, t))
+    pixels = np.repeat(np.repeat(colorize(matrix), cell, axis=0), cell, axis=1)
+    return Image.fromarray(pixels, "RGB")
+
+
+def overview_image(attentions: np.ndarray, thumb: int = 64) -> Image.Image:
+    """(layers, heads, T, T) -> a grid picture: one row per layer, one column per head."""
+    layers, heads, t, _ = attentions.shape
+    cell = max(1, thumb // max(1, t))
+    side = t * cell if t * cell >= thumb // 2 else thumb
+    width, height = heads * (side + GAP) - GAP, layers * (side + GAP) - GAP
+    canvas = Image.new("RGB", (width, height), GAP_COLOUR)
+    for layer in range(layers):
+        for head in range(heads):
+            tile = Image.fromarray(colorize(attentions[layer, head]), "RGB").resize((side, side), Image.NEAREST)
+            canvas.paste(tile, (head * (side + GAP), layer * (side + GAP)))
+    return canvas
+
+
+def overlay(image: Image.Image, weights: np.ndarray, point: tuple[int, int] | None = None,
+            strength: float = 0.6) -> Image.Image:
+    """Blend a (h, w) attention map, stretched smoothly to the image's size, over the image; mark `point`."""
+    base = image.convert("RGB")
+    heat = Image.fromarray(colorize(weights), "RGB").resize(base.size, Image.BILINEAR)
+    out = Image.blend(base, heat, strength)
+    if point is not None:
+        x, y = point
+        draw = ImageDraw.Draw(out)
+        r = max(3, base.size[0] // 40)
+        draw.line([(x - r, y), (x + r, y)], fill=(255, 40, 40), width=2)
+        draw.line([(x, y - r), (x, y + r)], fill=(255, 40, 40), width=2)
+    return out
+
+
+def png_data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def hover_payload(matrix: np.ndarray, tokens: list[str], size: int = 512) -> dict:
+    """What the hover view needs: the heatmap as a data URL, the tokens, and the values in thousandths."""
+    return {
+        "src": png_data_url(heatmap_image(matrix, size)),
+        "tokens": list(tokens),
+        "n": int(matrix.shape[0]),
+        "milli": np.rint(np.asarray(matrix, dtype=np.float64) * 1000).astype(np.int32).ravel().tolist(),
+    }

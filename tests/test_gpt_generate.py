@@ -1,0 +1,224 @@
+"""Generation: KV cache, sliding window, sampling filters, seeds, bad input; the text action and CLI."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ganstudio.errors import BadInput
+from ganstudio.gpt.generate import (
+    MAX_NEW_TOKENS_CAP,
+    SamplingConfig,
+    encode_prompt,
+    filter_top_k,
+    filter_top_p,
+    generate_ids,
+    stream_tokens,
+)
+from ganstudio.gpt.load import load_gpt_folder
+from test_gpt_helpers import make_hub_model
+
+pytest.importorskip("transformers")  # the fixtures build their random checkpoints with it
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-gpt")
+    make_hub_model(folder, seed=1)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny):
+    return load_gpt_folder(tiny)
+
+
+def test_kv_cache_decoding_equals_full_recomputation(loaded):
+    model = loaded.model
+    ids = torch.tensor([[3, 14, 15, 92, 65, 35, 89, 79, 32, 38]])
+    full = model(ids).logits[0]
+    cache = model.new_cache()
+    first = model(ids[:, :4], cache).logits[0]  # a prefill of 4, then one token at a time
+    assert torch.allclose(first, full[:4], atol=1e-5)
+    for t in range(4, ids.size(1)):
+        step = model(ids[:, t:t + 1], cache).logits[0, -1]
+        assert torch.allclose(step, full[t], atol=1e-5)
+    chunk_cache = model.new_cache()  # a prefill, then a chunk of several tokens (explicit offset mask)
+    model(ids[:, :3], chunk_cache)
+    assert torch.allclose(model(ids[:, 3:], chunk_cache).logits[0], full[3:], atol=1e-5)
+
+
+def test_attention_path_gives_the_same_logits(loaded):
+    ids = torch.tensor([[7, 8, 9, 10, 11, 12]])
+    fast = loaded.model(ids).logits
+    slow = loaded.model(ids, return_attn=True)
+    assert torch.allclose(fast, slow.logits, atol=1e-5)
+    assert len(slow.attentions) == loaded.config.n_layer
+
+
+def test_generation_slides_past_the_context(loaded):
+    n = loaded.config.n_positions * 2 + 5  # the cache fills and slides twice
+    cfg = SamplingConfig(max_new_tokens=n, temperature=1.0, seed=0, ignore_eos=True)
+    steps = list(stream_tokens(loaded.model, loaded.tokenizer, [5, 6, 7], cfg))
+    assert len(steps) == n
+    assert all(0 <= s.token_id < loaded.config.vocab_size for s in steps)
+
+
+def test_sampling_is_reproducible_with_a_seed(loaded):
+    prompt = loaded.tokenizer.encode("To be")
+    cfg = SamplingConfig(max_new_tokens=30, temperature=1.0, top_k=50, top_p=0.95, seed=1234, ignore_eos=True)
+    a = generate_ids(loaded.model, loaded.tokenizer, prompt, cfg)
+    b = generate_ids(loaded.model, loaded.tokenizer, prompt, cfg)
+    c = generate_ids(loaded.model, loaded.tokenizer, prompt, SamplingConfig(**{**cfg.__dict__, "seed": 99}))
+    assert a == b
+    assert a != c
+
+
+def test_steps_report_model_probabilities_and_top5(loaded):
+    prompt = loaded.tokenizer.encode("the mind")
+    steps = list(stream_tokens(loaded.model, loaded.tokenizer, prompt,
+                               SamplingConfig(max_new_tokens=5, temperature=0, ignore_eos=True)))
+    for s in steps:
+        assert len(s.top) == 5
+        probs = [p for _, p in s.top]
+        assert probs == sorted(probs, reverse=True)
+        assert math.isclose(s.prob, probs[0], rel_tol=1e-6)  # greedy picks the likeliest
+        assert s.text == loaded.tokenizer.decode([s.token_id]) or s.text == ""
+    text = "".join(s.text for s in steps)
+    assert text == loaded.tokenizer.decode([s.token_id for s in steps])
+
+
+def test_stops_at_end_of_text_unless_told_not_to(tiny):
+    fresh = load_gpt_folder(tiny)
+    model, eos = fresh.model, fresh.tokenizer.eos_id
+    with torch.no_grad():  # push the final hidden state towards end-of-text's (tied) embedding
+        model.ln_f.bias.copy_(model.wte.weight[eos] * 5000)
+    steps = list(stream_tokens(model, fresh.tokenizer, [5, 6], SamplingConfig(max_new_tokens=10, temperature=0)))
+    assert len(steps) == 1 and steps[0].eos and steps[0].text == ""
+    steps = list(stream_tokens(model, fresh.tokenizer, [5, 6],
+                               SamplingConfig(max_new_tokens=10, temperature=0, ignore_eos=True)))
+    assert len(steps) == 10 and not any(s.eos for s in steps)
+
+
+def test_top_k_keeps_exactly_the_k_largest():
+    logits = torch.tensor([1.0, 5.0, 3.0, 4.0, 2.0])
+    kept = filter_top_k(logits, 2)
+    assert torch.isfinite(kept).tolist() == [False, True, False, True, False]
+    assert torch.equal(filter_top_k(logits, 0), logits)
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    probs = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logits = probs.log()
+    assert torch.isfinite(filter_top_p(logits, 0.5)).tolist() == [True, False, False, False]
+    assert torch.isfinite(filter_top_p(logits, 0.7)).tolist() == [True, True, False, False]
+    assert torch.isfinite(filter_top_p(logits, 0.81)).tolist() == [True, True, True, False]
+    assert torch.isfinite(filter_top_p(logits, 0.01)).tolist() == [True, False, False, False]
+    assert torch.equal(filter_top_p(logits, 1.0), logits)
+
+
+def test_filtered_sampling_never_leaves_the_allowed_set(loaded):
+    prompt = [5, 6, 7]
+    model, tok = loaded.model, loaded.tokenizer
+    with torch.no_grad():
+        allowed = set(torch.topk(model(torch.tensor([prompt])).logits[0, -1], 3).indices.tolist())
+    for seed in range(20):
+        first = generate_ids(model, tok, prompt, SamplingConfig(max_new_tokens=1, temperature=2.0, top_k=3, seed=seed))
+        assert first[0] in allowed
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"temperature": float("nan")}, "temperature must be a number >= 0"),
+        ({"temperature": -0.5}, "temperature must be a number >= 0"),
+        ({"top_p": 0.0}, r"top_p must be in \(0, 1\]"),
+        ({"top_p": 1.5}, r"top_p must be in \(0, 1\]"),
+        ({"top_k": -1}, "top_k must be an integer >= 0"),
+        ({"max_new_tokens": MAX_NEW_TOKENS_CAP + 1}, f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS_CAP}"),
+        ({"max_new_tokens": 0}, "max_new_tokens must be between 1"),
+        ({"repetition_penalty": 0.0}, "repetition_penalty must be > 0"),
+    ],
+)
+def test_bad_sampling_settings_are_refused(change, message):
+    with pytest.raises(BadInput, match=message):
+        SamplingConfig(**change).validate()
+
+
+def test_empty_prompt_is_refused(loaded):
+    with pytest.raises(BadInput, match="prompt is empty"):
+        encode_prompt(loaded.tokenizer, "", 64)
+
+
+def test_long_prompt_is_cut_from_the_left(loaded):
+    text = "to be or not to be " * 40
+    prompt = encode_prompt(loaded.tokenizer, text, loaded.config.n_positions)
+    full = loaded.tokenizer.encode(text)
+    assert prompt.dropped == len(full) - loaded.config.n_positions > 0
+    assert prompt.ids == full[prompt.dropped:]
+
+
+# ---- the action and the CLI (through the engine) ---------------------------------------
+
+
+def test_generate_stream_action_streams_cumulative_state(tiny):
+    from ganstudio.actions.text import generate_stream
+
+    states = list(generate_stream(str(tiny), "To be", max_new_tokens=8, temperature=0.7, seed=5, ignore_eos=True))
+    assert states[0]["tokens"] == [] and states[0]["text"] == "To be" and not states[0]["done"]
+    assert [len(s["tokens"]) for s in states[1:-1]] == list(range(1, 9))
+    last = states[-1]
+    assert last["done"] and last["stop_reason"] == "length"
+    assert last["text"] == "To be" + "".join(t["text"] for t in last["tokens"])
+    token = last["tokens"][0]
+    assert set(token) >= {"token_id", "text", "prob", "top5"} and len(token["top5"]) == 5
+    again = list(generate_stream(str(tiny), "To be", max_new_tokens=8, temperature=0.7, seed=5, ignore_eos=True))
+    assert again[-1]["text"] == last["text"]
+
+
+def test_generate_stream_reports_a_cut_prompt(tiny):
+    from ganstudio.actions.text import generate_stream
+
+    first = next(generate_stream(str(tiny), "to be or not to be " * 40, max_new_tokens=2))
+    assert "were cut" in first["note"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"prompt": ""}, "prompt is empty"),
+        ({"max_new_tokens": 2.5}, "max_new_tokens must be an integer"),
+        ({"seed": -1}, "seed must be between"),
+        ({"temperature": "hot"}, "temperature must be a number"),
+    ],
+)
+def test_generate_stream_bad_input(tiny, kwargs, message):
+    from ganstudio.actions.text import generate_stream
+
+    args = {"model": str(tiny), "prompt": "hi", **kwargs}
+    with pytest.raises(BadInput, match=message):
+        list(generate_stream(**args))
+
+
+def test_cli_generate_prints_prompt_then_continuation(tiny, capsys):
+    from ganstudio.cli import main
+
+    code = main(["generate", "--model", str(tiny), "--prompt", "To be", "--max-new-tokens", "6",
+                 "--temperature", "0", "--ignore-eos"])
+    out = capsys.readouterr().out
+    loaded = load_gpt_folder(tiny)
+    ids = generate_ids(loaded.model, loaded.tokenizer, loaded.tokenizer.encode("To be"),
+                       SamplingConfig(max_new_tokens=6, temperature=0, ignore_eos=True))
+    assert code == 0
+    assert out == "To be" + loaded.tokenizer.decode(ids) + "\n"
+
+
+def test_cli_generate_bad_input_is_one_line(tiny, capsys):
+    from ganstudio.cli import main
+
+    assert main(["generate", "--model", str(tiny), "--prompt", "x", "--top-p", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: top_p must be in (0, 1] (1 = off), got 2.0"
