@@ -243,7 +243,89 @@ def test_interpolation_rejects_bad_steps_and_mode(stand_ins):
         explore.interpolate("tiny", 0, 1, steps=4, mode="cubic")
 
 
-# ---- real models -----------------------------------------------------------------------
+# ---- real architectures, saved and loaded the way the app does it -----------------------
+
+
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    """Freshly initialised GAN Studio generators written with save_gan: {name: folder}."""
+    from ganstudio.gan.io import GanParts, save_gan
+    from ganstudio.gan.models import GanSpec, build_generator
+
+    root = tmp_path_factory.mktemp("gans")
+    specs = {
+        "dcgan": (GanSpec(arch="dcgan", z_dim=16, channels=1, image_size=16, width=8), "image", None),
+        "cdcgan": (GanSpec(arch="dcgan", z_dim=16, n_classes=4, channels=1, image_size=16, width=8), "image", None),
+        "mlp": (GanSpec(arch="mlp", z_dim=2, hidden=16, depth=2), "2d", {"extent": [-3, 3, -2, 2]}),
+    }
+    folders = {}
+    for name, (spec, kind, toy) in specs.items():
+        torch.manual_seed(0)
+        parts = GanParts(spec=spec, generator=build_generator(spec).eval(), data="test", data_kind=kind, toy=toy)
+        folders[name] = str(save_gan(root / name, parts))
+    explore.clear_cache()
+    yield folders
+    explore.clear_cache()
+
+
+def test_saved_dcgan_loads_samples_and_steers(saved_models):
+    spec = saved_models["dcgan"]
+    first = explore.sample_grid(spec, seed=0, n=16)
+    assert first["latents"].shape == (16, 16)
+    assert _same(first["image"], explore.sample_grid(spec, seed=0, n=16)["image"])
+    assert not _same(first["image"], explore.sample_grid(spec, seed=1, n=16)["image"])
+    for method in ("sefa", "ganspace", "z"):
+        assert _same(first["image"], explore.explore(spec, 0, 16, 1.0, None, method, [0.0] * 6))
+        assert not _same(first["image"], explore.explore(spec, 0, 16, 1.0, None, method, [0.0, 0.0, 8.0]))
+    out = explore.interpolate(spec, 0, 1, steps=4)
+    assert _same(out["frames"][0], explore.sample_grid(spec, seed=0, n=1)["image"])
+
+
+def test_saved_conditional_dcgan_draws_the_chosen_class(saved_models):
+    spec = saved_models["cdcgan"]
+    assert explore.model_info(spec)["n_classes"] == 4
+    plain = explore.sample_grid(spec, seed=0, n=4)["image"]  # classes 0, 1, 2, 3
+    only_three = explore.sample_grid(spec, seed=0, n=4, class_id=3)["image"]
+    assert not _same(plain, only_three)
+    with pytest.raises(BadInput, match="class must be between 0 and 3"):
+        explore.explore(spec, 0, 4, 1.0, 4, "sefa", [1.0])
+
+
+def test_saved_2d_generator_uses_the_training_sets_axes(saved_models):
+    spec = saved_models["mlp"]
+    assert explore.model_info(spec)["data_kind"] == "2d"
+    assert explore._load(spec, "cli").extent == (-3.0, 3.0, -2.0, 2.0)
+    image = explore.sample_grid(spec, seed=0, n=8)["image"]
+    assert image.size == (explore.SCATTER_PX, explore.SCATTER_PX)
+    with pytest.raises(BadInput, match="at most 2 sliders"):
+        explore.explore(spec, 0, 8, 1.0, None, "sefa", [1.0, 1.0, 1.0])
+    moved = explore.explore(spec, 0, 8, 1.0, None, "sefa", [1.0, 1.0, 0, 0, 0, 0])  # spare sliders at 0 are fine
+    assert _same(moved, explore.explore(spec, 0, 8, 1.0, None, "sefa", [1.0, 1.0]))
+    out = explore.interpolate(spec, 0, 1, steps=3, mode="lerp")
+    assert len(out["frames"]) == 3 and Path(out["gif_path"]).exists()
+
+
+def _folder_files(folder: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in Path(folder).iterdir() if p.is_file()}
+
+
+def test_hub_generator_by_revision_and_gpt_repo_refused(saved_models, hub_server, tmp_path):
+    gpt = tmp_path / "gpt"
+    gpt.mkdir()
+    (gpt / "config.json").write_text(json.dumps({"model_type": "gpt2", "n_layer": 1}))
+    save_file({"wte.weight": torch.zeros(4, 2)}, str(gpt / "model.safetensors"))
+    hub_server.add_repo("acme/digits", {"main": _folder_files(saved_models["mlp"]),
+                                        "v1": _folder_files(saved_models["dcgan"])})  # fmt: skip
+    hub_server.add_repo("acme/gpt", {"main": _folder_files(str(gpt))})
+    assert explore.model_info("acme/digits")["data_kind"] == "2d"
+    assert explore.model_info("acme/digits@v1")["data_kind"] == "image"
+    local = explore.sample_grid(saved_models["dcgan"], seed=3, n=4)["image"]
+    assert _same(local, explore.sample_grid("acme/digits@v1", seed=3, n=4)["image"])
+    with pytest.raises(BadModel, match="acme/gpt is not a GAN Studio generator"):
+        explore.explore("acme/gpt", 0, 4, 1.0, None, "sefa", [1.0])
+
+
+# ---- bundled models --------------------------------------------------------------------
 
 BUNDLED = SETTINGS.weights_dir / "digits-dcgan"
 

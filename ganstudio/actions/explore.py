@@ -310,7 +310,8 @@ def explore(
 
 
 def direction_labels(spec: str, method: str = "sefa", k: int = 6, owner: str = "cli") -> list[str]:
-    """One label per slider: index and how strongly the first layer responds to that direction."""
+    """One label per usable slider (at most z_dim): index, and how strongly the first layer responds
+    to a unit step along that direction (||W d||)."""
     method = _method(method)
     k = _whole("number of sliders", k, 1, MAX_DIRECTIONS)
     loaded = _load(spec, owner)
@@ -318,8 +319,7 @@ def direction_labels(spec: str, method: str = "sefa", k: int = 6, owner: str = "
     _directions(loaded, method, k_avail, owner)
     gains = loaded.gains[method][:k_avail]
     title = {"sefa": "SeFa", "ganspace": "GANSpace", "z": "z axis"}[method]
-    labels = [f"{title} {i + 1} · gain {g:.2f}" for i, g in enumerate(gains)]
-    return labels + [f"(unused: z has {loaded.z_dim} dimensions)"] * (k - k_avail)
+    return [f"{title} {i + 1} · gain {g:.2f}" for i, g in enumerate(gains)]
 
 
 def model_info(spec: str, owner: str = "cli") -> dict:
@@ -476,6 +476,8 @@ def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, render: 
     loaded = _load(spec, owner)
     cid = _class_id(loaded, class_id)
     z = _latents(loaded.z_dim, seed, n, psi)
+    if alphas.size > loaded.z_dim and not np.any(alphas[loaded.z_dim :]):
+        alphas = alphas[: loaded.z_dim]  # the UI's spare sliders for a small latent, left at 0
     offset = None
     if alphas.size and np.any(alphas):
         offset = (alphas @ _directions(loaded, method, alphas.size, owner)).astype(np.float32)  # (z_dim,)

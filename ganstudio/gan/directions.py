@@ -54,13 +54,14 @@ def sefa_directions(generator: nn.Module, k: int) -> np.ndarray:
     k = _check_k(generator, k)
     a = z_weight(generator).double().numpy()  # (F, z_dim)
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # every output unit's weights -> unit length
-    _, _, vt = np.linalg.svd(a, full_matrices=True)  # rows of vt: eigenvectors of AᵀA, by decreasing eigenvalue
-    return _fix_signs(vt[:k]).astype(np.float32)
+    eigvals, eigvecs = np.linalg.eigh(a.T @ a)  # (z_dim, z_dim): cheap however wide the layer is
+    top = eigvecs[:, np.argsort(eigvals)[::-1][:k]].T  # (k, z_dim), strongest first
+    return _fix_signs(top).astype(np.float32)
 
 
 @torch.no_grad()
 def ganspace_directions(
-    generator: nn.Module, k: int, n_samples: int = 2048, seed: int = 0, class_id: int | None = None
+    generator: nn.Module, k: int, n_samples: int = 1024, seed: int = 0, class_id: int | None = None
 ) -> np.ndarray:
     """Top-k GANSpace directions: (k, z_dim), orthonormal rows, largest activation variance first.
 
@@ -76,14 +77,14 @@ def ganspace_directions(
     y = None
     if generator.n_classes:
         y = torch.full((n_samples,), int(class_id or 0), dtype=torch.long, device=device)
-    feats = generator.first_features(z.to(device), y).reshape(n_samples, -1).double().cpu()  # (N, F)
+    feats = generator.first_features(z.to(device), y).reshape(n_samples, -1).float().cpu()  # (N, F)
 
     centred = feats - feats.mean(dim=0, keepdim=True)
     q = min(k + 8, *centred.shape)  # a few spare components make the randomised SVD accurate
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         _, _, v = torch.pca_lowrank(centred, q=q, center=False, niter=4)  # v: (F, q)
-    coords = centred @ v[:, :k]  # (N, k) PCA coordinates of every sample
+    coords = (centred @ v[:, :k]).double()  # (N, k) PCA coordinates of every sample
 
     # Regress z on the coordinates: z ≈ coords @ m; row i of m is the z-step that moves along component i.
     zc = z.double() - z.double().mean(dim=0, keepdim=True)

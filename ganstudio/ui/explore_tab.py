@@ -38,7 +38,10 @@ def _class_value(cls):
 
 
 def _sliders_reset(labels: list[str]) -> list:
-    return [gr.update(value=0, label=label) for label in labels]
+    """Sliders back to 0 with new labels; sliders past a small latent's size are hidden."""
+    padded = labels + [None] * (K_SLIDERS - len(labels))
+    return [gr.update(value=0, label=label, visible=True) if label else gr.update(value=0, visible=False)
+            for label in padded[:K_SLIDERS]]  # fmt: skip
 
 
 def _default_model() -> str | None:
