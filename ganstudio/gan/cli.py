@@ -1,0 +1,195 @@
+"""`python -m ganstudio train` and `python -m ganstudio sample`: headless GAN training and sampling.
+
+train:  progress bar on stderr, checkpoint folder in --out, one JSON line on stdout
+        ({"steps", "seconds", "world_size", "metrics", ...}). Under
+        `torchrun --nproc_per_node=N` the same command trains with DDP; rank 0 writes.
+sample: a PNG grid (or 2D scatter), or .npy (images uint8 N×H×W×C; 2D float32 N×2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ganstudio.errors import BadInput, Diverged
+
+MAX_SAMPLES = 10_000
+
+
+def register(subparsers) -> None:
+    train = subparsers.add_parser("train", help="train a GAN (2D toy data or images) and save a checkpoint")
+    train.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, mnist, fashion-mnist, "
+                       "cifar10, or a zip/folder of images")
+    train.add_argument("--out", required=True, help="checkpoint folder to write")
+    train.add_argument("--arch", choices=("mlp", "dcgan", "sagan", "transformer"), help="default: per data set")
+    train.add_argument("--loss", choices=("ns", "lsgan", "hinge", "wgan-gp"), help="default: per data set")
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="iterations to train (default: the data set's preset)")
+    budget.add_argument("--seconds", type=float, help="training seconds (default: the data set's preset)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--z-dim", type=int)
+    train.add_argument("--lr-g", type=float)
+    train.add_argument("--lr-d", type=float)
+    train.add_argument("--d-steps", type=int)
+    train.add_argument("--ema", type=float, help="EMA decay of G (0 = off)")
+    train.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--diffaug", help="comma list of translation,cutout,color ('' = none)")
+    train.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--image-size", type=int)
+    train.add_argument("--width", type=int, help="conv base channels / transformer width")
+    train.add_argument("--device", default="", help="cpu, cuda, cuda:1, mps (default: best available)")
+    train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=cmd_train)
+
+    sample = subparsers.add_parser("sample", help="draw samples from a trained GAN")
+    sample.add_argument("--model", required=True, help="bundled name, model folder, or Hub repo owner/name[@rev]")
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--label", type=int, default=None, help="class for a conditional generator (default: cycle)")
+    sample.add_argument("--out", required=True, help=".png (grid / scatter) or .npy (raw array)")
+    sample.add_argument("--device", default="cpu")
+    sample.set_defaults(handler=cmd_sample)
+
+
+def config_from_args(args: argparse.Namespace):
+    from ganstudio.gan.config import TrainConfig
+
+    overrides = {
+        "arch": args.arch, "loss": args.loss, "seed": args.seed, "batch_size": args.batch_size, "z_dim": args.z_dim,
+        "lr_g": args.lr_g, "lr_d": args.lr_d, "d_steps": args.d_steps, "ema": args.ema,
+        "spectral_norm": args.spectral_norm, "diffaug": args.diffaug, "conditional": args.conditional,
+        "image_size": args.image_size, "width": args.width,
+    }
+    if args.steps is not None:
+        overrides.update(steps=args.steps, seconds=0.0)
+    elif args.seconds is not None:
+        overrides.update(seconds=args.seconds, steps=0)
+    cfg = TrainConfig.defaults_for(args.data, **overrides)
+    if not cfg.steps and not cfg.seconds:
+        raise BadInput("give a budget: --steps N or --seconds S")
+    return cfg.validate()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from ganstudio.engine import pick_device
+    from ganstudio.gan import ddp
+    from ganstudio.gan.trainer import GanTrainer
+    from ganstudio.settings import SETTINGS
+
+    cfg = config_from_args(args)  # validate before any heavy work
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dist, device = ddp.setup(args.device)
+    try:
+        device = device or pick_device(args.device or SETTINGS.device)
+        out = Path(args.out)
+        trainer = GanTrainer(cfg, device, out_dir=out, dist=dist)
+        bar = ProgressBar(enabled=dist.is_main and not args.quiet)
+        start = time.perf_counter()
+        interrupted = False
+        try:
+            while not dist.any(trainer.done, device):
+                trainer.step()
+                bar.update(trainer)
+        except KeyboardInterrupt:
+            interrupted = True
+        except Diverged:
+            bar.close()
+            raise
+        trainer.finish()  # final metrics + checkpoint (rank 0); idempotent
+        bar.update(trainer, force=True)
+        bar.close()
+        dist.barrier()
+        if dist.is_main:
+            result = {
+                "steps": trainer.step_count,
+                "seconds": round(trainer.train_time, 3),
+                "wall_seconds": round(time.perf_counter() - start, 3),
+                "world_size": dist.world_size,
+                "device": str(device),
+                "data": cfg.data,
+                "arch": cfg.arch,
+                "loss": cfg.loss,
+                "steps_per_s": round(trainer.step_count / max(trainer.train_time, 1e-9), 2),
+                "metrics": {k: v for k, v in trainer.metrics.items() if k != "step"},
+                "out": str(out.resolve()),
+                "interrupted": interrupted,
+            }
+            print(json.dumps(result), flush=True)
+        return 130 if interrupted else 0
+    finally:
+        ddp.teardown()
+
+
+class ProgressBar:
+    """One self-rewriting line on stderr, redrawn at most 4 times a second."""
+
+    def __init__(self, enabled: bool, width: int = 24):
+        self.enabled, self.width = enabled, width
+        self._drawn_at = 0.0
+        self._shown = False
+
+    def update(self, trainer, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not self.enabled or (not force and now - self._drawn_at < 0.25):
+            return
+        self._drawn_at = now
+        p = trainer.progress or 0.0
+        filled = int(round(p * self.width))
+        eta = trainer.eta_seconds()
+        line = (f"\r{trainer.cfg.data} {trainer.cfg.arch}/{trainer.cfg.loss} [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{100 * p:5.1f}%  step {trainer.step_count}  {trainer.steps_per_second():.0f} it/s"
+                f"{'' if eta is None else f'  ETA {eta:.0f}s'}")
+        sys.stderr.write(line.ljust(90))
+        sys.stderr.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self.enabled and self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._shown = False
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ganstudio.gan.io import load_gan_spec, samples_picture, sample_array
+    from ganstudio.gan import render
+
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise BadInput(f"--n must be between 1 and {MAX_SAMPLES}, got {args.n}")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise BadInput(f"--out must end in .png or .npy, not {out.name!r}")
+    model = load_gan_spec(args.model, device=args.device, progress=lambda line: print(line, file=sys.stderr))
+    g = model.generator
+    labels = None
+    if args.label is not None:
+        if not 0 <= args.label < max(g.n_classes, 0) :
+            raise BadInput(f"--label must be between 0 and {g.n_classes - 1}" if g.n_classes else
+                           "--label needs a class-conditional generator")
+        labels = np.full(args.n, args.label)
+    array = sample_array(g, args.n, args.seed, labels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        np.save(out, array)
+    elif model.data_kind == "2d":
+        toy = model.config.get("toy")
+        extent = tuple(toy["extent"]) if toy else None
+        real = np.asarray(toy["modes"]) if toy and toy.get("modes") else None
+        picture = render.toy_view(extent, real=real, fake=array) if extent else samples_picture(g, None)
+        picture.save(out)
+    else:
+        k = g.n_classes
+        render.image_grid(array, nrow=k if 0 < k <= 16 and labels is None else None).save(out)
+    print(json.dumps({"out": str(out.resolve()), "n": args.n, "shape": list(array.shape), "dtype": str(array.dtype),
+                      "kind": model.data_kind}))
+    return 0

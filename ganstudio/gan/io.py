@@ -1,0 +1,273 @@
+"""GAN checkpoints: save a trained GAN as a model folder, load it back strictly.
+
+Folder layout (through `ganstudio.weights_io` only):
+  config.json        {"model_type": "ganstudio-gan", arch, data, z_dim, n_classes, image_shape, loss, model, train, metrics, ...}
+  model.safetensors  generator.* (EMA weights when EMA was on), discriminator.*, and generator_online.*
+                     (the raw, non-averaged G) when EMA was on — everything needed to resume
+  README.md          model card: settings, metrics, sample grid
+  samples.png        the sample grid
+"""
+
+from __future__ import annotations
+
+import io as _bytes_io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganstudio import __version__
+from ganstudio.errors import BadModel
+from ganstudio.gan import render
+from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
+from ganstudio.weights_io import load_into, read_config, read_state_dict, save_model
+
+MODEL_TYPE = "ganstudio-gan"
+PREFIXES = ("generator.", "discriminator.", "generator_online.")
+
+
+@dataclass
+class GanParts:
+    """What a checkpoint is made of (a GanTrainer provides these via `parts_of`)."""
+
+    spec: GanSpec
+    generator: nn.Module  # the one to sample from (EMA copy when EMA was on)
+    discriminator: nn.Module | None = None
+    generator_online: nn.Module | None = None  # the raw G when `generator` is an EMA copy
+    data: str = ""
+    data_kind: str = "image"
+    loss: str = ""
+    train: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+    class_names: list[str] = field(default_factory=list)
+    toy: dict | None = None  # 2D: {"extent", "scale", "std", "modes"}
+
+
+@dataclass
+class GanModel:
+    """A loaded GAN: sample from `generator` (eval mode)."""
+
+    config: dict
+    generator: nn.Module
+    discriminator: nn.Module | None
+    data_kind: str  # "2d" | "image"
+    folder: Path | None = None
+
+    @property
+    def spec(self) -> GanSpec:
+        return GanSpec.from_dict(self.config["model"])
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, y: np.ndarray | None = None, batch: int = 256) -> np.ndarray:
+        """n samples: images as uint8 (n, H, W, C), 2D points as float32 (n, 2) in data coordinates."""
+        return sample_array(self.generator, n, seed, y, batch)
+
+
+def parts_of(trainer) -> GanParts:
+    t = trainer
+    toy = None
+    if t.data_kind == "2d":
+        d = t.source.toy
+        toy = {"extent": list(d.extent), "scale": d.scale, "std": d.std,
+               "modes": None if d.modes is None else np.asarray(d.modes).tolist()}
+    return GanParts(
+        spec=t.spec, generator=t.sampler, discriminator=t.D,
+        generator_online=t.G if t.G_ema is not None else None,
+        data=t.cfg.data if t.data_kind == "2d" else t.source.name, data_kind=t.data_kind, loss=t.cfg.loss,
+        train=t.cfg.to_dict(), metrics=dict(t.metrics), steps=t.step_count, seconds=round(t.train_time, 2),
+        class_names=list(getattr(t.source, "class_names", []) or []), toy=toy,
+    )
+
+
+def save_gan(folder: str | Path, trainer_or_parts, card_extra: dict | None = None) -> Path:
+    """Write the checkpoint folder atomically; return its path."""
+    parts = trainer_or_parts if isinstance(trainer_or_parts, GanParts) else parts_of(trainer_or_parts)
+    spec = parts.spec
+    config = {
+        "model_type": MODEL_TYPE,
+        "arch": spec.arch,
+        "data": parts.data,
+        "data_kind": parts.data_kind,
+        "z_dim": spec.z_dim,
+        "n_classes": spec.n_classes,
+        "class_names": parts.class_names[: spec.n_classes] if spec.n_classes else [],
+        "image_shape": [spec.channels, spec.image_size, spec.image_size] if parts.data_kind == "image" else None,
+        "image_size": spec.image_size or None,
+        "channels": spec.channels or None,
+        "loss": parts.loss,
+        "ema": parts.generator_online is not None,
+        "model": spec.to_dict(),
+        "train": parts.train,
+        "metrics": _plain(parts.metrics),
+        "steps": parts.steps,
+        "seconds": parts.seconds,
+        "toy": parts.toy,
+        "ganstudio_version": __version__,
+        **(card_extra or {}),
+    }
+    state = _prefixed("generator.", parts.generator)
+    if parts.discriminator is not None:
+        state.update(_prefixed("discriminator.", parts.discriminator))
+    if parts.generator_online is not None:
+        state.update(_prefixed("generator_online.", parts.generator_online))
+    picture = samples_picture(parts.generator, parts.toy)
+    buffer = _bytes_io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return save_model(folder, config, state, card=model_card(config), extra_files={"samples.png": buffer.getvalue()})
+
+
+def load_gan(folder: str | Path, device: str | torch.device = "cpu") -> GanModel:
+    """Strictly load a saved GAN (generator in eval mode; discriminator when present)."""
+    folder = Path(folder)
+    config = read_config(folder)
+    if config.get("model_type") != MODEL_TYPE:
+        raise BadModel(f"{folder.name}: not a GAN Studio generator (model_type {config.get('model_type')!r})")
+    if not isinstance(config.get("model"), dict):
+        raise BadModel(f"{folder.name}: config.json has no 'model' section")
+    spec = GanSpec.from_dict(config["model"])
+    state = read_state_dict(folder)
+    stray = [k for k in state if not k.startswith(PREFIXES)]
+    if stray:
+        raise BadModel(f"{folder.name}: unexpected weight {stray[0]!r} (not generator/discriminator)")
+    generator = build_generator(spec)
+    load_into(generator, _strip("generator.", state), "generator")
+    discriminator = None
+    d_state = _strip("discriminator.", state)
+    if d_state:
+        discriminator = build_discriminator(spec)
+        load_into(discriminator, d_state, "discriminator")
+        discriminator.to(device).eval()
+    data_kind = config.get("data_kind") or ("2d" if spec.arch == "mlp" else "image")
+    return GanModel(config, generator.to(device).eval(), discriminator, data_kind, folder)
+
+
+def load_online_generator(folder: str | Path, spec: GanSpec) -> nn.Module | None:
+    """The raw (non-EMA) generator of a checkpoint, for resuming; None when it was saved without EMA."""
+    state = _strip("generator_online.", read_state_dict(folder))
+    if not state:
+        return None
+    generator = build_generator(spec)
+    load_into(generator, state, "generator_online")
+    return generator
+
+
+def load_gan_spec(spec: str, device: str | torch.device = "cpu", progress=None) -> GanModel:
+    """Load a GAN from a bundled name, a folder or a Hub repo (`owner/name[@rev]`)."""
+    from ganstudio.hub import resolve
+
+    folder = resolve(spec, files=("config.json", "model.safetensors"), optional=("README.md", "samples.png"),
+                     progress=progress)
+    config = read_config(folder)
+    if config.get("model_type") != MODEL_TYPE:
+        raise BadModel(f"{spec}: not a GAN Studio generator (model_type {config.get('model_type')!r})")
+    return load_gan(folder, device)
+
+
+# ---- sampling and pictures --------------------------------------------------------------------
+
+
+@torch.no_grad()
+def sample_array(generator: nn.Module, n: int, seed: int = 0, y: np.ndarray | None = None, batch: int = 256) -> np.ndarray:
+    """n samples from `generator`: uint8 (n, H, W, C) images or float32 (n, 2) points."""
+    device = next(generator.parameters()).device
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    z = torch.randn(n, generator.z_dim, generator=g)
+    labels = None
+    if generator.n_classes:
+        labels = torch.as_tensor(y, dtype=torch.long) if y is not None else torch.arange(n) % generator.n_classes
+    outs = []
+    for start in range(0, n, batch):
+        zb = z[start:start + batch].to(device)
+        yb = None if labels is None else labels[start:start + batch].to(device)
+        outs.append(generator(zb, yb).float().cpu())
+    out = torch.cat(outs) if outs else torch.zeros(0, 2)
+    if generator.out_kind == "2d":
+        return out.numpy().astype(np.float32)
+    return render.to_uint8_images(out.clamp(-1, 1).numpy())
+
+
+def samples_picture(generator: nn.Module, toy: dict | None, n_images: int = 64, seed: int = 0):
+    """The card picture: an image grid, or generated points over the real modes for 2D."""
+    if generator.out_kind == "2d":
+        points = sample_array(generator, 1000, seed)
+        extent = tuple(toy["extent"]) if toy else _extent_of(points)
+        real = np.asarray(toy["modes"]) if toy and toy.get("modes") else None
+        return render.toy_view(extent, real=real, fake=points, point_radius=1.4)
+    k = generator.n_classes
+    n = k * max(1, n_images // k) if 0 < k <= 16 else n_images
+    return render.image_grid(sample_array(generator, n, seed), nrow=k if 0 < k <= 16 else None)
+
+
+def _extent_of(points: np.ndarray) -> tuple[float, float, float, float]:
+    finite = points[np.isfinite(points).all(1)]
+    if len(finite) == 0:
+        return (-1.0, 1.0, -1.0, 1.0)
+    lo, hi = finite.min(0), finite.max(0)
+    centre, half = (lo + hi) / 2, max(float((hi - lo).max()) * 0.6, 0.5)
+    return (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+
+
+def model_card(config: dict) -> str:
+    metrics = config.get("metrics") or {}
+    metric_lines = "\n".join(f"| {k} | {v} |" for k, v in metrics.items()) or "| (none) | |"
+    train = config.get("train") or {}
+    keys = ("loss", "steps", "seconds", "batch_size", "z_dim", "lr_g", "lr_d", "d_steps", "ema", "spectral_norm",
+            "diffaug", "conditional", "seed")
+    settings = "\n".join(f"| {k} | {train.get(k)!r} |" for k in keys if k in train)
+    return f"""---
+library_name: ganstudio
+tags: [gan, ganstudio, {config['arch']}]
+---
+# {config['arch'].upper()} GAN on {config['data']}
+
+Trained with GAN Studio for {config['steps']} steps ({config['seconds']} s of training).
+Generator: `{config['arch']}`, latent size {config['z_dim']}, {config['n_classes'] or 'no'} classes,
+output {'2D points' if config['data_kind'] == '2d' else 'images ' + 'x'.join(map(str, config['image_shape'] or []))}.
+
+![samples](samples.png)
+
+## Metrics
+
+| metric | value |
+| --- | --- |
+{metric_lines}
+
+## Training settings
+
+| setting | value |
+| --- | --- |
+{settings}
+
+Load it with `ganstudio.gan.io.load_gan_spec("<this repo or folder>")`, or sample from the command line:
+`python -m ganstudio sample --model <repo or folder> --n 64 --out samples.png`.
+
+```json
+{json.dumps(config.get('model', {}), sort_keys=True)}
+```
+"""
+
+
+def _prefixed(prefix: str, module: nn.Module) -> dict[str, torch.Tensor]:
+    return {prefix + k: v for k, v in module.state_dict().items()}
+
+
+def _strip(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def _plain(value):
+    """JSON-safe copy: numpy scalars become Python numbers; NaN/inf become None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -1,0 +1,193 @@
+"""GAN generators and discriminators: MLP (2D), DCGAN, SAGAN; the transformer G lives in transformer_g.py.
+
+Generator contract (Explore and Attention rely on it):
+  attributes z_dim, n_classes (0 = unconditional), out_kind ("2d" | "image");
+  forward(z (B, z_dim), y (B,) | None) -> (B, 2) points in data coordinates or (B, C, H, W) in [-1, 1];
+  the first layer on z is `z_proj: nn.Linear(z_dim [+ CLASS_DIM], F)`, z in columns [:z_dim];
+  first_features(z, y) -> (B, F), the output of z_proj.
+Discriminators: forward(x, y=None) -> (B,) logits/scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from ganstudio.errors import BadModel
+from ganstudio.gan.layers import CLASS_DIM, Projection, SelfAttention2d, dcgan_init, default_labels, maybe_sn
+
+
+@dataclass
+class GanSpec:
+    """Everything needed to rebuild G and D (stored as config.json["model"])."""
+
+    arch: str  # mlp | dcgan | sagan | transformer
+    z_dim: int
+    n_classes: int = 0  # 0 = unconditional
+    channels: int = 0  # image channels (images only)
+    image_size: int = 0  # image height = width (images only)
+    hidden: int = 128  # MLP width
+    depth: int = 3  # MLP hidden layers / transformer blocks
+    width: int = 64  # conv base channels / transformer token width
+    heads: int = 4  # transformer heads
+    spectral_norm: bool = False  # on D (SAGAN always uses it on G and D)
+    scale: float = 1.0  # 2D: coordinate scale the MLPs work in
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "GanSpec":
+        try:
+            return cls(**raw)
+        except TypeError as err:
+            raise BadModel(f"GAN config does not describe a model ({err})") from None
+
+
+class GeneratorBase(nn.Module):
+    """The shared latent entry: [z, class embedding] -> z_proj."""
+
+    z_proj: nn.Linear
+    out_kind = "image"
+
+    def _init_latent(self, z_dim: int, n_classes: int, features: int) -> None:
+        self.z_dim, self.n_classes = z_dim, n_classes
+        self.class_embed = nn.Embedding(n_classes, CLASS_DIM) if n_classes else None
+        self.z_proj = nn.Linear(z_dim + (CLASS_DIM if n_classes else 0), features)
+
+    def first_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.class_embed is not None:
+            y = default_labels(z, self.n_classes) if y is None else y
+            z = torch.cat([z, self.class_embed(y)], dim=1)  # (B, z_dim + CLASS_DIM)
+        return self.z_proj(z)  # (B, F)
+
+
+# ---- 2D ------------------------------------------------------------------------------------
+
+
+class MLPGenerator(GeneratorBase):
+    out_kind = "2d"
+
+    def __init__(self, spec: GanSpec):
+        super().__init__()
+        self._init_latent(spec.z_dim, spec.n_classes, spec.hidden)
+        layers: list[nn.Module] = []
+        for _ in range(spec.depth - 1):
+            layers += [nn.ReLU(), nn.Linear(spec.hidden, spec.hidden)]
+        self.body = nn.Sequential(*layers, nn.ReLU(), nn.Linear(spec.hidden, 2))
+        self.scale = float(spec.scale)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.scale * self.body(self.first_features(z, y))  # (B, 2) in data coordinates
+
+
+class MLPDiscriminator(nn.Module):
+    def __init__(self, spec: GanSpec):
+        super().__init__()
+        sn, h = spec.spectral_norm, spec.hidden
+        layers: list[nn.Module] = [maybe_sn(nn.Linear(2, h), sn), nn.LeakyReLU(0.2)]
+        for _ in range(spec.depth - 1):
+            layers += [maybe_sn(nn.Linear(h, h), sn), nn.LeakyReLU(0.2)]
+        self.body = nn.Sequential(*layers)
+        self.head = Projection(h, spec.n_classes, sn)
+        self.scale = float(spec.scale)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.body(x / self.scale), y)  # (B,)
+
+
+# ---- images --------------------------------------------------------------------------------
+
+
+def resolution_plan(image_size: int) -> tuple[int, int]:
+    """(base, ups): halve the size while it stays even and >= 4, e.g. 28 -> (7, 2), 32 -> (4, 3)."""
+    base, ups = image_size, 0
+    while base % 2 == 0 and base // 2 >= 4:
+        base, ups = base // 2, ups + 1
+    return base, ups
+
+
+class DCGANGenerator(GeneratorBase):
+    """z -> z_proj -> (C0, base, base) -> [ConvT 4x4/2, BN, ReLU] x ups -> 3x3 conv -> tanh.
+
+    With `attention=True` (SAGAN) a self-attention block follows the last-but-one upsampling
+    and every conv is spectrally normalised.
+    """
+
+    def __init__(self, spec: GanSpec, attention: bool = False):
+        super().__init__()
+        base, ups = resolution_plan(spec.image_size)
+        sn = attention
+        chans = [spec.width * 2 ** (ups - i) for i in range(ups + 1)]  # e.g. 256, 128, 64
+        self.base, self.c0 = base, chans[0]
+        self._init_latent(spec.z_dim, spec.n_classes, chans[0] * base * base)
+        self.stem = nn.Sequential(nn.BatchNorm2d(chans[0]), nn.ReLU())
+        self.ups = nn.ModuleList()
+        for i in range(ups):
+            self.ups.append(nn.Sequential(
+                maybe_sn(nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=False), sn),
+                nn.BatchNorm2d(chans[i + 1]), nn.ReLU(),
+            ))
+        self.attn_after = max(ups - 2, 0) if attention else -1  # attend at the last-but-one resolution
+        self.attn = SelfAttention2d(chans[self.attn_after + 1], sn=True) if attention else None
+        self.to_image = maybe_sn(nn.Conv2d(chans[-1], spec.channels, 3, 1, 1), sn)
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False):
+        h = self.first_features(z, y).view(-1, self.c0, self.base, self.base)  # (B, C0, base, base)
+        h = self.stem(h)
+        maps = []
+        for i, up in enumerate(self.ups):
+            h = up(h)  # (B, C_i+1, 2H, 2W)
+            if i == self.attn_after:
+                h, attn = self.attn(h, return_attn=True)
+                maps.append(attn)  # (B, N, N)
+        img = torch.tanh(self.to_image(h))  # (B, C, H, W) in [-1, 1]
+        return (img, maps) if return_attn else img
+
+
+class ConvDiscriminator(nn.Module):
+    """Mirror of the generator: [conv 4x4/2, LeakyReLU] x ups, optional self-attention, projection head."""
+
+    def __init__(self, spec: GanSpec, attention: bool = False):
+        super().__init__()
+        base, ups = resolution_plan(spec.image_size)
+        sn = spec.spectral_norm or attention
+        chans = [spec.channels] + [spec.width * 2**i for i in range(ups)]  # e.g. 1, 64, 128
+        layers: list[nn.Module] = []
+        for i in range(ups):
+            layers += [maybe_sn(nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1), sn), nn.LeakyReLU(0.2)]
+            if attention and i == 0:
+                layers.append(SelfAttention2d(chans[1], sn=True))
+        self.body = nn.Sequential(*layers)
+        self.head = Projection(chans[-1] * base * base, spec.n_classes, sn)
+        dcgan_init(self)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x).flatten(1)  # (B, C * base * base)
+        return self.head(h, y)  # (B,)
+
+
+# ---- factory -------------------------------------------------------------------------------
+
+
+def build_generator(spec: GanSpec) -> nn.Module:
+    if spec.arch == "mlp":
+        return MLPGenerator(spec)
+    if spec.arch in ("dcgan", "sagan"):
+        return DCGANGenerator(spec, attention=spec.arch == "sagan")
+    if spec.arch == "transformer":
+        from ganstudio.gan.transformer_g import TransformerGenerator
+
+        return TransformerGenerator(spec)
+    raise BadModel(f"unknown GAN architecture {spec.arch!r}")
+
+
+def build_discriminator(spec: GanSpec) -> nn.Module:
+    if spec.arch == "mlp":
+        return MLPDiscriminator(spec)
+    if spec.arch in ("dcgan", "sagan", "transformer"):
+        return ConvDiscriminator(spec, attention=spec.arch == "sagan")
+    raise BadModel(f"unknown GAN architecture {spec.arch!r}")

@@ -1,0 +1,379 @@
+"""The live GAN trainer: one small `.step()` at a time, cheap `.snapshot()`s for the UI.
+
+It is an engine training task (`step`, `done`, `snapshot`) and is also driven directly by the
+CLI (with DDP under torchrun). A NaN/inf loss stops it with Diverged, after putting back the
+last good weights (and saving them when it has an output folder).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganstudio.errors import BadInput, Diverged
+from ganstudio.gan import losses
+from ganstudio.gan.config import TrainConfig
+from ganstudio.gan.data2d import Toy2D
+from ganstudio.gan.ddp import SINGLE, DistContext
+from ganstudio.gan.diffaug import diff_augment
+from ganstudio.gan.history import History
+from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
+from ganstudio.gan.sources import load_training_data, make_source
+from ganstudio.gan.snapshot import SnapshotRenderer
+
+GOOD_STATE_EVERY_S = 2.0  # training seconds between copies of the last good weights
+N_SHOWN_POINTS = 512  # generated / real points drawn in the 2D view
+
+
+class GanTrainer:
+    """Trains one GAN. `data` may be given (a Toy2D or an images.ImageData) to skip loading."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        device: str | torch.device = "cpu",
+        *,
+        data=None,
+        out_dir: str | Path | None = None,
+        dist: DistContext = SINGLE,
+    ):
+        self.cfg = cfg.validate()
+        self.device = torch.device(device)
+        self.dist = dist
+        self.out_dir = Path(out_dir) if out_dir else None
+        raw = data if data is not None else load_training_data(cfg)
+        seed = cfg.seed + 1000 * dist.rank  # each rank draws its own batches
+        self.z_gen = torch.Generator(device=self.device).manual_seed(seed)
+        self.data_gen = torch.Generator().manual_seed(seed + 1)
+        self.source = make_source(raw, self.device, self.data_gen)
+        self.data_kind = self.source.kind
+        n_classes = self.source.n_classes if cfg.conditional else 0
+        if cfg.conditional and not n_classes:
+            raise BadInput(f"{self.source.name} has no class labels: turn off class-conditional training")
+        self.spec = self._make_spec(n_classes)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
+            self.G = build_generator(self.spec).to(self.device)
+            self.D = build_discriminator(self.spec).to(self.device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
+        self.G_train, self.D_train = dist.wrap(self.G, self.device), dist.wrap(self.D, self.device)
+        self.opt_g = _adam(self.G, cfg.lr_g, (cfg.beta1_g, cfg.beta2_g))
+        self.opt_d = _adam(self.D, cfg.lr_d, (cfg.beta1_d, cfg.beta2_d))
+        self._d_params = list(self.D.parameters())
+        self._ema_pairs = (list(self.G_ema.parameters()), list(self.G.parameters())) if self.G_ema is not None else None
+        self._ema_buffers = list(zip(self.G_ema.buffers(), self.G.buffers())) if self.G_ema is not None else []
+        self.augment = cfg.augment_list() if self.data_kind == "image" else []
+
+        self.step_count = 0  # completed iterations (each ends with a G update)
+        self.train_time = 0.0  # seconds spent inside step()/step_d()/step_g(); pauses don't count
+        self.history = History()
+        self.metrics: dict = {}
+        self.saved_to: str | None = None
+        self.diverged: str | None = None
+        self.stop_requested = False
+        self._pending: dict[str, torch.Tensor] = {}
+        self._rate_marks: list[tuple[float, int]] = [(0.0, 0)]
+        self._good_state: dict | None = None
+        self._good_at = -math.inf
+        self._finished = False
+        self.renderer = SnapshotRenderer(self)
+
+    def _make_spec(self, n_classes: int) -> GanSpec:
+        cfg = self.cfg
+        common = dict(arch=cfg.arch, z_dim=cfg.z_dim, n_classes=n_classes, hidden=cfg.hidden, depth=cfg.depth,
+                      width=cfg.width, heads=cfg.heads, spectral_norm=cfg.spectral_norm)
+        if self.data_kind == "2d":
+            return GanSpec(**common, scale=self.source.toy.scale)
+        return GanSpec(**common, channels=self.source.channels, image_size=self.source.image_size)
+
+    # ---- budget ---------------------------------------------------------------------------
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction of the budget used (the larger of steps and seconds), None without a budget."""
+        parts = []
+        if self.cfg.steps:
+            parts.append(self.step_count / self.cfg.steps)
+        if self.cfg.seconds:
+            parts.append(self.train_time / self.cfg.seconds)
+        return min(max(parts), 1.0) if parts else None
+
+    @property
+    def done(self) -> bool:
+        return self.stop_requested or self.diverged is not None or (self.progress or 0.0) >= 1.0
+
+    def lr_factor(self) -> float:
+        """1 until the last `lr_decay` of the budget, then linearly down to 0.1 (sharper samples)."""
+        p, tail = self.progress, self.cfg.lr_decay
+        if p is None or tail <= 0 or p < 1 - tail:
+            return 1.0
+        return 1.0 - 0.9 * (p - (1 - tail)) / tail
+
+    def _set_lr(self) -> None:
+        f = self.lr_factor()
+        for opt, lr in ((self.opt_d, self.cfg.lr_d), (self.opt_g, self.cfg.lr_g)):
+            for group in opt.param_groups:
+                group["lr"] = lr * f
+
+    # ---- one iteration --------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One iteration: `d_steps` D updates, then one G update."""
+        self._timed(self._iteration)
+
+    def step_d(self) -> None:
+        """A single D update (manual stepping while paused)."""
+        self._timed(self._d_update, count=False)
+
+    def step_g(self) -> None:
+        """A single G update (manual stepping while paused); counts as an iteration."""
+        self._timed(self._g_update)
+
+    def _iteration(self) -> None:
+        for _ in range(self.cfg.d_steps):
+            self._d_update()
+        self._g_update()
+
+    def _timed(self, work, count: bool = True) -> None:
+        if self.diverged:
+            raise Diverged(self.diverged)
+        start = time.perf_counter()
+        self._set_lr()
+        self.G_train.train()
+        work()
+        self.train_time += time.perf_counter() - start
+        if count:
+            self.step_count += 1
+        self._check_and_record(count)
+        if self.done and not self._finished:
+            self.finish()
+
+    def _z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.cfg.z_dim, device=self.device, generator=self.z_gen)
+
+    def _fake_labels(self, n: int) -> torch.Tensor | None:
+        return self.source.labels(n) if self.spec.n_classes else None
+
+    def _aug(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.augment, self.z_gen) if self.augment else x
+
+    def _d_update(self) -> None:
+        B, kind = self.cfg.batch_size, self.cfg.loss
+        real, y_real = self.source.sample(B)
+        y_real = y_real if self.spec.n_classes else None
+        y_fake = self._fake_labels(B)
+        with torch.no_grad():
+            fake = self.G_train(self._z(B), y_fake)
+        real_in, fake_in = self._aug(real), self._aug(fake)
+        batch = [real_in, fake_in]
+        if kind == "wgan-gp":
+            points = losses.interpolate(real_in, fake_in, self.z_gen)
+            batch.append(points)
+        labels = None if y_real is None else torch.cat([y_real, y_fake] + ([y_real] if kind == "wgan-gp" else []))
+        scores = self.D_train(torch.cat(batch), labels)  # one D pass over real, fake (and interpolates)
+        s_real, s_fake = scores[:B], scores[B:2 * B]
+        loss = losses.d_loss(kind, s_real, s_fake)
+        if kind == "wgan-gp":
+            loss = loss + self.cfg.gp_weight * losses.gradient_penalty(scores[2 * B:], points)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        grad = _grad_norm(self.D)
+        self.opt_d.step()
+        self._pending.update(loss_d=loss.detach(), grad_d=grad,
+                             d_real=losses.readable(kind, s_real.detach()), d_fake=losses.readable(kind, s_fake.detach()))
+
+    def _g_update(self) -> None:
+        B, kind = self.cfg.batch_size, self.cfg.loss
+        y = self._fake_labels(B)
+        fake = self.G_train(self._z(B), y)
+        _set_requires_grad(self._d_params, False)  # G's step must not touch D's gradients
+        try:
+            scores = self.D(self._aug(fake), y)
+        finally:
+            _set_requires_grad(self._d_params, True)
+        loss = losses.g_loss(kind, scores)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        grad = _grad_norm(self.G)
+        self.opt_g.step()
+        self._update_ema()
+        self._pending.update(loss_g=loss.detach(), grad_g=grad)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.G_ema is None:
+            return
+        decay = min(self.cfg.ema, (1 + self.step_count) / (10 + self.step_count))  # warm-up: early EMA follows G
+        ema_params, params = self._ema_pairs
+        torch._foreach_lerp_(ema_params, params, 1.0 - decay)
+        for ema_buf, buf in self._ema_buffers:
+            ema_buf.copy_(buf)
+
+    # ---- bookkeeping ----------------------------------------------------------------------
+
+    def _check_and_record(self, count: bool) -> None:
+        names = list(self._pending)
+        values = torch.stack([self._pending[n].float() for n in names]).tolist() if names else []
+        self._pending = {}
+        record = dict(zip(names, values))
+        if not all(math.isfinite(v) for v in values):
+            self._diverge()
+        self.history.add(self.step_count, record)
+        if count:
+            self._rate_marks.append((self.train_time, self.step_count))
+            self._rate_marks = self._rate_marks[-200:]
+        if self.train_time - self._good_at >= GOOD_STATE_EVERY_S or self._good_state is None:
+            self._good_state = self._weights_copy()
+            self._good_at = self.train_time
+
+    def _weights_copy(self) -> dict:
+        nets = {"G": self.G, "D": self.D, **({"G_ema": self.G_ema} if self.G_ema is not None else {})}
+        return {"step": self.step_count, **{k: {n: t.detach().clone() for n, t in m.state_dict().items()} for k, m in nets.items()}}
+
+    def _diverge(self) -> None:
+        message = f"training diverged at step {self.step_count} (loss became NaN or infinite)"
+        good = self._good_state
+        if good is not None:
+            self.G.load_state_dict(good["G"])
+            self.D.load_state_dict(good["D"])
+            if self.G_ema is not None:
+                self.G_ema.load_state_dict(good["G_ema"])
+            message += f"; kept the weights from step {good['step']}"
+            if self.out_dir is not None and self.dist.is_main:
+                self.save(self.out_dir)
+                message += f", saved to {self.out_dir}"
+        self.diverged = message
+        raise Diverged(message)
+
+    def steps_per_second(self) -> float:
+        """Iterations per training second over the last ~2 s of training."""
+        t1, s1 = self._rate_marks[-1]
+        for t0, s0 in reversed(self._rate_marks[:-1]):
+            if t1 - t0 >= 2.0:
+                break
+        else:
+            t0, s0 = self._rate_marks[0]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def eta_seconds(self) -> float | None:
+        rate, left = self.steps_per_second(), []
+        if self.cfg.steps and rate > 0:
+            left.append((self.cfg.steps - self.step_count) / rate)
+        if self.cfg.seconds:
+            left.append(self.cfg.seconds - self.train_time)
+        return max(min(left), 0.0) if left else None
+
+    # ---- sampling, metrics, finishing ----------------------------------------------------
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The generator samples are drawn from: the EMA copy when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        net = self.sampler
+        was_training = net.training
+        net.eval()
+        try:
+            return net(z, y)
+        finally:
+            net.train(was_training)
+
+    def evaluate(self, final: bool = False) -> dict:
+        """2D: PacGAN mode metrics on 2,500 samples. Images: FID-style score (slow: call rarely)."""
+        if self.data_kind == "2d":
+            from ganstudio.gan.metrics2d import N_EVAL, toy_metrics
+
+            g = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 7)
+            z = torch.randn(N_EVAL, self.cfg.z_dim, device=self.device, generator=g)
+            fake = self.generate(z, self._eval_labels(N_EVAL)).cpu().numpy()
+            self.metrics = {**toy_metrics(fake, self.source.toy, self.cfg.seed), "step": self.step_count}
+        else:
+            self.metrics = {**self.metrics, **self._frechet(), "step": self.step_count}
+        return self.metrics
+
+    def _eval_labels(self, n: int) -> torch.Tensor | None:
+        return torch.arange(n, device=self.device) % self.spec.n_classes if self.spec.n_classes else None
+
+    def _frechet(self) -> dict:
+        try:
+            from ganstudio.gan.fid import FrechetScorer
+        except ImportError:
+            return {}
+        n = self.cfg.fid_samples
+        fakes = []
+        g = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 11)
+        for start in range(0, n, 250):
+            m = min(250, n - start)
+            z = torch.randn(m, self.cfg.z_dim, device=self.device, generator=g)
+            labels = None if not self.spec.n_classes else (torch.arange(start, start + m, device=self.device) % self.spec.n_classes)
+            fakes.append(_to_uint8(self.generate(z, labels)))
+        scorer = getattr(self, "_scorer", None) or FrechetScorer(self.device, backend="auto" if self.device.type == "cuda" else "classifier")
+        self._scorer = scorer
+        result = scorer.score(self.source.uint8_sample(n, self.cfg.seed), np.concatenate(fakes))
+        return {"fid_name": result["name"], "fid": float(result["value"])}
+
+    def finish(self, evaluate: bool = True) -> None:
+        """The budget is spent (or Stop was pressed): final metrics, then save when there is an out_dir."""
+        if self._finished:
+            return
+        self._finished = True
+        if self.dist.is_main:
+            try:
+                if evaluate:
+                    self.evaluate(final=True)
+            except Exception as err:  # a metric must never lose the trained model
+                self.metrics = {**self.metrics, "metric_error": str(err)[:200]}
+            if self.out_dir is not None:
+                self.save(self.out_dir)
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+
+    def save(self, folder: str | Path, card_extra: dict | None = None) -> Path:
+        from ganstudio.gan.io import save_gan
+
+        path = save_gan(folder, self, card_extra)
+        self.saved_to = str(path)
+        return path
+
+    def snapshot(self) -> dict:
+        return self.renderer.snapshot()
+
+    def close(self) -> None:
+        self._good_state = None
+
+
+def _adam(module: torch.nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    params = list(module.parameters())
+    try:  # fused Adam: one kernel per step instead of a dozen per tensor (matters for small nets)
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+def _set_requires_grad(params: list[torch.Tensor], flag: bool) -> None:
+    for p in params:
+        p.requires_grad_(flag)
+
+
+def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def _to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8 numpy."""
+    return ((images.clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def toy_of(trainer: GanTrainer) -> Toy2D | None:
+    return trainer.source.toy if trainer.data_kind == "2d" else None

@@ -1,0 +1,79 @@
+"""A small TransGAN-style generator: z -> a grid of patch tokens -> transformer blocks -> pixels.
+
+Each token becomes a PATCH x PATCH tile of feature pixels; a 3x3 conv smooths the tile seams.
+Attention comes out only through `forward(..., return_attn=True)`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganstudio.gan.models import GanSpec, GeneratorBase
+
+PATCH = 4  # pixels per token side: 28 px -> 7x7 tokens, 32 px -> 8x8
+PIXEL_CH = 16  # feature channels per output pixel before the final conv
+
+
+class TokenAttention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, return_attn: bool = False):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
+        if return_attn:
+            attn = F.softmax(q @ k.transpose(-2, -1) * (q.shape[-1] ** -0.5), dim=-1)  # (B, nh, T, T)
+            out = attn @ v
+        else:
+            attn, out = None, F.scaled_dot_product_attention(q, k, v)  # (B, nh, T, hs)
+        out = self.proj(out.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+        return out, attn
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = TokenAttention(dim, heads)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x: torch.Tensor, return_attn: bool = False):
+        a, attn = self.attn(self.norm1(x), return_attn)
+        x = x + a
+        x = x + self.mlp(self.norm2(x))
+        return x, attn
+
+
+class TransformerGenerator(GeneratorBase):
+    def __init__(self, spec: GanSpec):
+        super().__init__()
+        self.grid = spec.image_size // PATCH
+        self.dim = spec.width
+        tokens = self.grid * self.grid
+        self._init_latent(spec.z_dim, spec.n_classes, tokens * self.dim)
+        self.pos = nn.Parameter(0.02 * torch.randn(1, tokens, self.dim))
+        self.blocks = nn.ModuleList(Block(self.dim, spec.heads) for _ in range(spec.depth))
+        self.norm = nn.LayerNorm(self.dim)
+        self.to_pixels = nn.Linear(self.dim, PATCH * PATCH * PIXEL_CH)
+        self.to_image = nn.Sequential(nn.GELU(), nn.Conv2d(PIXEL_CH, spec.channels, 3, 1, 1))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False):
+        B, g = z.shape[0], self.grid
+        x = self.first_features(z, y).view(B, g * g, self.dim) + self.pos  # (B, T, D)
+        maps = []
+        for block in self.blocks:
+            x, attn = block(x, return_attn)
+            if return_attn:
+                maps.append(attn)  # (B, nh, T, T)
+        tiles = self.to_pixels(self.norm(x))  # (B, T, P*P*PIXEL_CH)
+        tiles = tiles.view(B, g, g, PATCH, PATCH, PIXEL_CH).permute(0, 5, 1, 3, 2, 4)  # (B, ch, g, P, g, P)
+        pixels = tiles.reshape(B, PIXEL_CH, g * PATCH, g * PATCH)  # (B, ch, H, W)
+        img = torch.tanh(self.to_image(pixels))  # (B, C, H, W)
+        return (img, maps) if return_attn else img

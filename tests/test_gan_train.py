@@ -1,0 +1,157 @@
+"""Every data x model x loss combination trains a few steps on the CPU and reports sane snapshots."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gan_helpers import tiny_image_config, tiny_images, tiny_toy_config
+from ganstudio.errors import BadInput, Diverged
+from ganstudio.gan.config import LOSSES, TOY_SETS, TrainConfig
+from ganstudio.gan.trainer import GanTrainer
+
+torch.set_num_threads(1)
+CUSTOM = [[0.0, 0.0], [0.5, 0.5], [-0.5, 0.3]]
+
+
+def _finite_history(snap: dict) -> None:
+    for key in ("loss_d", "loss_g", "grad_d", "grad_g"):
+        values = snap["history"][key]
+        assert values and all(v is not None and math.isfinite(v) for v in values), key
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("data", TOY_SETS)
+def test_toy_sets_train_with_every_loss(data, loss):
+    cfg = tiny_toy_config(data, loss=loss, custom_points=CUSTOM if data == "custom" else [])
+    trainer = GanTrainer(cfg)
+    while not trainer.done:
+        trainer.step()
+    assert trainer.step_count == 3
+    snap = trainer.snapshot()
+    assert snap["kind"] == "2d" and snap["step"] == 3 and snap["progress"] == 1.0
+    assert isinstance(snap["image"], Image.Image) and snap["image"].size == (360, 360)
+    _finite_history(snap)
+    metric_keys = {"modes", "high_quality"} if data in ("ring8", "grid25", "custom") else {"precision", "coverage"}
+    assert metric_keys <= set(snap["metrics"])
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("arch", ["dcgan", "sagan", "transformer"])
+def test_image_models_train_with_every_loss(arch, loss):
+    cfg = tiny_image_config(arch, loss)
+    trainer = GanTrainer(cfg, data=tiny_images())
+    while not trainer.done:
+        trainer.step()
+    snap = trainer.snapshot()
+    assert snap["kind"] == "image" and snap["step"] == 2
+    assert isinstance(snap["image"], Image.Image)
+    _finite_history(snap)
+    out = trainer.generate(torch.zeros(3, 8))
+    assert out.shape == (3, 1, 16, 16) and out.abs().max() <= 1
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan", "sagan", "transformer"])
+def test_conditional_variants(arch):
+    if arch == "mlp":
+        cfg, data = tiny_toy_config("ring8", conditional=True), None
+    else:
+        cfg, data = tiny_image_config(arch, "ns", conditional=True), tiny_images(channels=3)
+    trainer = GanTrainer(cfg, data=data)
+    trainer.step()
+    G = trainer.sampler
+    assert G.n_classes == (8 if arch == "mlp" else 2)
+    assert G.z_proj.in_features == G.z_dim + 16  # class embedding concatenated after z
+    z = torch.randn(4, G.z_dim)
+    with torch.no_grad():
+        a = G(z, torch.zeros(4, dtype=torch.long))
+        b = G(z, torch.ones(4, dtype=torch.long))
+    assert not torch.allclose(a, b)  # the label changes the sample
+
+
+def test_generator_interface_contract():
+    trainer = GanTrainer(tiny_image_config("dcgan", "ns"), data=tiny_images())
+    G = trainer.sampler
+    assert G.out_kind == "image" and G.z_dim == 8 and G.n_classes == 0
+    z = torch.randn(5, 8)
+    feats = G.first_features(z)
+    assert feats.shape == (5, G.z_proj.out_features)
+    assert torch.allclose(feats, G.z_proj(z))
+    toy = GanTrainer(tiny_toy_config("grid25"))
+    assert toy.sampler.out_kind == "2d" and toy.sampler(torch.zeros(2, 2)).shape == (2, 2)
+
+
+def test_single_steps_move_one_player_only():
+    trainer = GanTrainer(tiny_toy_config("ring8", ema=0.0))
+    g0 = [p.clone() for p in trainer.G.parameters()]
+    d0 = [p.clone() for p in trainer.D.parameters()]
+    trainer.step_d()
+    assert all(torch.equal(a, b) for a, b in zip(g0, trainer.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d0, trainer.D.parameters()))
+    d1 = [p.clone() for p in trainer.D.parameters()]
+    trainer.step_g()
+    assert all(torch.equal(a, b) for a, b in zip(d1, trainer.D.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(g0, trainer.G.parameters()))
+    assert trainer.step_count == 1
+
+
+def test_same_seed_same_run():
+    a, b = GanTrainer(tiny_toy_config("grid25")), GanTrainer(tiny_toy_config("grid25"))
+    for t in (a, b):
+        while not t.done:
+            t.step()
+    assert a.history.points["loss_d"] == b.history.points["loss_d"]
+
+
+def test_divergence_stops_with_last_good_weights(tmp_path):
+    trainer = GanTrainer(tiny_toy_config("ring8", steps=0, seconds=0.0), out_dir=tmp_path / "run")
+    trainer.step()
+    good = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    with torch.no_grad():
+        trainer.G.z_proj.weight.fill_(float("nan"))  # inject a NaN into G
+    with pytest.raises(Diverged, match=r"training diverged at step 2"):
+        trainer.step()
+    assert all(torch.equal(good[k], v) for k, v in trainer.G.state_dict().items())  # last good state is back
+    assert (tmp_path / "run" / "model.safetensors").is_file()  # ...and saved
+    with pytest.raises(Diverged):  # it stays stopped
+        trainer.step()
+    assert trainer.done
+
+
+def test_lr_decays_at_the_end_only():
+    trainer = GanTrainer(tiny_toy_config("ring8", steps=10, lr_decay=0.5))
+    factors = []
+    while not trainer.done:
+        factors.append(trainer.lr_factor())
+        trainer.step()
+    assert factors[0] == 1.0 and factors[4] == 1.0 and factors[-1] < 0.3
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(loss="bogus"), "unknown loss"),
+        (dict(batch_size=0), "batch size"),
+        (dict(lr_g=-1.0), "G learning rate"),
+        (dict(arch="dcgan"), "2D point set"),
+        (dict(ema=1.5), "EMA"),
+        (dict(diffaug="blur"), "DiffAugment"),
+        (dict(z_dim=2.5), "latent size"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(overrides, message):
+    with pytest.raises(BadInput, match=message):
+        TrainConfig.defaults_for("ring8", **overrides).validate()
+
+
+def test_custom_needs_points_and_conditional_needs_labels():
+    with pytest.raises(BadInput, match="at least one point"):
+        TrainConfig.defaults_for("custom").validate()
+    with pytest.raises(BadInput, match="no class labels"):
+        GanTrainer(tiny_toy_config("custom", custom_points=CUSTOM, conditional=True))
+    with pytest.raises(BadInput, match="image"):
+        GanTrainer(tiny_image_config(), data=tiny_images(size=20))
