@@ -362,8 +362,9 @@ def interpolate(
         frames = [_grid(images[i : i + 1]) for i in range(steps)]  # each frame = that latent's 1-sample grid
     out = _session_dir(owner)
     stem = f"interp-{seed_a}-{seed_b}-{mode}-{next(_file_counter)}"
-    gif = interp.encode_gif(frames, out / f"{stem}.gif", fps=fps)
-    mp4 = interp.encode_mp4(frames, out / f"{stem}.mp4", fps=fps)
+    big = [_enlarged(f) for f in frames]
+    gif = interp.encode_gif(big, out / f"{stem}.gif", fps=fps)
+    mp4 = interp.encode_mp4(big, out / f"{stem}.mp4", fps=fps)
     _prune(out)
     strip = interp.strip(frames) if loaded.data_kind == "2d" else _grid(images, nrow=steps, min_side=STRIP_SIDE)
     return {"strip": strip, "frames": frames, "gif_path": str(gif), "mp4_path": str(mp4) if mp4 else None}
@@ -417,7 +418,7 @@ def export(
     png = None
     if with_png:
         png = out / f"{stem}.png"
-        edited["image"].save(png, format="PNG")
+        _enlarged(edited["image"]).save(png, format="PNG")
     _prune(out)
     return {"png_path": str(png) if png else None, "npy_path": str(npy)}
 
@@ -435,15 +436,22 @@ def clear_cache() -> None:
 
 # ---- drawing (numpy -> PIL, off the worker) -------------------------------------------
 
-FRAME_SIDE = 320  # an interpolation frame, like a 1-sample grid, is drawn this large
-STRIP_SIDE = 1200  # the strip of all frames is enlarged until its long side reaches about this
+SCREEN_SIDE = 0  # grids for the screen stay at the images' own size: quick to PNG-encode, the browser enlarges them
+FILE_SIDE = 512  # downloaded PNGs, GIFs and MP4s are enlarged (nearest) to about this, so they read well offline
+STRIP_SIDE = 1200  # the strip of all interpolation frames, likewise
 SCATTER_PX = 360  # side of a 2D generator's picture
 
 
-def _grid(images: np.ndarray, nrow: int | None = None, min_side: int = FRAME_SIDE) -> Image.Image:
+def _grid(images: np.ndarray, nrow: int | None = None, min_side: int = SCREEN_SIDE) -> Image.Image:
     """(B, C, H, W) in [-1, 1] -> one picture, the same way the Train tab draws its samples."""
     picture = render.image_grid(render.to_uint8_images(images), nrow=nrow, min_side=min_side)
     return picture.convert("L") if images.shape[1] == 1 else picture  # grey PNGs encode ~2x faster
+
+
+def _enlarged(picture: Image.Image, side: int = FILE_SIDE) -> Image.Image:
+    """Nearest-neighbour enlargement by a whole factor until the long side reaches about ``side``."""
+    factor = max(1, side // max(picture.size))
+    return picture.resize((picture.width * factor, picture.height * factor), Image.NEAREST) if factor > 1 else picture
 
 
 def _scatter(points: np.ndarray, cloud: np.ndarray, box: tuple) -> Image.Image:

@@ -129,8 +129,17 @@ def on_refresh(request: gr.Request, spec):
 # ---- layout and wiring --------------------------------------------------------------------
 
 
+# Small generated images are sent at their own size (fast to encode) and enlarged by the browser,
+# pixel-sharp rather than blurred.
+PIXEL_CSS = (
+    "<style>#explore-grid img, #explore-strip img, #explore-animation img "
+    "{image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain;}</style>"
+)
+
+
 def build_explore_tab(state: dict) -> None:
     """Lay out the Explore tab inside the caller's ``gr.Tab`` and wire it to the actions."""
+    gr.HTML("", head=PIXEL_CSS)
     gr.Markdown(HELP)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
@@ -146,7 +155,7 @@ def build_explore_tab(state: dict) -> None:
                 refresh = gr.Button("↻", size="sm", scale=0, min_width=40)
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed", scale=3)
-                dice = gr.Button("🎲", size="sm", scale=0, min_width=40)
+                dice = gr.Button("random", size="sm", scale=0, min_width=70)
             n = gr.Slider(1, actions.MAX_SAMPLES, value=16, step=1, label="Samples in the grid")
             psi = gr.Slider(*actions.PSI_RANGE, value=1.0, step=0.05, label="Truncation ψ")
             cls = gr.Dropdown(
@@ -164,9 +173,12 @@ def build_explore_tab(state: dict) -> None:
             ]
             reset = gr.Button("Reset sliders")
         with gr.Column(scale=2):
-            grid = gr.Image(label="Samples", type="pil", format="png", buttons=["download", "fullscreen"])
+            grid = gr.Image(
+                label="Samples", type="pil", format="png", height=460, buttons=["download", "fullscreen"],
+                elem_id="explore-grid",
+            )
             export_btn = gr.Button("Save grid (PNG) and latents (.npy)")
-            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, height=120)
 
     with gr.Accordion("Interpolate between two seeds", open=False):
         with gr.Row():
@@ -175,11 +187,13 @@ def build_explore_tab(state: dict) -> None:
             steps = gr.Slider(2, actions.MAX_STEPS, value=12, step=1, label="Steps")
             mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path", info="slerp follows the Gaussian shell")
         interp_btn = gr.Button("Interpolate", variant="primary")
-        strip = gr.Image(label="Frames, A → B", type="pil", format="png", buttons=["download", "fullscreen"])
+        strip = gr.Image(
+            label="Frames, A → B", type="pil", format="png", buttons=["download", "fullscreen"], elem_id="explore-strip"
+        )
         with gr.Row():
-            animation = gr.Image(label="Animation", type="filepath")
+            animation = gr.Image(label="Animation", type="filepath", height=320, elem_id="explore-animation")
             with gr.Column():
-                interp_files = gr.File(label="GIF / MP4", file_count="multiple", interactive=False)
+                interp_files = gr.File(label="GIF / MP4", file_count="multiple", interactive=False, height=120)
                 interp_note = gr.Markdown()
 
     grid_inputs = [model, seed, n, psi, cls]
