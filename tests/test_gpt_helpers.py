@@ -43,7 +43,7 @@ def make_hub_model(folder: Path, activation: str = "gelu_new", prefix: bool = Tr
     """
     transformers = __import__("transformers")
     tok = tiny_tokenizer()
-    cfg = hub_config(tok.get_vocab_size(), activation, n_inner, **extra)
+    cfg = hub_config(extra.pop("vocab_size", tok.get_vocab_size()), activation, n_inner, **extra)
     torch.manual_seed(seed)
     hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(**cfg)).eval()
     with torch.no_grad():  # non-trivial layer norms and biases, so a mapping slip cannot hide

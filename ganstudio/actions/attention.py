@@ -24,6 +24,7 @@ MAX_ATTENTION_TOKENS = 512  # layers x heads x T x T floats: GPT-2 small at 512 
 GAN_DISPLAY_SIZE = 256  # the generated image is shown (and clicked) at this size
 CACHE_GAN_RESULTS = 8  # (model, seed, class) forward passes kept, so clicking around is instant
 MAX_SEED = 2**32 - 1
+ATTENTION_ARCHS = ("sagan", "transformer")  # GAN generators that have attention layers to show
 
 _gans: OrderedDict[str, Any] = OrderedDict()  # spec -> GanModel; touched only on the worker
 _gan_results: OrderedDict[tuple, tuple] = OrderedDict()
@@ -112,6 +113,14 @@ def overview_image(attentions: np.ndarray, thumb: int = 64) -> Image.Image:
 # ---- images ----------------------------------------------------------------------------
 
 
+def list_attention_gans() -> list[str]:
+    """Bundled GAN generators with attention layers (self-attention or transformer blocks)."""
+    from ganstudio.hub import bundled_models
+
+    return sorted(name for name, meta in bundled_models().items()
+                  if meta.get("kind") == "gan" and meta.get("arch") in ATTENTION_ARCHS)
+
+
 def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
                   query_xy: tuple[float, float] | None = None, owner: str = "cli") -> dict:
     """Where one pixel of a generated image attends, in every attention layer of the generator.
@@ -193,3 +202,4 @@ def _gan_forward(spec: str, seed: int, class_id: int | None):
     plain = [{"name": str(l["name"]), "attn": l["attn"].float().cpu().numpy(), "q_grid": tuple(l["q_grid"]),
               "k_grid": tuple(l["k_grid"])} for l in layers]
     return pixels, plain
+
