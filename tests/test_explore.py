@@ -307,6 +307,25 @@ def test_saved_2d_generator_uses_the_training_sets_axes(saved_models):
     assert len(out["frames"]) == 3 and Path(out["gif_path"]).exists()
 
 
+def test_your_trained_model_appears_for_its_session_only(saved_models, monkeypatch):
+    from ganstudio.actions import train
+
+    monkeypatch.setattr(train, "last_trained_model", lambda owner: saved_models["dcgan"] if owner == "me" else None)
+    assert explore.list_generators("me")[-1] == explore.YOUR_MODEL
+    assert explore.YOUR_MODEL not in explore.list_generators("someone-else")
+    mine = explore.sample_grid(explore.YOUR_MODEL, seed=2, n=4, owner="me")["image"]
+    assert _same(mine, explore.sample_grid(saved_models["dcgan"], seed=2, n=4)["image"])
+    with pytest.raises(BadInput, match="has not trained a generator yet"):
+        explore.sample_grid(explore.YOUR_MODEL, seed=2, n=4, owner="someone-else")
+
+
+def test_session_downloads_are_removed_when_the_session_ends(stand_ins):
+    paths = explore.export("tiny", 0, 4, 1.0, None, "sefa", [1.0], owner="leaving")
+    assert Path(paths["npy_path"]).exists()
+    explore.forget_session("leaving")
+    assert not Path(paths["npy_path"]).exists() and not Path(paths["png_path"]).exists()
+
+
 def _folder_files(folder: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in Path(folder).iterdir() if p.is_file()}
 

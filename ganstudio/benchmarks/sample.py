@@ -27,24 +27,27 @@ MOVES_MIN = 20  # at least this many moves per phase, however short --seconds is
 TRAIN_START_TIMEOUT_S = 120.0  # loading the digits and the first steps, on a slow shared CPU
 
 
-def _slider_move(spec: str, values: list[float]) -> float:
-    """Milliseconds for one move, PNG encoding included."""
-    start = time.perf_counter()
+def _slider_move(spec: str, values: list[float]) -> tuple[float, float]:
+    """(wall ms, process CPU ms) for one move, PNG encoding included."""
+    start, cpu = time.perf_counter(), time.process_time()
     image = explore.explore(spec, 0, GRID, 1.0, None, "sefa", values, owner=OWNER)
     image.save(io.BytesIO(), format="PNG")
-    return (time.perf_counter() - start) * 1000.0
+    return (time.perf_counter() - start) * 1000.0, (time.process_time() - cpu) * 1000.0
 
 
-def _phase(spec: str, seconds: float, rng: np.random.Generator) -> list[float]:
-    """Random-walk the six sliders for `seconds`, as a hand dragging them would."""
+def _phase(spec: str, seconds: float, rng: np.random.Generator) -> tuple[list[float], list[float]]:
+    """Random-walk the six sliders for `seconds`, as a hand dragging them would: (wall ms, CPU ms) lists."""
     values = np.zeros(6)
-    times: list[float] = []
+    walls: list[float] = []
+    cpus: list[float] = []
     end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(times) < MOVES_MIN:
+    while time.perf_counter() < end or len(walls) < MOVES_MIN:
         values = np.clip(values + rng.normal(0, 0.5, size=6), -explore.ALPHA_LIMIT, explore.ALPHA_LIMIT)
-        times.append(_slider_move(spec, [round(float(v), 1) for v in values]))
+        wall, cpu = _slider_move(spec, [round(float(v), 1) for v in values])
+        walls.append(wall)
+        cpus.append(cpu)
         time.sleep(0.005)  # a browser sends moves with gaps; let the worker schedule training between them
-    return times
+    return walls, cpus
 
 
 def _start_training(engine, data: str):
@@ -74,7 +77,7 @@ def _while_training(engine, spec: str, seconds: float, rng: np.random.Generator,
     job, trainer = _start_training(engine, data)
     try:
         steps_before, t_before = trainer.step_count, time.perf_counter()
-        times = _phase(spec, seconds, rng)
+        times, _ = _phase(spec, seconds, rng)
         rate = (trainer.step_count - steps_before) / (time.perf_counter() - t_before)
     finally:
         engine.cancel(job.id)
@@ -93,12 +96,13 @@ def run(args) -> dict:
 
     explore.sample_grid(spec, 0, GRID, 1.0, None, owner=OWNER)  # load and cache the generator
     _slider_move(spec, [0.5] * 6)  # compute and cache the SeFa directions
-    alone = _phase(spec, seconds, rng)
+    alone, alone_cpu = _phase(spec, seconds, rng)
 
     busy, rate = _while_training(engine, spec, seconds, rng, "ring8")
     busy_digits, rate_digits = _while_training(engine, spec, seconds, rng, "digits")
 
     p50, p95 = _stats(alone)
+    cpu_p50, cpu_p95 = _stats(alone_cpu)
     busy_p50, busy_p95 = _stats(busy)
     digits_p50, digits_p95 = _stats(busy_digits)
     return {
@@ -110,6 +114,8 @@ def run(args) -> dict:
         "moves_alone": len(alone),
         "slider_ms_p50": p50,
         "slider_ms_p95": p95,
+        "slider_cpu_ms_p50": cpu_p50,  # CPU the move used: its wall time on an otherwise idle core
+        "slider_cpu_ms_p95": cpu_p95,
         "moves_while_training": len(busy),
         "slider_ms_p50_while_training": busy_p50,
         "slider_ms_p95_while_training": busy_p95,
