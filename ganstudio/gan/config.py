@@ -46,6 +46,7 @@ class TrainConfig:
     spectral_norm: bool = False  # spectral norm on D's weights (Lipschitz D, steadier gradients)
     diffaug: str = ""  # comma list of translation,cutout,color applied to real and fake before D (images)
     gp_weight: float = 10.0  # gradient-penalty weight for wgan-gp
+    r1: float = 0.0  # R1 penalty γ on real data (not with wgan-gp); damps the oscillation around the data
     hidden: int = 128  # MLP width (2D)
     depth: int = 3  # hidden layers of the MLPs (2D) / transformer blocks (images)
     width: int = 64  # base channels of conv nets; token width of the transformer
@@ -119,6 +120,7 @@ class TrainConfig:
         _check_num("EMA decay", self.ema, 0.0, 0.99999)
         _check_num("lr decay fraction", self.lr_decay, 0.0, 1.0)
         _check_num("gradient-penalty weight", self.gp_weight, 0.0, 1000.0)
+        _check_num("R1 weight", self.r1, 0.0, 1000.0)
         _check_int("hidden width", self.hidden, 4, 4096)
         _check_int("depth", self.depth, 1, 12)
         _check_int("width", self.width, 4, 1024)

@@ -4,6 +4,7 @@ ns:      D: softplus(-D(x)) + softplus(D(G(z)))      G: softplus(-D(G(z)))   (no
 lsgan:   D: (D(x) - 1)² + D(G(z))²  (halved)          G: (D(G(z)) - 1)²  (halved)
 hinge:   D: relu(1 - D(x)) + relu(1 + D(G(z)))        G: -D(G(z))
 wgan-gp: D: D(G(z)) - D(x) + λ (‖∇D(x̂)‖ - 1)²          G: -D(G(z))
+Optional R1 (any loss but wgan-gp): D += γ/2 · ‖∇D(x)‖² on real x.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def gradient_penalty(scores: torch.Tensor, points: torch.Tensor) -> torch.Tensor
     """(‖∇ₓD(x̂)‖₂ - 1)² averaged over the interpolates; keeps the graph for D's backward."""
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """‖∇ₓD(x)‖² on real data (Mescheder et al. 2018): D stays flat where the data is, so G settles there."""
+    (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()
 
 
 def d_output_meaning(kind: str) -> str:

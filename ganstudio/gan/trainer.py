@@ -170,6 +170,9 @@ class GanTrainer:
         with torch.no_grad():
             fake = self.G_train(self._z(B), y_fake)
         real_in, fake_in = self._aug(real), self._aug(fake)
+        r1 = self.cfg.r1 > 0 and kind != "wgan-gp"
+        if r1:
+            real_in = real_in.detach().requires_grad_(True)
         batch = [real_in, fake_in]
         if kind == "wgan-gp":
             points = losses.interpolate(real_in, fake_in, self.z_gen)
@@ -180,6 +183,8 @@ class GanTrainer:
         loss = losses.d_loss(kind, s_real, s_fake)
         if kind == "wgan-gp":
             loss = loss + self.cfg.gp_weight * losses.gradient_penalty(scores[2 * B:], points)
+        if r1:
+            loss = loss + 0.5 * self.cfg.r1 * losses.r1_penalty(s_real, real_in)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         grad = _grad_norm(self.D)
