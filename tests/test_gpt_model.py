@@ -110,3 +110,17 @@ def test_vocab_and_merges_tokenizer_is_accepted(tmp_path):
     loaded = load_gpt_folder(tmp_path)
     assert loaded.tokenizer.decode(loaded.tokenizer.encode("to be or not")) == "to be or not"
     assert loaded.tokenizer.eos_id == 0
+
+
+def test_loads_by_hub_id_with_its_tokenizer(tmp_path, hub_server):
+    from ganstudio.gpt.load import load_gpt
+
+    hf = make_hub_model(tmp_path / "src", prefix=False)
+    files = {p.name: p.read_bytes() for p in (tmp_path / "src").iterdir()}
+    hub_server.add_repo("community/tiny-gpt2", {"main": files})
+    lines: list[str] = []
+    loaded = load_gpt("community/tiny-gpt2", progress=lines.append)
+    assert (loaded.folder / "tokenizer.json").is_file()
+    idx = torch.tensor(IDS)
+    with torch.no_grad():
+        assert torch.allclose(loaded.model(idx).logits, hf(idx).logits, atol=1e-4)
