@@ -380,3 +380,22 @@ def test_unknown_model_is_reported():
         explore.sample_grid("no-such-generator-anywhere", seed=0, n=4)
     with pytest.raises(StudioError):  # offline here: a Hub id that is not cached cannot be fetched
         explore.sample_grid("someone/no-such-generator", seed=0, n=4)
+
+
+# ---- the tab's API ---------------------------------------------------------------------
+
+
+def test_tab_exposes_sample_and_explore_and_turns_errors_into_gradio_errors():
+    gr = pytest.importorskip("gradio")
+    from ganstudio.ui.explore_tab import K_SLIDERS, build_explore_tab, on_sample
+
+    with gr.Blocks() as demo:
+        with gr.Tabs() as tabs:
+            with gr.Tab("Explore"):
+                build_explore_tab({"tabs": tabs})
+    endpoints = demo.get_api_info()["named_endpoints"]
+    params = {name: [p["parameter_name"] for p in endpoints[name]["parameters"]] for name in ("/sample", "/explore")}
+    assert params["/sample"] == ["spec", "seed", "n", "psi", "class_id"]
+    assert params["/explore"] == params["/sample"] + ["method"] + [f"slider_{i + 1}" for i in range(K_SLIDERS)]
+    with pytest.raises(gr.Error, match="choose a generator"):
+        on_sample("", 0, 16, 1.0, -1, None)

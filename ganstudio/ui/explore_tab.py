@@ -14,7 +14,7 @@ import gradio as gr
 from ganstudio.actions import explore as actions
 from ganstudio.errors import StudioError
 
-K_SLIDERS = 6  # sliders on screen; the first K directions of the chosen method
+K_SLIDERS = 6  # sliders on screen, the first K directions of the chosen method (on_explore names six)
 DEFAULT_MODEL = "digits-dcgan"
 ANY_CLASS = -1
 METHOD_CHOICES = [("SeFa", "sefa"), ("GANSpace", "ganspace"), ("raw z", "z")]
@@ -52,18 +52,20 @@ def _default_model() -> str | None:
 # ---- handlers (StudioError -> gr.Error) ----------------------------------------------------
 
 
-def on_sample(spec, seed, n, psi, cls, request: gr.Request):
+def on_sample(spec, seed, n, psi, class_id, request: gr.Request):
     """The plain grid for (model, seed, n, ψ, class)."""
     try:
-        return actions.sample_grid(spec, seed, n, psi, _class_value(cls), owner=_owner(request))["image"]
+        return actions.sample_grid(spec, seed, n, psi, _class_value(class_id), owner=_owner(request))["image"]
     except StudioError as err:
         raise gr.Error(str(err)) from None
 
 
-def on_explore(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
-    """The grid with every latent moved along the sliders' directions."""
+def on_explore(spec, seed, n, psi, class_id, method, slider_1, slider_2, slider_3, slider_4, slider_5, slider_6,
+               request: gr.Request):  # fmt: skip
+    """The grid with every latent moved along the sliders' directions (named parameters for the API docs)."""
+    values = [slider_1, slider_2, slider_3, slider_4, slider_5, slider_6]
     try:
-        return actions.explore(spec, seed, n, psi, _class_value(cls), method, list(sliders), owner=_owner(request))
+        return actions.explore(spec, seed, n, psi, _class_value(class_id), method, values, owner=_owner(request))
     except StudioError as err:
         raise gr.Error(str(err)) from None
 
@@ -104,7 +106,7 @@ def on_export(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
         paths = actions.export(spec, seed, n, psi, _class_value(cls), method, list(sliders), owner=_owner(request))
     except StudioError as err:
         raise gr.Error(str(err)) from None
-    return [paths["png_path"], paths["npy_path"]]
+    return gr.update(value=[paths["png_path"], paths["npy_path"]], visible=True)
 
 
 def on_interpolate(request: gr.Request, spec, seed_a, seed_b, steps, mode, psi, cls):
@@ -139,7 +141,7 @@ PIXEL_CSS = (
 
 def build_explore_tab(state: dict) -> None:
     """Lay out the Explore tab inside the caller's ``gr.Tab`` and wire it to the actions."""
-    gr.HTML("", head=PIXEL_CSS)
+    gr.HTML("", head=PIXEL_CSS, visible="hidden")
     gr.Markdown(HELP)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
@@ -178,7 +180,7 @@ def build_explore_tab(state: dict) -> None:
                 elem_id="explore-grid",
             )
             export_btn = gr.Button("Save grid (PNG) and latents (.npy)")
-            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, height=120)
+            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, visible=False)
 
     with gr.Accordion("Interpolate between two seeds", open=False):
         with gr.Row():
