@@ -33,16 +33,18 @@ def test_logits_match_transformers(tmp_path, activation, prefix, n_inner, buffer
     assert torch.allclose(got, expected, atol=1e-4), (got - expected).abs().max()
 
 
-def test_greedy_generation_matches_transformers(tmp_path):
+@pytest.mark.parametrize("penalty", [1.0, 1.3])
+def test_greedy_generation_matches_transformers(tmp_path, penalty):
     hf = make_hub_model(tmp_path, seed=3)
     loaded = load_gpt_folder(tmp_path)
     prompt = loaded.tokenizer.encode("To be, or not")
     n = 40  # runs past nothing: context is 64, prompt ~5 tokens
     with torch.no_grad():
         hf_out = hf.generate(torch.tensor([prompt]), max_new_tokens=n, do_sample=False, eos_token_id=None,
+                             repetition_penalty=penalty,
                              pad_token_id=0, attention_mask=torch.ones(1, len(prompt), dtype=torch.long))
     ours = generate_ids(loaded.model, loaded.tokenizer, prompt,
-                        SamplingConfig(max_new_tokens=n, temperature=0, ignore_eos=True))
+                        SamplingConfig(max_new_tokens=n, temperature=0, ignore_eos=True, repetition_penalty=penalty))
     assert ours == hf_out[0, len(prompt):].tolist()
 
 

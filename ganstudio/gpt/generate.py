@@ -148,7 +148,7 @@ def stream_tokens(model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cf
         seen[next_id] = True
         if cache.length == n_positions:  # full: recompute on the most recent window, then carry on
             cache.reset()
-            window = context[-int(n_positions * SLIDE_KEEP):]
+            window = context[-max(1, int(n_positions * SLIDE_KEEP)):]
             logits = model(torch.tensor([window], device=device), cache, last_only=True).logits[0, -1]
         else:
             logits = model(torch.tensor([[next_id]], device=device), cache, last_only=True).logits[0, -1]
