@@ -224,10 +224,10 @@ def real_word_share(text: str) -> tuple[float, int]:
 @pytest.mark.parametrize("prompt, seed", [("ROMEO.\n", 0), ("KING HENRY.\nMy lords, ", 1), ("To be, or not to be", 2)])
 def test_writes_mostly_real_words(shakespeare, prompt, seed):
     tok = shakespeare.tokenizer
-    cfg = SamplingConfig(max_new_tokens=200, temperature=0.8, top_k=40, seed=seed, ignore_eos=True)
+    cfg = SamplingConfig(max_new_tokens=150, temperature=0.8, top_k=40, seed=seed, ignore_eos=True)
     text = tok.decode(generate_ids(shakespeare.model, tok, tok.encode(prompt), cfg))
     share, count = real_word_share(text)
-    assert count >= 60, text
+    assert count >= 50, text
     assert share >= 0.6, f"only {share:.0%} real words:\n{text}"
 
 
