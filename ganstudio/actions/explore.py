@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from ganstudio.engine import get_engine
-from ganstudio.errors import BadInput, BadModel, StudioError
+from ganstudio.errors import BadInput, BadModel
 from ganstudio.gan import interpolate as interp
 from ganstudio.gan import render
 from ganstudio.gan.directions import METHODS
@@ -44,7 +44,10 @@ GANSPACE_SEED = 0  # directions are a property of the model, not of the grid's s
 CLOUD_SIZE = 1024  # background samples that show a 2D generator's distribution
 CLOUD_SEED = 1_000_003
 
-_cache: OrderedDict[str, "_Loaded"] = OrderedDict()
+MAX_REMEMBERED_SPECS = 256  # spec -> folder lookups kept
+
+_cache: OrderedDict[str, "_Loaded"] = OrderedDict()  # folder@mtime -> loaded generator, least recent first
+_folders: dict[str, Path] = {}  # spec -> resolved local folder
 _cache_lock = threading.Lock()
 _file_counter = itertools.count(1)
 
@@ -144,20 +147,32 @@ def _trained_folder(owner: str) -> str | None:
 
 
 def _resolve(spec: Any, owner: str, progress: Callable[[str], None] | None) -> tuple[str, Path]:
-    """Spec -> (cache key, local folder). Downloads happen here, off the engine's worker."""
+    """Spec -> (cache key, local folder). Downloads happen here, off the engine's worker.
+
+    A spec is resolved once per process (a Hub lookup is a network round trip, too slow for every
+    slider move; pin ``@revision`` for a fixed version). The key carries the weights' mtime, so a
+    model saved again in the same folder is loaded afresh.
+    """
     if not isinstance(spec, str) or not spec.strip():
         raise BadInput("choose a generator: a bundled name, a local folder or a Hub id (owner/name[@revision])")
     spec = spec.strip()
     if spec == YOUR_MODEL:
-        folder = _trained_folder(owner)
-        if folder is None:
+        trained = _trained_folder(owner)
+        if trained is None:
             raise BadInput("this session has not trained a generator yet: train one in the Train tab first")
-        weights = Path(folder) / "model.safetensors"
-        stamp = weights.stat().st_mtime_ns if weights.exists() else 0
-        return f"{Path(folder).resolve()}@{stamp}", Path(folder)
-    from ganstudio.hub import resolve
+        folder = Path(trained)
+    else:
+        folder = _folders.get(spec)
+        if folder is None or not (folder / "config.json").is_file():
+            from ganstudio.hub import resolve
 
-    return spec, Path(resolve(spec, progress=progress))
+            folder = Path(resolve(spec, progress=progress))
+            _folders[spec] = folder
+            while len(_folders) > MAX_REMEMBERED_SPECS:
+                _folders.pop(next(iter(_folders)))
+    weights = folder / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns if weights.exists() else 0
+    return f"{folder.resolve()}@{stamp}", folder
 
 
 def _load(spec: Any, owner: str, progress: Callable[[str], None] | None = None) -> _Loaded:
@@ -306,7 +321,7 @@ def explore(
     owner: str = "cli",
 ) -> Image.Image:
     """The grid of :func:`sample_grid` with every latent moved by Σ αᵢ dᵢ (dᵢ: the method's directions)."""
-    return _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, render=True)["image"]
+    return _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, draw=True)["image"]
 
 
 def direction_labels(spec: str, method: str = "sefa", k: int = 6, owner: str = "cli") -> list[str]:
@@ -410,7 +425,7 @@ def export(
     with_png: bool = True,
 ) -> dict:
     """Both downloads in one go: ``{"png_path": str | None, "npy_path": str}``."""
-    edited = _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, render=with_png)
+    edited = _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, draw=with_png)
     out = _session_dir(owner)
     stem = f"grid-seed{edited['seed']}-{next(_file_counter)}"
     npy = out / f"{stem}.npy"
@@ -429,9 +444,10 @@ def forget_session(owner: str) -> None:
 
 
 def clear_cache() -> None:
-    """Drop every cached generator (tests; or after weights change on disk)."""
+    """Forget every cached generator and spec lookup (tests; or to pick up a Hub repo's new main)."""
     with _cache_lock:
         _cache.clear()
+        _folders.clear()
 
 
 # ---- drawing (numpy -> PIL, off the worker) -------------------------------------------
@@ -477,7 +493,7 @@ def _grid_params(seed: Any, n: Any, psi: Any) -> tuple[int, int, float]:
     )
 
 
-def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, render: bool) -> dict:
+def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, draw: bool) -> dict:
     seed, n, psi = _grid_params(seed, n, psi)
     method = _method(method)
     alphas = _sliders(slider_values)
@@ -490,7 +506,7 @@ def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, render: 
     if alphas.size and np.any(alphas):
         offset = (alphas @ _directions(loaded, method, alphas.size, owner)).astype(np.float32)  # (z_dim,)
         z = z + offset
-    image = _render(loaded, z, _labels(loaded, n, cid), owner, offset, psi) if render else None
+    image = _render(loaded, z, _labels(loaded, n, cid), owner, offset, psi) if draw else None
     return {"image": image, "latents": z, "seed": seed}
 
 
@@ -508,19 +524,3 @@ def _prune(folder: Path) -> None:
     for old in files[:-KEEP_FILES]:
         old.unlink(missing_ok=True)
 
-
-__all__ = [
-    "YOUR_MODEL",
-    "StudioError",
-    "clear_cache",
-    "direction_labels",
-    "explore",
-    "export",
-    "forget_session",
-    "interpolate",
-    "list_generators",
-    "model_info",
-    "sample_grid",
-    "save_grid",
-    "save_latents",
-]
