@@ -1,0 +1,201 @@
+"""The whole app through its public API: launched in this process on a free loopback port, driven by gradio_client.
+
+Each test does what a user does in one tab and checks what they would see: a training run whose step count
+and picture move, sliders that change the grid, text that streams in and grows, heatmaps whose rows sum to one.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app_server import in_process_app
+
+gradio_client = pytest.importorskip("gradio_client")
+
+POLL_TIMEOUT_S = 90.0  # the shared machine can be slow; a healthy run moves within a few seconds
+RING8 = ("ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0)  # train_start inputs
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    import torch
+
+    torch.set_num_threads(1)
+    with in_process_app(tmp_path_factory.mktemp("app-data")) as url:
+        yield url
+
+
+@pytest.fixture
+def client(app_url):
+    """A fresh browser-like session per test (its own session hash, so its own training run)."""
+    return gradio_client.Client(app_url, verbose=False)
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def step_of(status: str) -> int:
+    """'running · step 57 · 2 s/20 s · ...' -> 57."""
+    for part in status.split("·"):
+        part = part.strip()
+        if part.startswith("step "):
+            return int(part.split()[1].split("/")[0])
+    return -1
+
+
+def poll_until(client, predicate, timeout: float = POLL_TIMEOUT_S):
+    """Poll train_poll until predicate(outputs) holds; return those outputs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outputs = client.predict(api_name="/train_poll")
+        if predicate(outputs):
+            return outputs
+        assert time.monotonic() < deadline, f"train_poll never satisfied the condition; last status {outputs[0]!r}"
+        time.sleep(0.2)
+
+
+# ---- Train ----------------------------------------------------------------------------------
+
+
+def test_train_start_poll_stop_and_open_the_result_in_explore(client):
+    idle = client.predict(api_name="/train_poll")
+    assert idle[0].startswith("idle")
+
+    status, timer = client.predict(*RING8, api_name="/train_start")
+    assert "start" in status and timer["active"] is True
+
+    first = poll_until(client, lambda out: out[0].startswith("running") and step_of(out[0]) > 0)
+    later = poll_until(client, lambda out: step_of(out[0]) >= step_of(first[0]) + 20)
+    assert step_of(later[0]) > step_of(first[0])
+    assert not np.array_equal(pixels(first[2]), pixels(later[2])), "the live view did not change while training"
+    assert len(later[4]["data"]) > len(first[4]["data"]), "the loss curve did not grow"
+    assert "Modes captured" in later[3]
+
+    stopped = client.predict(api_name="/train_stop")
+    assert stopped.startswith("stopped") and "saved to" in stopped
+    folder = Path(stopped.split("`")[1])
+    assert (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+
+    after = client.predict(api_name="/train_poll")
+    assert after[0].startswith(("cancelled", "done")) and after[-1]["active"] is False
+    again = client.predict(api_name="/train_poll")
+    assert step_of(again[0]) == step_of(after[0]), "a stopped run kept training"
+
+    grid = client.predict("(your trained model)", 0, 8, 1.0, -1, api_name="/sample")
+    assert pixels(grid).std() > 0  # the session's own ring8 generator draws its scatter
+
+
+def test_sessions_train_separately(app_url):
+    one, two = gradio_client.Client(app_url, verbose=False), gradio_client.Client(app_url, verbose=False)
+    one.predict(*RING8, api_name="/train_start")
+    assert two.predict(api_name="/train_poll")[0].startswith("idle"), "a run leaked into another session"
+    poll_until(one, lambda out: step_of(out[0]) > 0)
+    with pytest.raises(gradio_client.exceptions.AppError, match="no training run"):
+        two.predict(api_name="/train_stop")
+    assert one.predict(api_name="/train_poll")[0].startswith("running"), "stopping B stopped A"
+    one.predict(api_name="/train_stop")
+
+
+# ---- Explore --------------------------------------------------------------------------------
+
+
+def test_sample_and_sliders_change_the_grid(client):
+    plain = pixels(client.predict("digits-dcgan", 0, 4, 1.0, -1, api_name="/sample"))
+    other_seed = pixels(client.predict("digits-dcgan", 1, 4, 1.0, -1, api_name="/sample"))
+    assert plain.std() > 10 and not np.array_equal(plain, other_seed)
+
+    def explore(*sliders):
+        return pixels(client.predict("digits-dcgan", 0, 4, 1.0, -1, "sefa", *sliders, api_name="/explore"))
+
+    at_zero = explore(0, 0, 0, 0, 0, 0)
+    moved = explore(3, 0, 0, 0, 0, 0)
+    moved_back = explore(-3, 0, 0, 0, 0, 0)
+    assert np.array_equal(at_zero, plain), "sliders at 0 should show the plain sample"
+    assert np.abs(moved - plain).mean() > 1, "moving slider 1 did not change the grid"
+    assert not np.array_equal(moved, moved_back)
+    z_axis = pixels(client.predict("digits-dcgan", 0, 4, 1.0, -1, "z", 0, 3, 0, 0, 0, 0, api_name="/explore"))
+    assert not np.array_equal(z_axis, plain)
+
+
+def test_interpolate_gives_a_strip_and_an_animation(client):
+    strip, animation, files, note = client.predict("digits-dcgan", 0, 1, 4, "slerp", 1.0, -1, api_name="/interpolate")
+    with Image.open(strip) as picture:
+        assert picture.width > 2 * picture.height  # four frames side by side
+    with Image.open(animation) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 2 * 4 - 2  # A -> B, then back without repeating the ends
+    assert any(str(f).endswith(".gif") for f in files)
+    lerp = client.predict("digits-dcgan", 0, 1, 4, "lerp", 1.0, -1, api_name="/interpolate")[0]
+    assert not np.array_equal(pixels(strip), pixels(lerp))
+
+
+# ---- Text -----------------------------------------------------------------------------------
+
+
+def test_generate_streams_growing_text(client):
+    prompt = "ROMEO.\nBut soft, "
+    job = client.submit("shakespeare-gpt", prompt, 20, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    final = job.result(timeout=120)
+    texts = [out[0] for out in job.outputs()]
+    assert len(set(texts)) >= 5, f"expected several partial outputs, got {len(set(texts))}"
+    assert all(len(a) <= len(b) for a, b in zip(texts, texts[1:])), "streamed text shrank"
+    assert all(t.startswith(prompt) for t in texts)
+    assert final[0].startswith(prompt) and len(final[0]) > len(prompt)
+    assert "gs-tok" in final[1]  # the coloured tokens
+    assert final[4].startswith("20 tokens") or "end-of-text" in final[4]
+    again = client.predict("shakespeare-gpt", prompt, 20, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    assert again[0] == final[0], "the same seed gave another text"
+
+
+# ---- Attention ------------------------------------------------------------------------------
+
+
+def test_text_attention_heatmap(client):
+    payload, overview, note, layer, head = client.predict(
+        "shakespeare-gpt", "The king is dead.", "head", 0, 0, False, api_name="/attention"
+    )
+    n = payload["n"]
+    assert n == len(payload["tokens"]) == 5 and "5 tokens" in note
+    assert payload["src"].startswith("data:image/png;base64,")
+    rows = np.asarray(payload["milli"]).reshape(n, n)
+    assert np.allclose(rows.sum(1), 1000, atol=n)  # every row sums to one (in thousandths)
+    assert np.all(np.triu(rows, 1) == 0)  # a token only looks back
+    with Image.open(overview) as picture:
+        assert picture.width > 0 and picture.height > 0
+    rollout = client.predict("shakespeare-gpt", "The king is dead.", "rollout", 0, 0, True, api_name="/attention")[0]
+    assert "rollout" in rollout["title"] and rollout["milli"] != payload["milli"]
+
+
+@pytest.fixture(scope="module")
+def attention_gan(tmp_path_factory) -> str:
+    """The bundled attention GAN if there is one, else a freshly initialised SAGAN saved the way the app saves."""
+    from ganstudio.actions.attention import list_attention_gans
+
+    bundled = list_attention_gans()
+    if bundled:
+        return bundled[0]
+    import torch
+
+    from ganstudio.gan.io import GanParts, save_gan
+    from ganstudio.gan.models import GanSpec, build_generator
+
+    torch.manual_seed(0)
+    spec = GanSpec(arch="sagan", z_dim=16, channels=1, image_size=16, width=8)
+    parts = GanParts(spec=spec, generator=build_generator(spec).eval(), data="test", data_kind="image")
+    return str(save_gan(tmp_path_factory.mktemp("gans") / "sagan", parts))
+
+
+def test_gan_attention_follows_the_clicked_pixel(client, attention_gan):
+    image, overlays, qx, qy = client.predict(attention_gan, 0, -1, 20, 30, api_name="/gan_attention")
+    assert (qx, qy) == (20, 30)
+    assert overlays, "no attention layer shown"
+    with Image.open(image) as picture:
+        assert picture.size == (256, 256)
+    _, elsewhere, _, _ = client.predict(attention_gan, 0, -1, 230, 200, api_name="/gan_attention")
+    assert not np.array_equal(pixels(overlays[0]["image"]), pixels(elsewhere[0]["image"]))
