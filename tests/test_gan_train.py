@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -155,3 +154,13 @@ def test_custom_needs_points_and_conditional_needs_labels():
         GanTrainer(tiny_toy_config("custom", custom_points=CUSTOM, conditional=True))
     with pytest.raises(BadInput, match="image"):
         GanTrainer(tiny_image_config(), data=tiny_images(size=20))
+
+
+def test_packing_judges_several_samples_at_once():
+    trainer = GanTrainer(tiny_toy_config("grid25", pack=4, loss="wgan-gp"))
+    while not trainer.done:
+        trainer.step()
+    assert trainer.D.body[0].in_features == 8
+    assert trainer.D(torch.zeros(16, 2)).shape == (4,)
+    with pytest.raises(BadInput, match="multiple of the packing"):
+        tiny_toy_config("grid25", pack=3, batch_size=16).validate()

@@ -39,6 +39,7 @@ def register(subparsers) -> None:
     train.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None)
     train.add_argument("--diffaug", help="comma list of translation,cutout,color ('' = none)")
     train.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--pack", type=int, help="PacGAN packing for 2D data (D judges this many samples at once)")
     train.add_argument("--image-size", type=int)
     train.add_argument("--width", type=int, help="conv base channels / transformer width")
     train.add_argument("--device", default="", help="cpu, cuda, cuda:1, mps (default: best available)")
@@ -63,7 +64,7 @@ def config_from_args(args: argparse.Namespace):
         "arch": args.arch, "loss": args.loss, "seed": args.seed, "batch_size": args.batch_size, "z_dim": args.z_dim,
         "lr_g": args.lr_g, "lr_d": args.lr_d, "d_steps": args.d_steps, "ema": args.ema,
         "spectral_norm": args.spectral_norm, "diffaug": args.diffaug, "conditional": args.conditional,
-        "image_size": args.image_size, "width": args.width,
+        "image_size": args.image_size, "width": args.width, "pack": args.pack,
     }
     if args.steps is not None:
         overrides.update(steps=args.steps, seconds=0.0)

@@ -43,15 +43,15 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generat
 
 
 def gradient_penalty(scores: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """(‖∇ₓD(x̂)‖₂ - 1)² averaged over the interpolates; keeps the graph for D's backward."""
+    """(‖∇ₓD(x̂)‖₂ - 1)² averaged over D's inputs (packs of `pack` samples); keeps the graph for D's backward."""
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return ((grad.reshape(scores.shape[0], -1).norm(dim=1) - 1) ** 2).mean()
 
 
 def r1_penalty(scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """‖∇ₓD(x)‖² on real data (Mescheder et al. 2018): D stays flat where the data is, so G settles there."""
     (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
+    return grad.reshape(scores.shape[0], -1).pow(2).sum(1).mean()
 
 
 def d_output_meaning(kind: str) -> str:

@@ -34,6 +34,7 @@ class GanSpec:
     heads: int = 4  # transformer heads
     spectral_norm: bool = False  # on D (SAGAN always uses it on G and D)
     scale: float = 1.0  # 2D: coordinate scale the MLPs work in
+    pack: int = 1  # 2D: PacGAN packing, D judges this many samples at once
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,7 +88,8 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, spec: GanSpec):
         super().__init__()
         sn, h = spec.spectral_norm, spec.hidden
-        layers: list[nn.Module] = [maybe_sn(nn.Linear(2, h), sn), nn.LeakyReLU(0.2)]
+        self.pack = spec.pack
+        layers: list[nn.Module] = [maybe_sn(nn.Linear(2 * spec.pack, h), sn), nn.LeakyReLU(0.2)]
         for _ in range(spec.depth - 1):
             layers += [maybe_sn(nn.Linear(h, h), sn), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
@@ -95,7 +97,9 @@ class MLPDiscriminator(nn.Module):
         self.scale = float(spec.scale)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.body(x / self.scale), y)  # (B,)
+        """(B, 2) points -> (B / pack,) scores: each score judges `pack` consecutive points together."""
+        packed = (x / self.scale).reshape(-1, 2 * self.pack)  # (B / pack, 2 * pack)
+        return self.head(self.body(packed), y)  # (B / pack,)
 
 
 # ---- images --------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import torch
 from ganstudio.errors import BadInput, Diverged
 from ganstudio.gan import losses
 from ganstudio.gan.config import TrainConfig
-from ganstudio.gan.data2d import Toy2D
 from ganstudio.gan.ddp import SINGLE, DistContext
 from ganstudio.gan.diffaug import diff_augment
 from ganstudio.gan.history import History
@@ -27,7 +26,6 @@ from ganstudio.gan.sources import load_training_data, make_source
 from ganstudio.gan.snapshot import SnapshotRenderer
 
 GOOD_STATE_EVERY_S = 2.0  # training seconds between copies of the last good weights
-N_SHOWN_POINTS = 512  # generated / real points drawn in the 2D view
 
 
 class GanTrainer:
@@ -88,7 +86,7 @@ class GanTrainer:
         common = dict(arch=cfg.arch, z_dim=cfg.z_dim, n_classes=n_classes, hidden=cfg.hidden, depth=cfg.depth,
                       width=cfg.width, heads=cfg.heads, spectral_norm=cfg.spectral_norm)
         if self.data_kind == "2d":
-            return GanSpec(**common, scale=self.source.toy.scale)
+            return GanSpec(**common, scale=self.source.toy.scale, pack=cfg.pack)
         return GanSpec(**common, channels=self.source.channels, image_size=self.source.image_size)
 
     # ---- budget ---------------------------------------------------------------------------
@@ -179,10 +177,11 @@ class GanTrainer:
             batch.append(points)
         labels = None if y_real is None else torch.cat([y_real, y_fake] + ([y_real] if kind == "wgan-gp" else []))
         scores = self.D_train(torch.cat(batch), labels)  # one D pass over real, fake (and interpolates)
-        s_real, s_fake = scores[:B], scores[B:2 * B]
+        n = B // self.cfg.pack  # scores per part: D judges packs of `pack` samples
+        s_real, s_fake = scores[:n], scores[n:2 * n]
         loss = losses.d_loss(kind, s_real, s_fake)
         if kind == "wgan-gp":
-            loss = loss + self.cfg.gp_weight * losses.gradient_penalty(scores[2 * B:], points)
+            loss = loss + self.cfg.gp_weight * losses.gradient_penalty(scores[2 * n:], points)
         if r1:
             loss = loss + 0.5 * self.cfg.r1 * losses.r1_penalty(s_real, real_in)
         self.opt_d.zero_grad(set_to_none=True)
@@ -378,7 +377,3 @@ def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
 def _to_uint8(images: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8 numpy."""
     return ((images.clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
-def toy_of(trainer: GanTrainer) -> Toy2D | None:
-    return trainer.source.toy if trainer.data_kind == "2d" else None
