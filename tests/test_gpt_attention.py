@@ -146,3 +146,21 @@ def test_gan_attention_bad_input(fake_gan):
         gan_attention("fake-sagan", seed=-4)
     with pytest.raises(BadInput, match="no GAN model"):
         gan_attention("", seed=0)
+
+
+@pytest.mark.parametrize("arch", ["sagan", "transformer"])
+def test_gan_attention_on_real_generators(tmp_path, arch):
+    from ganstudio.actions.attention import gan_attention
+    from ganstudio.gan.io import GanParts, save_gan
+    from ganstudio.gan.models import GanSpec, build_generator
+
+    torch.manual_seed(0)
+    spec = GanSpec(arch=arch, z_dim=16, channels=1, image_size=16, width=8, depth=2, heads=2)
+    folder = save_gan(tmp_path / arch, GanParts(spec=spec, generator=build_generator(spec).eval(), data="test"))
+    result = gan_attention(str(folder), seed=1, query_xy=(10, 250))
+    assert result["image"].size == (256, 256) and result["query_xy"] == (10, 250)
+    assert result["layers"]
+    for layer in result["layers"]:
+        assert layer["weights"].shape == layer["k_grid"]
+        assert np.isclose(layer["weights"].sum(), 1.0, atol=1e-4)
+        assert layer["overlay"].size == (256, 256)
