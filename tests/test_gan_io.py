@@ -103,3 +103,17 @@ def test_attention_maps_come_out_of_attention_generators(arch):
         nq, nk = entry["attn"].shape
         assert nq == entry["q_grid"][0] * entry["q_grid"][1] and nk == entry["k_grid"][0] * entry["k_grid"][1]
         assert torch.allclose(entry["attn"].sum(1), torch.ones(nq), atol=1e-4)
+
+
+def test_resume_from_checkpoint(tmp_path):
+    from ganstudio.errors import BadInput
+
+    first = _trained(tiny_toy_config("ring8", ema=0.9))
+    folder = first.save(tmp_path / "toy")
+    second = GanTrainer(tiny_toy_config("ring8", ema=0.9))
+    second.resume_from(folder)
+    for a, b in ((first.G, second.G), (first.D, second.D), (first.G_ema, second.G_ema)):
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    second.step()
+    with pytest.raises(BadInput, match="different model settings"):
+        GanTrainer(tiny_toy_config("ring8", hidden=8)).resume_from(folder)

@@ -187,7 +187,7 @@ def stop_training(owner: str) -> dict:
     if run.trainer.diverged is None:
         saved = engine.run(lambda: _stop_and_save(run), owner=owner, timeout=STEP_TIMEOUT_S)
         _last_model[owner] = saved
-    return {"state": state, "saved_to": saved, "snapshot": engine.run(run.trainer.snapshot, owner=owner)}
+    return {"state": state, "saved_to": saved, "snapshot": engine.run(lambda: run.trainer.snapshot(force=True), owner=owner)}
 
 
 def _stop_and_save(run: _Run) -> str:
@@ -229,7 +229,7 @@ def single_step(owner: str, which: str = "both") -> dict:
 
     def work() -> dict:
         action()
-        return trainer.snapshot()
+        return trainer.snapshot(force=True)
 
     snap = engine.run(work, owner=owner, timeout=STEP_TIMEOUT_S)
     if job is not None:

@@ -42,6 +42,7 @@ def register(subparsers) -> None:
     train.add_argument("--pack", type=int, help="PacGAN packing for 2D data (D judges this many samples at once)")
     train.add_argument("--image-size", type=int)
     train.add_argument("--width", type=int, help="conv base channels / transformer width")
+    train.add_argument("--resume", help="checkpoint folder of the same model to continue from")
     train.add_argument("--device", default="", help="cpu, cuda, cuda:1, mps (default: best available)")
     train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -92,6 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         device = device or pick_device(args.device or SETTINGS.device)
         out = Path(args.out)
         trainer = GanTrainer(cfg, device, out_dir=out, dist=dist)
+        if args.resume:
+            trainer.resume_from(args.resume)
         bar = ProgressBar(enabled=dist.is_main and not args.quiet)
         start = time.perf_counter()
         interrupted = False

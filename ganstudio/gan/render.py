@@ -43,7 +43,7 @@ def image_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, min_si
 
 def heat_colours(prob: np.ndarray) -> np.ndarray:
     """(R, R) values in [0, 1] (1 = D says real) -> (R, R, 3) uint8 background colours."""
-    p = np.clip(np.asarray(prob, dtype=np.float32), 0, 1)[..., None]
+    p = np.clip(np.nan_to_num(np.asarray(prob, dtype=np.float32), nan=0.5), 0, 1)[..., None]
     toward_real = MID_BG + (REAL_BG - MID_BG) * np.clip(2 * p - 1, 0, 1)
     toward_fake = MID_BG + (FAKE_BG - MID_BG) * np.clip(1 - 2 * p, 0, 1)
     return np.where(p >= 0.5, toward_real, toward_fake).astype(np.uint8)

@@ -19,7 +19,7 @@ from ganstudio.gan import losses, render
 if TYPE_CHECKING:
     from ganstudio.gan.trainer import GanTrainer
 
-RENDER_EVERY_S = 0.3
+RENDER_EVERY_S = 0.3  # at least; a render that takes r seconds waits 10·r for the next (≤ 10% overhead)
 METRICS_EVERY_S = 1.0
 HEAT_RESOLUTION = 48  # D is evaluated on an R x R grid for the 2D heatmap
 SHOWN_POINTS = 512
@@ -32,6 +32,7 @@ class SnapshotRenderer:
         self.image: Image.Image | None = None
         self._rendered_step = -1
         self._rendered_at = -1e9
+        self._render_cost = 0.0
         self._metrics_at = -1e9
         self._fid_at = 0.0
         g = torch.Generator(device=trainer.device).manual_seed(trainer.cfg.seed + 3)
@@ -50,12 +51,15 @@ class SnapshotRenderer:
 
     # ---- public ---------------------------------------------------------------------------
 
-    def snapshot(self) -> dict:
+    def snapshot(self, force: bool = False) -> dict:
+        """`force` redraws even if the last picture is recent (manual steps, the final snapshot)."""
         t = self.t
         now = time.perf_counter()
         moved = t.step_count != self._rendered_step or self.image is None
-        if moved and now - self._rendered_at >= RENDER_EVERY_S:
+        due = now - self._rendered_at >= max(RENDER_EVERY_S, 10 * self._render_cost)
+        if moved and (due or force or t.done):
             self.image = self._render()
+            self._render_cost = time.perf_counter() - now  # slow renders (big images on a CPU) happen less often
             self._rendered_step, self._rendered_at = t.step_count, now
         self._maybe_metrics(now)
         rate = t.steps_per_second()

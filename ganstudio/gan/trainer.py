@@ -337,6 +337,23 @@ class GanTrainer:
             if self.out_dir is not None:
                 self.save(self.out_dir)
 
+    def resume_from(self, folder: str | Path) -> None:
+        """Continue from a saved checkpoint of the same model (weights only; optimiser state starts afresh)."""
+        from ganstudio.gan.io import load_gan, load_online_generator
+
+        model = load_gan(folder)
+        if model.spec != self.spec:
+            raise BadInput(f"{Path(folder).name} was trained with different model settings; cannot resume from it")
+        if model.discriminator is None:
+            raise BadInput(f"{Path(folder).name} has no discriminator weights; cannot resume from it")
+        online = load_online_generator(folder, self.spec)
+        with torch.no_grad():
+            self.D.load_state_dict(model.discriminator.state_dict())
+            self.G.load_state_dict((online or model.generator).state_dict())
+            if self.G_ema is not None:
+                self.G_ema.load_state_dict(model.generator.state_dict())
+        self._good_state = self._weights_copy()  # the budget counts this session's steps only
+
     def request_stop(self) -> None:
         self.stop_requested = True
 
@@ -347,8 +364,9 @@ class GanTrainer:
         self.saved_to = str(path)
         return path
 
-    def snapshot(self) -> dict:
-        return self.renderer.snapshot()
+    def snapshot(self, force: bool = False) -> dict:
+        """Plain-type view of the run for the UI (see snapshot.py); cheap unless `force`."""
+        return self.renderer.snapshot(force)
 
     def close(self) -> None:
         self._good_state = None
