@@ -8,6 +8,8 @@ top_p, repetition_penalty, seed) -> (text, coloured HTML, note, top-5 HTML, stat
 from __future__ import annotations
 
 import html
+import math
+import random
 
 import gradio as gr
 
@@ -18,9 +20,9 @@ DEFAULT_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
 SLIDER_MAX_TOKENS = 1024  # the API accepts up to the engine's cap; the slider stops here
 
 HELP = (
-    "Type a prompt and press **Generate**: the model adds one token at a time. Each new token is shaded by "
-    "the probability the model gave it (**green** = it was sure, **red** = a surprise); hover a token for its "
-    "top-5 alternatives, or pick a step below. **Temperature** 0 always takes the likeliest token; higher "
+    "Type a prompt and press **Generate**: the model adds one token at a time. Each new token is shaded by the "
+    "probability the model gave it (**green** ≈ 100 %, **yellow** ≈ 3 %, **red** ≤ 0.1 %: a surprise); hover a "
+    "token for its top-5 alternatives, or pick a step below. **Temperature** 0 always takes the likeliest token; higher "
     "values take more risks. **Top-k** / **top-p** sample only among the likeliest tokens. "
     "`shakespeare-gpt` is bundled and works offline; Hub ids such as `openai-community/gpt2` download once."
 )
@@ -38,8 +40,9 @@ def _owner(request: gr.Request | None) -> str:
 
 
 def _colour(prob: float) -> str:
-    """Red (unlikely) through yellow to green (near certain)."""
-    return f"hsl({int(120 * max(0.0, min(1.0, prob)))}, 75%, 72%)"
+    """Red (p <= 0.1%) through yellow (~3%) to green (p = 1), on a log scale: most tokens are far below 50%."""
+    level = (math.log10(max(prob, 1e-3)) + 3) / 3
+    return f"hsl({int(120 * max(0.0, min(1.0, level)))}, 75%, 72%)"
 
 
 def _show(text: str) -> str:
@@ -130,7 +133,9 @@ def build_text_tab(state: dict | None = None) -> None:
             top_k = gr.Slider(0, 200, value=40, step=1, label="Top-k (0 = off)")
             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.01, label="Top-p (1 = off)")
             repetition_penalty = gr.Slider(1.0, 2.0, value=1.0, step=0.05, label="Repetition penalty (1 = off)")
-            seed = gr.Number(None, precision=0, minimum=0, label="Seed (empty = random)")
+            with gr.Row():
+                seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same text)", scale=3)
+                dice = gr.Button("🎲", scale=1, min_width=40)
     note = gr.Markdown("")
     coloured = gr.HTML("", label="Generated text", css_template=CSS)
     stats = gr.Markdown("")
@@ -148,4 +153,5 @@ def build_text_tab(state: dict | None = None) -> None:
         api_name="generate",
     )
     stop_btn.click(None, None, None, cancels=[event])
+    dice.click(lambda: random.randrange(2**31), None, seed, api_name=False)
     step.input(on_pick_step, [tokens_state, step], top5, api_name=False)
