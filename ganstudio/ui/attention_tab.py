@@ -54,7 +54,8 @@ element.addEventListener('mousemove', (event) => {
   const row = Math.floor((event.clientY - box.top) / box.height * v.n);
   if (row < 0 || col < 0 || row >= v.n || col >= v.n) return;
   const value = v.milli[row * v.n + col] / 1000;
-  tip.textContent = `${row} ${JSON.stringify(v.tokens[row])} \u2192 ${col} ${JSON.stringify(v.tokens[col])}: ${value.toFixed(3)}`;
+  const token = (i) => `${i} ${JSON.stringify(v.tokens[i])}`;
+  tip.textContent = `${token(row)} \u2192 ${token(col)}: ${value.toFixed(3)}`;
 });
 """
 

@@ -22,8 +22,8 @@ SLIDER_MAX_TOKENS = 1024  # the API accepts up to the engine's cap; the slider s
 HELP = (
     "Type a prompt and press **Generate**: the model adds one token at a time. Each new token is shaded by the "
     "probability the model gave it (**green** ≈ 100 %, **yellow** ≈ 3 %, **red** ≤ 0.1 %: a surprise); hover a "
-    "token for its top-5 alternatives, or pick a step below. **Temperature** 0 always takes the likeliest token; higher "
-    "values take more risks. **Top-k** / **top-p** sample only among the likeliest tokens. "
+    "token for its top-5 alternatives, or pick a step below. **Temperature** 0 always takes the likeliest token; "
+    "higher values take more risks. **Top-k** / **top-p** sample only among the likeliest tokens. "
     "`shakespeare-gpt` is bundled and works offline; Hub ids such as `openai-community/gpt2` download once."
 )
 
