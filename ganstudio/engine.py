@@ -406,5 +406,7 @@ def get_engine() -> Engine:
     global _engine
     with _engine_lock:
         if _engine is None:
+            if SETTINGS.threads > 0:
+                torch.set_num_threads(SETTINGS.threads)
             _engine = Engine()
         return _engine
