@@ -38,13 +38,17 @@ def heatmap_image(matrix: np.ndarray, size: int = 512) -> Image.Image:
 def overview_image(attentions: np.ndarray, thumb: int = 64) -> Image.Image:
     """(layers, heads, T, T) -> a grid picture: one row per layer, one column per head."""
     layers, heads, t, _ = attentions.shape
-    cell = max(1, thumb // max(1, t))
-    side = t * cell if t * cell >= thumb // 2 else thumb
+    side = t * max(1, thumb // max(1, t)) if t <= thumb else thumb  # whole pixels per cell, or shrunk to thumb
     width, height = heads * (side + GAP) - GAP, layers * (side + GAP) - GAP
     canvas = Image.new("RGB", (width, height), GAP_COLOUR)
     for layer in range(layers):
         for head in range(heads):
-            tile = Image.fromarray(colorize(attentions[layer, head]), "RGB").resize((side, side), Image.NEAREST)
+            matrix = attentions[layer, head].astype(np.float32)
+            if t > side:  # average blocks first: colouring 144 full 512x512 maps would take seconds
+                small = np.asarray(Image.fromarray(matrix, "F").resize((side, side), Image.BOX))
+                tile = Image.fromarray(colorize(small, vmax=float(matrix.max())), "RGB")
+            else:
+                tile = Image.fromarray(colorize(matrix), "RGB").resize((side, side), Image.NEAREST)
             canvas.paste(tile, (head * (side + GAP), layer * (side + GAP)))
     return canvas
 
