@@ -131,12 +131,15 @@ for them. Read its confidence (max probability), not just the argmax.
 
 # ---------------------------------------------------------------- GANs
 
-# Each recipe is the digits preset (hinge loss, spectral-norm D, translation DiffAugment, EMA G)
-# at width 32 — small enough to ship (a few MB) and to train in ~10 minutes on one CPU thread.
+# Each recipe starts from the digits preset (hinge loss, spectral-norm D, EMA G) at width 32 — small
+# enough to ship (a few MB) — and is tuned for ~10 minutes on one shared CPU thread: batch 16 and a
+# high learning rate learn fastest per second there; DiffAugment is off (12+ epochs don't overfit 5k
+# digits yet, and augmentation slows early learning); the last 30 % decays the lr (sharper strokes).
+_FAST = dict(width=32, batch_size=16, lr_g=1e-3, lr_d=1e-3, diffaug="", lr_decay=0.3)
 GAN_RECIPES: dict[str, dict] = {
-    "digits-dcgan": dict(arch="dcgan", width=32, steps=1000, lr_g=4e-4, lr_d=4e-4),
-    "digits-cdcgan": dict(arch="dcgan", width=32, steps=700, lr_g=4e-4, lr_d=4e-4, conditional=True),
-    "digits-sagan": dict(arch="sagan", width=32, steps=550, lr_g=4e-4, lr_d=4e-4),
+    "digits-dcgan": dict(_FAST, arch="dcgan", steps=3600),
+    "digits-cdcgan": dict(_FAST, arch="dcgan", steps=2400, conditional=True),
+    "digits-sagan": dict(_FAST, arch="sagan", steps=1800),
 }
 EVAL_SAMPLES = 2000  # generated digits scored for the card
 FRECHET_BASELINE = "two disjoint halves of the bundled digits (2,500 vs 2,500)"
@@ -184,7 +187,7 @@ def train_gan(name: str, out: Path, seed: int = 0, steps: int | None = None) -> 
     t0 = time.time()
     while not trainer.done:
         trainer.step()
-        if trainer.step_count % 100 == 0 and not trainer.done:
+        if trainer.step_count % 300 == 0 and not trainer.done:
             quick = digit_report(trainer.sampler.eval(), classifier, scorer, data.x, n=500)
             trainer.sampler.train()
             log(f"step {trainer.step_count}: {trainer.history.latest} | {quick} ({time.time() - t0:.0f}s)")
@@ -215,8 +218,8 @@ def _gan_card_notes(name: str, cfg, report: dict, baseline: float) -> str:
 
 Data: the bundled 5,000 MNIST digits ({DIGITS_SOURCE}).
 Recipe: `python scripts/train_bundled.py {name}` — {cfg.arch} generator, width {cfg.width}, latent {cfg.z_dim},
-{cfg.loss} loss, spectral-norm D, DiffAugment `{cfg.diffaug}`, Adam lr {cfg.lr_g:g}/{cfg.lr_d:g}
-betas ({cfg.beta1_g}, {cfg.beta2_g}), batch {cfg.batch_size}, {cfg.steps} steps, EMA {cfg.ema}, seed {cfg.seed},
+{cfg.loss} loss, spectral-norm D, DiffAugment `{cfg.diffaug or "off"}`, Adam lr {cfg.lr_g:g}/{cfg.lr_d:g}
+betas ({cfg.beta1_g}, {cfg.beta2_g}), batch {cfg.batch_size}, {cfg.steps} steps (lr decays over the last {cfg.lr_decay:.0%}), EMA {cfg.ema}, seed {cfg.seed},
 one CPU thread. Only the EMA generator (`generator.*`) and the discriminator are shipped.
 
 Checked with the shipped digit classifier (`weights/digit-classifier`, 99 % on held-out digits) on
