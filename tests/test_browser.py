@@ -1,0 +1,209 @@
+"""The app in a real browser: Debian's Chromium, headless, driven by Playwright against `python app.py`.
+
+One server and one browser for the module; each test opens its own page (its own Gradio session) and
+does what a person would: press Start and watch the picture and the curves move, drag a latent slider,
+watch tokens stream in, hover a heatmap. Assertions retry until a deadline; nothing sleeps a fixed time.
+On failure a screenshot lands in test-artifacts/.
+
+Locally the module is skipped when /usr/bin/chromium (or playwright) is missing; with
+GANSTUDIO_REQUIRE_BROWSER=1 (CI) that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from app_server import ARTIFACTS, AppProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+REQUIRED = os.environ.get("GANSTUDIO_REQUIRE_BROWSER", "").strip() == "1"
+SLOW_MS = 90_000  # the first model load / training step on a loaded 2-core machine
+UI_MS = 30_000  # an ordinary UI update
+
+pytestmark = pytest.mark.browser
+
+
+def _unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"GANSTUDIO_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+if not CHROMIUM.exists():
+    _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:
+    _unavailable("playwright is not installed")
+
+
+# ---- fixtures ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app():
+    with AppProcess("browser") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(app, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UI_MS)
+    page.goto(app.url)
+    expect(page.get_by_role("tab", name="Train")).to_be_visible()
+    yield page
+    context.close()
+
+
+def screenshot_on_failure(test):
+    """Save the page as test-artifacts/<test>.png when the test fails."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except BaseException:
+            page = kwargs.get("page")
+            if page is not None:
+                ARTIFACTS.mkdir(exist_ok=True)
+                try:
+                    page.screenshot(path=str(ARTIFACTS / f"{test.__name__}.png"), full_page=True)
+                except Exception:  # the page may be gone; the original failure matters more
+                    pass
+            raise
+
+    return run
+
+
+# ---- helpers -----------------------------------------------------------------------------------------
+
+
+def block(page: Page, label: str):
+    """A component's box, found by its visible label (Gradio renders no stable id without elem_id)."""
+    return page.locator("div.block").filter(has=page.locator("[data-testid=block-label]", has_text=label))
+
+
+def wait_for_change(read, before, timeout_s: float = UI_MS / 1000, what: str = "value"):
+    """Poll read() until it differs from `before`; return the new value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        now = read()
+        if now is not None and now != before:
+            return now
+        assert time.monotonic() < deadline, f"the {what} did not change within {timeout_s:.0f} s"
+        time.sleep(0.1)
+
+
+def status_step(page: Page) -> int:
+    """The step number in the Train tab's status line, -1 before one shows."""
+    text = page.locator("[data-testid=markdown]").filter(has_text=re.compile(r"· step \d+")).first
+    if not text.count():
+        return -1
+    found = re.search(r"step (\d+)", text.inner_text())
+    return int(found.group(1)) if found else -1
+
+
+# ---- the four tabs ---------------------------------------------------------------------------------
+
+
+@screenshot_on_failure
+def test_train_a_2d_gan_and_watch_it_learn(page):
+    T = time.monotonic()
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
+
+    view = block(page, "Live view").locator("img")
+    expect(view).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
+    losses = page.locator("div.block").filter(has=page.locator("[aria-label=\"Title text 'Losses'\"]"))
+    expect(losses).to_be_visible()
+    print("TSTART", time.monotonic() - T)
+    first_src, first_plot, first_step = view.get_attribute("src"), losses.screenshot(), status_step(page)
+
+    t0 = time.monotonic()
+    wait_for_change(lambda: view.get_attribute("src"), first_src, what="live view")
+    t1 = time.monotonic()
+    wait_for_change(losses.screenshot, first_plot, what="loss plot")
+    t2 = time.monotonic()
+    later = wait_for_change(lambda: status_step(page), first_step, what="step count")
+    print("TIMING", t1 - t0, t2 - t1, time.monotonic() - t2)
+    assert later > first_step
+    print("TBEFORESTOP", time.monotonic() - T)
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    # "stopped · saved to ..." and the poll's "cancelled · step N" race; either is the last word
+    expect(page.get_by_text(re.compile(r"^(stopped · saved to|cancelled · step \d+)"))).to_be_visible()
+    print("TSTOPPED", time.monotonic() - T)
+    expect(block(page, "Live view").locator("img")).to_be_visible()  # the last picture stays on screen
+    print("TEND", time.monotonic() - T)
+
+
+@screenshot_on_failure
+def test_explore_slider_changes_the_grid(page):
+    page.get_by_role("tab", name="Explore").click()
+    grid = page.locator("#explore-grid img")
+    expect(grid).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
+    slider = page.get_by_label(re.compile(r"^range slider for SeFa 1"))
+    expect(slider).to_be_visible(timeout=SLOW_MS)  # labels switch from "direction 1" once SeFa is computed
+    before = grid.get_attribute("src")
+    slider.focus()
+    for _ in range(15):  # arrow keys are how a keyboard user moves it; each press is an input event
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_label(re.compile(r"^number input for SeFa 1"))).to_have_value("1.5")
+    wait_for_change(lambda: grid.get_attribute("src"), before, what="sample grid")
+
+
+@screenshot_on_failure
+def test_text_streams_in(page):
+    page.get_by_role("tab", name="Text").click()
+    tokens = page.get_by_label("number input for Max new tokens")
+    tokens.fill("40")
+    tokens.press("Enter")
+    # Record the number of coloured tokens every time the page changes, to see them arrive one by one.
+    page.evaluate("""() => {
+        window.__tokenCounts = [];
+        new MutationObserver(() => {
+            const n = document.querySelectorAll('.gs-tokens .gs-tok').length;
+            const seen = window.__tokenCounts;
+            if (!seen.length || seen[seen.length - 1] !== n) seen.push(n);
+        }).observe(document.body, {childList: true, subtree: true, characterData: true});
+    }""")
+    page.get_by_role("button", name="Generate", exact=True).filter(visible=True).click()
+    expect(page.get_by_text(re.compile(r"\d+ tokens · [\d.]+ tokens/s · reached"))).to_be_visible(timeout=SLOW_MS)
+    counts = [n for n in page.evaluate("window.__tokenCounts") if n > 0]
+    assert len(counts) >= 2, f"tokens did not stream in: counts seen {counts}"
+    assert counts == sorted(counts) and counts[-1] >= 2, counts
+    assert page.locator(".gs-tokens .gs-tok").count() == counts[-1]
+
+
+@screenshot_on_failure
+def test_attention_heatmap_renders_and_hovers(page):
+    page.get_by_role("tab", name="Attention").click()
+    page.get_by_role("button", name="Show attention").click()
+    heatmap = page.locator(".gs-att-img")
+    expect(heatmap).to_be_visible(timeout=SLOW_MS)
+    expect(heatmap).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    expect(page.get_by_text(re.compile(r"^\d+ tokens"))).to_be_visible()
+    box = heatmap.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100
+    # the bottom row: the last token, which looks back at every other one
+    heatmap.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.97})
+    expect(page.locator(".gs-att-tip")).to_have_text(re.compile(r"^\d+ .+ → \d+ .+: \d\.\d{3}$"))
