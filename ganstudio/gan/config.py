@@ -173,15 +173,17 @@ def _check_int(name: str, value, low: int, high: int) -> None:
         raise BadInput(f"{name} must be between {low} and {high}, got {value}")
 
 
-# Tuned on a 2-core CPU: each preset reaches the PacGAN mode targets within its time budget.
+# 2D presets, tuned on the shared 2-core CPU: a D that learns 4x faster than G (TTUR) resolves the
+# tight PacGAN modes (std 0.01 / 0.05) far sooner than equal rates; EMA + a short lr decay sharpen the end.
+_TOY = dict(arch="mlp", loss="ns", batch_size=256, z_dim=2, lr_g=5e-4, lr_d=2e-3, hidden=128, depth=3,
+            ema=0.999, lr_decay=0.3)
 TOY_PRESETS: dict[str, dict] = {
-    "ring8": dict(arch="mlp", loss="ns", seconds=20.0, batch_size=256, z_dim=2, lr_g=1e-3, lr_d=1e-3, hidden=128, depth=3),
-    "grid25": dict(arch="mlp", loss="ns", seconds=30.0, batch_size=256, z_dim=2, lr_g=1e-3, lr_d=1e-3, hidden=128, depth=3),
-    "spiral": dict(arch="mlp", loss="ns", seconds=30.0, batch_size=256, z_dim=2, lr_g=1e-3, lr_d=1e-3, hidden=128, depth=3),
-    "moons": dict(arch="mlp", loss="ns", seconds=20.0, batch_size=256, z_dim=2, lr_g=1e-3, lr_d=1e-3, hidden=128, depth=3),
-    "custom": dict(arch="mlp", loss="ns", seconds=30.0, batch_size=256, z_dim=2, lr_g=1e-3, lr_d=1e-3, hidden=128, depth=3),
+    "ring8": dict(_TOY, seconds=20.0),
+    "grid25": dict(_TOY, seconds=30.0),
+    "spiral": dict(_TOY, seconds=30.0),
+    "moons": dict(_TOY, seconds=20.0),
+    "custom": dict(_TOY, seconds=30.0),
 }
-# Grey digits: DCGAN with hinge loss, spectral-norm D and translation DiffAugment (5k images overfit fast).
 # Width 32 keeps a step near half a second on a busy 2-core CPU; digits become legible within ~1,000 steps.
 DIGIT_PRESET = dict(
     arch="dcgan", loss="hinge", steps=3000, seconds=0.0, batch_size=64, z_dim=64, lr_g=4e-4, lr_d=4e-4,

@@ -147,7 +147,7 @@ def build_train_tab(state: dict | None = None) -> None:
             with gr.Row():
                 save = gr.Button("Save checkpoint")
                 to_explore = gr.Button("Open in Explore")
-            download = gr.File(label="Checkpoint (zip)", interactive=False)
+            download = gr.File(label="Checkpoint (zip)", interactive=False, height=90)
             with gr.Accordion("Push to the Hugging Face Hub", open=False):
                 repo = gr.Textbox(label="Repo id", placeholder="your-name/my-gan")
                 push = gr.Button("Push")
