@@ -108,6 +108,9 @@ def save_model(
                 target.write_bytes(content)
             else:
                 target.write_text(content, encoding="utf-8")
+        for path in tmp.rglob("*"):  # mkdtemp and safetensors create owner-only modes; models are meant to be shared
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        tmp.chmod(0o755)
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old.{os.getpid()}")

@@ -67,3 +67,9 @@ def test_malformed_config_and_corrupt_weights(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"\x10\x00\x00\x00garbage")
     with pytest.raises(BadModel, match="unreadable model.safetensors"):
         read_state_dict(tmp_path)
+
+
+def test_saved_model_is_readable_by_others(tmp_path):
+    folder = save_model(tmp_path / "m", {}, tiny().state_dict(), card="# card\n")
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o644}
