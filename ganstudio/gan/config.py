@@ -178,7 +178,7 @@ def _check_int(name: str, value, low: int, high: int) -> None:
 _TOY = dict(arch="mlp", loss="ns", batch_size=256, z_dim=2, lr_g=5e-4, lr_d=2e-3, hidden=128, depth=3,
             ema=0.999, lr_decay=0.3)
 TOY_PRESETS: dict[str, dict] = {
-    "ring8": dict(_TOY, seconds=20.0),
+    "ring8": dict(_TOY, seconds=20.0, lr_g=1e-3, lr_d=4e-3),  # 8 modes tolerate (and like) faster rates
     "grid25": dict(_TOY, seconds=30.0),
     "spiral": dict(_TOY, seconds=30.0),
     "moons": dict(_TOY, seconds=20.0),
