@@ -117,3 +117,15 @@ def test_resume_from_checkpoint(tmp_path):
     second.step()
     with pytest.raises(BadInput, match="different model settings"):
         GanTrainer(tiny_toy_config("ring8", hidden=8)).resume_from(folder)
+
+
+def test_sample_command_class_label(tmp_path, capsys):
+    from ganstudio.cli import main
+
+    _trained(tiny_image_config("dcgan", "ns", conditional=True), tiny_images()).save(tmp_path / "cond")
+    assert main(["sample", "--model", str(tmp_path / "cond"), "--n", "4", "--label", "1",
+                 "--out", str(tmp_path / "one.npy")]) == 0
+    assert np.load(tmp_path / "one.npy").shape == (4, 16, 16, 1)
+    assert main(["sample", "--model", str(tmp_path / "cond"), "--n", "4", "--label", "7",
+                 "--out", str(tmp_path / "bad.npy")]) == 2
+    assert "--label must be between 0 and 1" in capsys.readouterr().err

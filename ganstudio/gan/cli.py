@@ -177,7 +177,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     g = model.generator
     labels = None
     if args.label is not None:
-        if not 0 <= args.label < max(g.n_classes, 0) :
+        if not 0 <= args.label < g.n_classes:
             raise BadInput(f"--label must be between 0 and {g.n_classes - 1}" if g.n_classes else
                            "--label needs a class-conditional generator")
         labels = np.full(args.n, args.label)
