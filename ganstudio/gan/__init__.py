@@ -2,4 +2,8 @@
 
 Every generator follows one interface (see `models.py`): `z_dim`, `n_classes`, `out_kind`,
 `forward(z, y=None)`, a first layer `z_proj` on the latent code and `first_features(z, y)`.
+
+config.py (TrainConfig + presets) -> trainer.py (GanTrainer: step / snapshot) -> io.py (save_gan,
+load_gan, load_gan_spec); data2d.py / sources.py feed batches; snapshot.py + render.py draw;
+metrics2d.py scores 2D runs (PacGAN protocol); cli.py and ddp.py train headless.
 """
