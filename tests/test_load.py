@@ -1,6 +1,6 @@
 """Several people at once: concurrent gradio_client sessions against `python app.py` on loopback.
 
-Four sessions for ~20 s, each training its own 2D GAN (a different data set each) while sampling, moving a
+Four sessions for ~15 s, each training its own 2D GAN (a different data set each) while sampling, moving a
 slider, generating a few tokens and polling. Checked: no request fails, latency stays bounded (generous:
 a shared 2-core CPU), every session sees its own run (its data set's mode count, its own step counter),
 session 0's Stop leaves the others running, and the server's memory returns near where it started.
@@ -21,7 +21,7 @@ pytest.importorskip("gradio_client")
 
 from ganstudio.benchmarks.load import LoadConfig, run_load, summarise  # noqa: E402
 
-CONFIG = LoadConfig(sessions=4, seconds=20.0, stop_first_after_s=7.0)
+CONFIG = LoadConfig(sessions=4, seconds=15.0, stop_first_after_s=5.0)
 LATENCY_P95_BOUND_S = 20.0  # per request kind; healthy runs here are ~0.1-3 s, so this only catches hangs
 MEMORY_GROWTH_BOUND_MB = 400.0  # after the sessions end, over the warmed-up baseline
 MODES = {"ring8": 8, "grid25": 25}  # what the Train tab's metrics line reports for these data sets
@@ -90,7 +90,8 @@ def test_each_session_sees_its_own_run(load_run):
     reports, _ = load_run
     for report in reports:
         running = [p.step for p in report.polls if p.state == "running"]
-        assert len(set(running)) >= 2 and running == sorted(running), f"{report.data}: steps {running}"
+        moving = 1 if report.index == 0 else 2  # session 0 stops early: it may be polled running only once
+        assert len(set(running)) >= moving and running == sorted(running), f"{report.data}: steps {running}"
         modes = {p.total_modes for p in report.polls if p.total_modes is not None}
         if report.data in MODES:
             assert modes == {MODES[report.data]}, f"{report.data} session shows another data set: {modes}"
