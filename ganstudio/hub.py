@@ -117,6 +117,9 @@ def _kind_of(config: dict, folder: Path) -> str:
 # ---------------------------------------------------------------------------------------- resolve
 
 
+MAX_SPEC_CHARS = 1024  # longer than any path or repo id; refused before touching the file system
+
+
 def resolve(
     spec: str,
     *,
@@ -143,8 +146,14 @@ def resolve(
     bundled = _bundled_folder(spec)
     if bundled is not None:
         return _check_folder(bundled, files)
+    if len(spec) > MAX_SPEC_CHARS:
+        raise ModelNotFound(f"unknown model {spec[:60]!r}…: {len(spec)} characters is too long for a model spec")
     local = Path(spec).expanduser()
-    if local.is_dir():
+    try:
+        is_folder = local.is_dir()
+    except OSError:  # e.g. a name too long for the file system
+        is_folder = False
+    if is_folder:
         return _check_folder(local.resolve(), files)
     if spec.startswith(("/", ".", "~")) or "\\" in spec:
         raise ModelNotFound(f"no model folder at {spec}")
