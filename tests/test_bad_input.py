@@ -172,12 +172,27 @@ def app(tmp_path_factory):
         mp.setenv("HF_HUB_OFFLINE", "1")  # no real Hub here; the tests that need one bring the loopback Hub
         mp.setattr(gradio.queueing, "error_payload", spy)
         with in_process_app(tmp_path_factory.mktemp("app-data")) as url:
-            yield url, errors
+            yield RunningApp(url, errors)
+
+
+class RunningApp:
+    """The app's URL and its error record (a short repr: failure reports stay readable)."""
+
+    def __init__(self, url: str, errors: list[tuple[str, str]]):
+        self.url, self.errors = url, errors
+
+    def __repr__(self) -> str:
+        return f"RunningApp({self.url})"
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}… ({len(text)} chars)"
 
 
 @pytest.fixture(scope="module")
 def client(app):
-    return gradio_client.Client(app[0], verbose=False)
+    return gradio_client.Client(app.url, verbose=False)
 
 
 # Files teammates may be editing in this shared checkout while the tests run; the app never writes these.
@@ -233,7 +248,7 @@ def call_raw(url: str, endpoint: str, args: list) -> str:
 
 def bad_call(app, client, endpoint: str, change: dict) -> str:
     """Send one request with `change` applied; return the error message after checking it is clear."""
-    url, errors = app
+    url, errors = app.url, app.errors
     base, names = ENDPOINTS[endpoint]
     args = list(base)
     for name, value in change.items():
@@ -247,7 +262,7 @@ def bad_call(app, client, endpoint: str, change: dict) -> str:
         message = str(info.value)
     assert len(errors) > seen, "the app answered an error without raising one?"
     kind, _ = errors[-1]
-    assert kind in ("studio", "type"), f"a handler crashed on {change}: {kind}: {message}"
+    assert kind in ("studio", "type"), f"a handler crashed on {_short(change)}: {kind}: {_short(message)}"
     message = message.strip()
     assert message and "Traceback" not in message, message
     if kind == "type":  # Gradio's own multi-line refusal of a wrongly typed value (API callers only)
@@ -269,7 +284,7 @@ def still_serves(client) -> None:
 def test_bad_value_gives_one_clear_line(app, client, case):
     endpoint, change, expected = case
     message = bad_call(app, client, endpoint, change)
-    assert re.search(expected, message, re.IGNORECASE), f"unclear message for {change}: {message!r}"
+    assert re.search(expected, message, re.IGNORECASE), f"unclear message for {_short(change)}: {_short(message)}"
     still_serves(client)
 
 
