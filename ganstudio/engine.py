@@ -302,6 +302,8 @@ class Engine:
             torch.cuda.empty_cache()
 
     def _loop(self) -> None:
+        # The first optimizer built in a process imports torch._dynamo (seconds): pay that now, not on the first Start.
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         while True:
             with self._lock:
                 while not self._stopping and not self._interactive and not self._has_runnable():

@@ -27,6 +27,7 @@ def _float(name: str, default: float) -> float:
 class Settings:
     device: str = ""  # GANSTUDIO_DEVICE: force "cpu", "cuda", "cuda:1", "mps"; empty = best available
     threads: int = 0  # GANSTUDIO_THREADS: torch CPU threads for the worker; 0 = torch's default (one per core)
+    # On 2 cores or fewer the default is 1: the web server needs a core, and small nets gain little from a second.
     weights_dir: Path = REPO_ROOT / "weights"  # GANSTUDIO_WEIGHTS: where bundled models live
     max_train_jobs: int = 4  # GANSTUDIO_MAX_TRAIN_JOBS: concurrent training runs sharing the device
     max_queued_train_jobs: int = 16  # GANSTUDIO_MAX_QUEUED: waiting runs before "busy" turns into a refusal
@@ -43,7 +44,7 @@ def load_settings() -> Settings:
     on_space = bool(env.get("SPACE_ID"))
     return Settings(
         device=env.get("GANSTUDIO_DEVICE", "").strip(),
-        threads=_int("GANSTUDIO_THREADS", 0),
+        threads=_int("GANSTUDIO_THREADS", 1 if (os.cpu_count() or 1) <= 2 else 0),
         weights_dir=Path(env.get("GANSTUDIO_WEIGHTS") or REPO_ROOT / "weights"),
         max_train_jobs=_int("GANSTUDIO_MAX_TRAIN_JOBS", 4),
         max_queued_train_jobs=_int("GANSTUDIO_MAX_QUEUED", 16),
