@@ -76,6 +76,11 @@ def attention_rollout(attentions: np.ndarray, discount_first_token: bool = False
     return gpt_attention.rollout(np.asarray(attentions), discard_first=discount_first_token)
 
 
+def clamp_index(name: str, value, count: int) -> int:
+    """A layer or head number from the UI, checked (NaN, text -> BadInput) and clamped to the model's `count`."""
+    return min(_integer(name, 0 if value is None else value, 0, 10**6), count - 1)
+
+
 def attention_view(attentions: np.ndarray, tokens: list[str], view: str = "head", layer: int = 0, head: int = 0,
                    discount_first_token: bool = False, size: int = 512) -> dict:
     """The matrix the Attention tab shows, with its picture and hover data.

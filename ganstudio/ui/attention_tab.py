@@ -74,8 +74,8 @@ def on_attention(model, prompt, view, layer, head, discount, request: gr.Request
     """Run the model once; return the heatmap, the layers x heads overview, the note, sliders and the data."""
     try:
         data = actions.text_attention(model, prompt, owner=_owner(request))
-        layer = min(int(layer or 0), data["n_layers"] - 1)
-        head = min(int(head or 0), data["n_heads"] - 1)
+        layer = actions.clamp_index("layer", layer, data["n_layers"])
+        head = actions.clamp_index("head", head, data["n_heads"])
         payload = _view_payload(data, view, layer, head, discount)
     except StudioError as err:
         raise gr.Error(str(err)) from None
