@@ -252,7 +252,7 @@ def test_folder_is_a_small_hub_gpt2_with_a_card(shakespeare):
 
 def test_transformers_reads_it_the_same(shakespeare):
     transformers = pytest.importorskip("transformers")
-    hf = transformers.GPT2LMHeadModel.from_pretrained(FOLDER).eval()
+    hf = transformers.GPT2LMHeadModel.from_pretrained(FOLDER, dtype=torch.float32).eval()  # stored as float16
     ids = torch.tensor([shakespeare.tokenizer.encode("ROMEO.\nBut soft, what light")])
     with torch.no_grad():
         assert torch.allclose(hf(ids).logits, shakespeare.model(ids).logits, atol=1e-4)

@@ -45,7 +45,8 @@ def _hf_model(folder):
     except ImportError:
         return None
     transformers.logging.set_verbosity_error()
-    model = transformers.GPT2LMHeadModel.from_pretrained(folder).eval()
+    # float32 like ours, whatever the file holds (the bundled one stores float16)
+    model = transformers.GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32).eval()
     model.generation_config.eos_token_id = None  # the same fixed length as ours
     model.generation_config.pad_token_id = 0
     return model

@@ -53,18 +53,18 @@ def hub_to_ours(state: Mapping[str, torch.Tensor], cfg: GPTConfig) -> dict[str, 
     return ours
 
 
-def ours_to_hub(model: GPT) -> dict[str, torch.Tensor]:
+def ours_to_hub(model: GPT, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
     """``GPT`` weights under the Hub's names and layouts (``transformer.`` prefix, Conv1D (in, out))."""
     hub: dict[str, torch.Tensor] = {}
     for name, tensor in model.state_dict().items():
         if name == "lm_head.weight":
             if model.config.tie_word_embeddings:
                 continue  # HF re-ties it on load; safetensors refuses shared storage anyway
-            hub[name] = tensor.clone()
+            hub[name] = tensor.to(dtype or tensor.dtype).clone()
             continue
         if name.endswith(CONV1D_SUFFIXES):
             tensor = tensor.t()
-        hub[HUB_PREFIX + name] = tensor.contiguous().clone()
+        hub[HUB_PREFIX + name] = tensor.to(dtype or tensor.dtype).contiguous().clone()
     return hub
 
 
@@ -91,7 +91,8 @@ def load_gpt(spec: str, device: torch.device | str = "cpu",
     return load_gpt_folder(folder, name=spec, device=device)
 
 
-def save_gpt(folder: str | Path, model: GPT, tokenizer_json: str, card: str) -> Path:
-    """Write a Hub GPT-2 folder that both we and HF transformers can load."""
-    return save_model(folder, model.config.to_hub(), ours_to_hub(model), card=card,
+def save_gpt(folder: str | Path, model: GPT, tokenizer_json: str, card: str,
+             dtype: torch.dtype | None = None) -> Path:
+    """Write a Hub GPT-2 folder that both we and HF transformers can load (weights in ``dtype``, default as is)."""
+    return save_model(folder, model.config.to_hub(), ours_to_hub(model, dtype), card=card,
                       extra_files={"tokenizer.json": tokenizer_json})

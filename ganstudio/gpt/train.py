@@ -47,6 +47,7 @@ class TrainConfig:
     weight_decay: float = 0.1  # on matrices only
     val_fraction: float = 0.05  # tail of every work held out
     eval_every: int = 250
+    save_dtype: str = "float16"  # halves the file (8.5 MB), under the Hub's 10 MB limit for files outside LFS
     eval_batches: int = 20
     seed: int = 1337
     threads: int = 2
@@ -103,6 +104,29 @@ def evaluate(model: GPT, val: torch.Tensor, cfg: TrainConfig) -> float:
     return sum(losses) / len(losses)
 
 
+@torch.no_grad()
+def full_validation_loss(model: GPT, val: torch.Tensor, block: int, batch_size: int = 16) -> float:
+    """Mean loss over every held-out token, in consecutive windows of the context length."""
+    model.eval()
+    starts = range(0, len(val) - block - 1, block)
+    total, count = 0.0, 0
+    for i in range(0, len(starts), batch_size):
+        chunk = starts[i:i + batch_size]
+        x = torch.stack([val[s:s + block] for s in chunk])
+        y = torch.stack([val[s + 1:s + 1 + block] for s in chunk])
+        total += loss_of(model, x, y).item() * y.numel()
+        count += y.numel()
+    model.train()
+    return total / count
+
+
+@torch.no_grad()
+def round_weights(model: GPT, dtype: torch.dtype) -> None:
+    """Round the weights to the storage dtype, so the final numbers describe the file as saved."""
+    for p in model.parameters():
+        p.copy_(p.to(dtype).float())
+
+
 def learning_rate(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
@@ -124,7 +148,8 @@ A small GPT-2 ({gpt.n_layer} layers, {gpt.n_head} heads, {gpt.n_embd} wide, cont
 bundled with GAN Studio so the Text and Attention tabs work offline. Hub GPT-2 format: HF transformers'
 `GPT2LMHeadModel` loads it too.
 
-**Validation loss: {stats['val_loss']:.3f}** nats/token (perplexity {math.exp(stats['val_loss']):.1f}),
+**Validation loss: {stats['val_loss']:.3f}** nats/token (perplexity {math.exp(stats['val_loss']):.1f}) over the whole
+held-out set, with the weights as stored ({cfg.save_dtype}),
 training loss {stats['train_loss']:.3f} (smoothed), after {stats['step']} of {cfg.steps} steps
 ({stats['minutes']:.1f} min on {cfg.threads} threads of a shared 2-core CPU).
 
@@ -156,7 +181,8 @@ no dropout, seed {cfg.seed}. Full settings:
 ```
 python -m ganstudio generate --model shakespeare-gpt --prompt "ROMEO." --seed 0
 ```
-or, with HF transformers: `GPT2LMHeadModel.from_pretrained(folder)` and
+or, with HF transformers: `GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32)` (the file holds
+float16; compute in float32 on a CPU) and
 `PreTrainedTokenizerFast(tokenizer_file=folder + "/tokenizer.json")`.
 
 ## Limits
@@ -200,11 +226,15 @@ def train(cfg: TrainConfig) -> dict:
             log(f"step {step} loss {loss.item():.3f} (smoothed {train_loss:.3f}) {time.time() - start:.0f}s")
         last = step == cfg.steps - 1
         if (step + 1) % cfg.eval_every == 0 or last:
-            stats = dict(val_loss=evaluate(model, val_ids, cfg), train_loss=train_loss, params=params,
+            if last:
+                round_weights(model, getattr(torch, cfg.save_dtype))
+            val_loss = full_validation_loss(model, val_ids, cfg.n_positions) if last else evaluate(model, val_ids, cfg)
+            stats = dict(val_loss=val_loss, train_loss=train_loss, params=params,
                          minutes=(time.time() - start) / 60, works=len(works), train_tokens=len(train_ids),
                          val_tokens=len(val_ids), step=step + 1)
             log(f"step {step + 1}: val loss {stats['val_loss']:.3f}")
-            save_gpt(cfg.out, model, tok._tokenizer.to_str(), model_card(cfg, gpt, stats))
+            save_gpt(cfg.out, model, tok._tokenizer.to_str(), model_card(cfg, gpt, stats),
+                     dtype=getattr(torch, cfg.save_dtype))
     log(f"saved {cfg.out}: {json.dumps(stats)}")
     return stats
 
