@@ -212,9 +212,9 @@ def train_gan(name: str, out: Path, seed: int = 0, steps: int | None = None) -> 
     while not trainer.done:
         trainer.step()
         if trainer.step_count % 300 == 0 and not trainer.done:
-            quick = digit_report(trainer.sampler.eval(), classifier, scorer, data.x, n=500,
-                                 real_labels=(data.x, data.labels))
-            trainer.sampler.train()
+            sampler, was_training = trainer.sampler, trainer.sampler.training
+            quick = digit_report(sampler.eval(), classifier, scorer, data.x, n=500, real_labels=(data.x, data.labels))
+            sampler.train(was_training)  # the EMA copy stays in eval mode; a raw G goes back to training
             log(f"step {trainer.step_count}: {trainer.history.latest} | {quick} ({time.time() - t0:.0f}s)")
     trainer.sampler.eval()
     report = digit_report(trainer.sampler, classifier, scorer, data.x, real_labels=(data.x, data.labels))
