@@ -135,7 +135,7 @@ def build_text_tab(state: dict | None = None) -> None:
             repetition_penalty = gr.Slider(1.0, 2.0, value=1.0, step=0.05, label="Repetition penalty (1 = off)")
             with gr.Row():
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same text)", scale=3)
-                dice = gr.Button("🎲", scale=1, min_width=40)
+                dice = gr.Button("Random seed", scale=1, min_width=60)
     note = gr.Markdown("")
     coloured = gr.HTML("", label="Generated text", css_template=CSS)
     stats = gr.Markdown("")
