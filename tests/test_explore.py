@@ -351,7 +351,6 @@ def test_hub_generator_by_revision_and_gpt_repo_refused(saved_models, hub_server
 BUNDLED = SETTINGS.weights_dir / "digits-dcgan"
 
 
-@pytest.mark.skipif(not (BUNDLED / "model.safetensors").exists(), reason="bundled digits-dcgan not trained yet")
 def test_bundled_digits_generator_samples_and_steers():
     explore.clear_cache()
     assert "digits-dcgan" in explore.list_generators("test-owner")

@@ -16,7 +16,6 @@ from ganstudio.settings import SETTINGS
 
 torch.set_num_threads(1)
 FOLDER = SETTINGS.weights_dir / "shakespeare-gpt"
-pytestmark = pytest.mark.skipif(not (FOLDER / "model.safetensors").is_file(), reason="shakespeare-gpt not trained yet")
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 # The 3,000 most frequent words of the training corpus (Project Gutenberg's Shakespeare, modern
