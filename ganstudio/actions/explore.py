@@ -385,34 +385,6 @@ def interpolate(
     return {"strip": strip, "frames": frames, "gif_path": str(gif), "mp4_path": str(mp4) if mp4 else None}
 
 
-def save_latents(
-    spec: str,
-    seed: int = 0,
-    n: int = 16,
-    truncation_psi: float = 1.0,
-    class_id: int | None = None,
-    method: str = "sefa",
-    slider_values: Sequence[float] = (),
-    owner: str = "cli",
-) -> str:
-    """Write the (slider-moved) latents of the grid as a (n, z_dim) float32 ``.npy``; return its path."""
-    return export(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, with_png=False)["npy_path"]
-
-
-def save_grid(
-    spec: str,
-    seed: int = 0,
-    n: int = 16,
-    truncation_psi: float = 1.0,
-    class_id: int | None = None,
-    method: str = "sefa",
-    slider_values: Sequence[float] = (),
-    owner: str = "cli",
-) -> str:
-    """Write the grid on screen as a PNG; return its path."""
-    return export(spec, seed, n, truncation_psi, class_id, method, slider_values, owner)["png_path"]
-
-
 def export(
     spec: str,
     seed: int = 0,
