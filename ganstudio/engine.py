@@ -112,6 +112,8 @@ class Engine:
     def __init__(self, device: str | torch.device | None = None, config: EngineConfig | None = None):
         self.config = config or EngineConfig()
         self.device = torch.device(device) if device else pick_device(SETTINGS.device)
+        if SETTINGS.threads > 0 and self.device.type == "cpu":
+            torch.set_num_threads(SETTINGS.threads)  # process-wide: the worker is the only thread doing model work
         self._lock = threading.Condition()
         self._interactive: collections.deque = collections.deque()  # (job, fn, future)
         self._rotation: collections.deque = collections.deque()  # training jobs and streams, round-robin
@@ -408,7 +410,5 @@ def get_engine() -> Engine:
     global _engine
     with _engine_lock:
         if _engine is None:
-            if SETTINGS.threads > 0:
-                torch.set_num_threads(SETTINGS.threads)
             _engine = Engine()
         return _engine

@@ -12,6 +12,7 @@ import gradio as gr
 from ganstudio.actions import attention as actions
 from ganstudio.actions.text import list_text_models
 from ganstudio.errors import StudioError
+from ganstudio.ui.common import DEVICE_WORK
 
 DEFAULT_PROMPT = "The king is dead. Long live the king, for the king is wise."
 VIEWS = [("Single head", "head"), ("Head average", "average"), ("Rollout (all layers)", "rollout")]
@@ -146,9 +147,9 @@ def build_attention_tab(state: dict | None = None) -> None:
         note = gr.Markdown("")
         data = gr.State(None)
         show_btn.click(on_attention, [model, prompt, view, layer, head, discount],
-                       [heatmap, overview, note, layer, head, data], api_name="attention")
+                       [heatmap, overview, note, layer, head, data], api_name="attention", **DEVICE_WORK)
         for control in (view, layer, head, discount):
-            control.input(on_view, [data, view, layer, head, discount], heatmap, api_name=False)
+            control.input(on_view, [data, view, layer, head, discount], heatmap, api_visibility="private")
 
     with gr.Tab("Image"):
         gr.Markdown(IMAGE_HELP)
@@ -164,5 +165,5 @@ def build_attention_tab(state: dict | None = None) -> None:
         with gr.Row():
             image = gr.Image(label="Click a pixel", type="pil", interactive=False, format="png")
             overlays = gr.Gallery(label="Where it attends, per layer", columns=3, format="png")
-        gan_btn.click(on_gan, [gan, seed, cls, qx, qy], [image, overlays, qx, qy], api_name="gan_attention")
-        image.select(on_pick_pixel, [gan, seed, cls], [image, overlays, qx, qy], api_name=False)
+        gan_btn.click(on_gan, [gan, seed, cls, qx, qy], [image, overlays, qx, qy], api_name="gan_attention", **DEVICE_WORK)
+        image.select(on_pick_pixel, [gan, seed, cls], [image, overlays, qx, qy], api_visibility="private", **DEVICE_WORK)

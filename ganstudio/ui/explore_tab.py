@@ -13,6 +13,7 @@ import gradio as gr
 
 from ganstudio.actions import explore as actions
 from ganstudio.errors import StudioError
+from ganstudio.ui.common import DEVICE_WORK
 
 K_SLIDERS = 6  # sliders on screen, the first K directions of the chosen method (on_explore names six)
 DEFAULT_MODEL = "digits-dcgan"
@@ -201,7 +202,7 @@ def build_explore_tab(state: dict) -> None:
     grid_inputs = [model, seed, n, psi, cls]
     explore_inputs = [*grid_inputs, method, *sliders]
 
-    sample_btn.click(on_sample, grid_inputs, grid, api_name="sample").then(
+    sample_btn.click(on_sample, grid_inputs, grid, api_name="sample", **DEVICE_WORK).then(
         lambda: [gr.update(value=0) for _ in range(K_SLIDERS)], None, sliders, api_visibility="private"
     )
     gr.on(
@@ -212,7 +213,7 @@ def build_explore_tab(state: dict) -> None:
         api_name="explore",
         trigger_mode="always_last",
         show_progress="hidden",
-        concurrency_limit=None,  # the engine serialises device work; the queue must not add its own wait
+        **DEVICE_WORK,
     )
     model.change(on_model, [model, seed, n, psi, method], [grid, cls, *sliders], api_visibility="private")
     method.change(on_method, [model, seed, n, psi, cls, method], [grid, *sliders], api_visibility="private")
@@ -225,6 +226,7 @@ def build_explore_tab(state: dict) -> None:
         [model, seed_a, seed_b, steps, mode, psi, cls],
         [strip, animation, interp_files, interp_note],
         api_name="interpolate",
+        **DEVICE_WORK,
     )
 
     tabs = state.get("tabs") if isinstance(state, dict) else None

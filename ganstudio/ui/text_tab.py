@@ -15,6 +15,7 @@ import gradio as gr
 
 from ganstudio.actions import text as actions
 from ganstudio.errors import StudioError
+from ganstudio.ui.common import DEVICE_WORK
 
 DEFAULT_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
 SLIDER_MAX_TOKENS = 1024  # the API accepts up to the engine's cap; the slider stops here
@@ -151,7 +152,8 @@ def build_text_tab(state: dict | None = None) -> None:
         [model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed],
         [plain, coloured, note, top5, stats, step, tokens_state],
         api_name="generate",
+        **DEVICE_WORK,
     )
     stop_btn.click(None, None, None, cancels=[event])
-    dice.click(lambda: random.randrange(2**31), None, seed, api_name=False)
-    step.input(on_pick_step, [tokens_state, step], top5, api_name=False)
+    dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private")
+    step.input(on_pick_step, [tokens_state, step], top5, api_visibility="private")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ganstudio.actions import train as actions
 from ganstudio.errors import StudioError
+from ganstudio.ui.common import DEVICE_WORK
 
 DATA_CHOICES = [
     ("8 Gaussians on a ring (2D)", "ring8"),
@@ -282,7 +283,7 @@ def build_train_tab(state: dict | None = None) -> None:
     data.change(on_data, data, [upload, canvas_group, arch, loss, *hyper[:-1]], api_visibility="private")
     canvas.select(on_canvas_click, points, [points, canvas], api_visibility="private")
     clear_points.click(lambda: ([], actions.custom_canvas([])), None, [points, canvas], api_visibility="private")
-    start.click(on_start, start_inputs + [points], [status, timer, shown_step], api_name="train_start")
+    start.click(on_start, start_inputs + [points], [status, timer, shown_step], api_name="train_start", **DEVICE_WORK)
     timer.tick(on_poll, shown_step, poll_outputs, api_visibility="private", show_progress="hidden")
     poll_btn = gr.Button("Refresh", visible=False)
     poll_btn.click(on_poll, None, poll_outputs, api_name="train_poll")
