@@ -131,3 +131,24 @@ def test_loads_by_hub_id_with_its_tokenizer(tmp_path, hub_server):
     idx = torch.tensor(IDS)
     with torch.no_grad():
         assert torch.allclose(loaded.model(idx).logits, hf(idx).logits, atol=1e-4)
+
+
+def test_text_action_downloads_off_the_worker_and_reports_progress(tmp_path, hub_server):
+    import threading
+
+    from ganstudio.actions import text
+
+    make_hub_model(tmp_path / "src", prefix=True)
+    hub_server.add_repo("community/tiny-gpt2-stream", {"main": {p.name: p.read_bytes() for p in (tmp_path / "src").iterdir()}})
+    threads: set[str] = set()
+    lines: list[str] = []
+
+    def progress(line):
+        threads.add(threading.current_thread().name)
+        lines.append(line)
+
+    states = list(text.generate_stream("community/tiny-gpt2-stream", "hello", max_new_tokens=3, temperature=0,
+                                       ignore_eos=True, owner="t", progress=progress))
+    assert len(states[-1]["tokens"]) == 3
+    assert any("model.safetensors" in line for line in lines)
+    assert "ganstudio-engine" not in threads  # a download never holds the shared worker

@@ -337,9 +337,11 @@ def direction_labels(spec: str, method: str = "sefa", k: int = 6, owner: str = "
     return [f"{title} {i + 1} · gain {g:.2f}" for i, g in enumerate(gains)]
 
 
-def model_info(spec: str, owner: str = "cli") -> dict:
-    """What the UI needs to lay itself out: ``{"z_dim", "n_classes", "data_kind"}``."""
-    loaded = _load(spec, owner)
+def model_info(spec: str, owner: str = "cli", progress: Callable[[str], None] | None = None) -> dict:
+    """What the UI needs to lay itself out: ``{"z_dim", "n_classes", "data_kind"}``.
+
+    The first call for a Hub id downloads it; ``progress`` receives the download lines."""
+    loaded = _load(spec, owner, progress)
     return {"z_dim": loaded.z_dim, "n_classes": loaded.n_classes, "data_kind": loaded.data_kind}
 
 

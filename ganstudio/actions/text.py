@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput
 from ganstudio.gpt.generate import MAX_NEW_TOKENS_CAP, SamplingConfig, encode_prompt, stream_tokens
-from ganstudio.gpt.load import LoadedGPT, load_gpt
-from ganstudio.hub import bundled_models
+from ganstudio.gpt.load import OPTIONAL_FILES, REQUIRED_FILES, LoadedGPT, load_gpt_folder
+from ganstudio.hub import bundled_models, resolve
 
 HUB_TEXT_MODELS = ("openai-community/gpt2", "distilbert/distilgpt2")  # load by name when the Hub is reachable
 DEFAULT_MODEL = "shakespeare-gpt"
@@ -34,21 +34,24 @@ def list_text_models() -> list[str]:
     return bundled + [name for name in HUB_TEXT_MODELS if name not in bundled]
 
 
-def loaded_gpt(spec: str, owner: str = "cli") -> LoadedGPT:
+def loaded_gpt(spec: str, owner: str = "cli", progress: Callable[[str], None] | None = None) -> LoadedGPT:
     """The model for ``spec`` (bundled name, folder or Hub id), loaded once on the worker and cached.
 
-    For the actions layer only: the result holds torch modules that only the worker may run.
+    A Hub download happens here, on the caller's thread (``progress`` gets its lines), so it never
+    holds the worker that every session shares. For the actions layer only: the result holds torch
+    modules that only the worker may run.
     """
     spec = (spec or "").strip()
     if not spec:
         raise BadInput("no model given: pick one from the list or type a Hub id such as openai-community/gpt2")
     engine = get_engine()
+    folder = None if spec in _cache else resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES, progress=progress)
 
     def load() -> LoadedGPT:
         if spec in _cache:
             _cache.move_to_end(spec)
             return _cache[spec]
-        loaded = load_gpt(spec, device=engine.device)
+        loaded = load_gpt_folder(folder, name=spec, device=engine.device)
         _cache[spec] = loaded
         while len(_cache) > CACHE_MODELS:
             _cache.popitem(last=False)
@@ -84,6 +87,7 @@ def generate_stream(
     seed: int | None = None,
     ignore_eos: bool = False,
     owner: str = "cli",
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[dict]:
     """Generate a continuation of ``prompt``, yielding the whole state after every token.
 
@@ -92,12 +96,13 @@ def generate_stream(
     of it), ``top5`` ([text, prob] pairs, the model's likeliest choices at that step), ``eos``),
     ``note`` (non-empty when the prompt was cut to fit the context), ``done``, ``stop_reason``
     (``"eos"`` | ``"length"`` | ``"stopped"`` once done), ``tokens_per_s``. The first state has no
-    tokens yet. Closing the iterator stops the generation on the worker.
+    tokens yet. Closing the iterator stops the generation on the worker. ``progress`` receives
+    download lines when the model comes from the Hub.
     """
     cfg = sampling_config(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
     if not isinstance(prompt, str) or not prompt:
         raise BadInput("the prompt is empty: type a few words to continue")
-    loaded = loaded_gpt(model, owner)
+    loaded = loaded_gpt(model, owner, progress)
     n_positions = loaded.config.n_positions
     encoded = encode_prompt(loaded.tokenizer, prompt, n_positions)
     note = ""

@@ -71,11 +71,11 @@ def on_explore(spec, seed, n, psi, class_id, method, slider_1, slider_2, slider_
         raise gr.Error(str(err)) from None
 
 
-def on_model(request: gr.Request, spec, seed, n, psi, method):
+def on_model(request: gr.Request, spec, seed, n, psi, method, progress=gr.Progress()):
     """A new generator: class choices, slider labels (reset to 0) and a fresh grid."""
     owner = _owner(request)
     try:
-        info = actions.model_info(spec, owner=owner)
+        info = actions.model_info(spec, owner=owner, progress=lambda line: progress(None, desc=line))
         labels = actions.direction_labels(spec, method, K_SLIDERS, owner=owner)
         image = actions.sample_grid(spec, seed, n, psi, None, owner=owner)["image"]
     except StudioError as err:

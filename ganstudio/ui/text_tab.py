@@ -88,14 +88,14 @@ def _stats(state: dict) -> str:
 
 
 def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed,
-                request: gr.Request):
+                request: gr.Request, progress=gr.Progress()):
     """Stream (plain text, coloured HTML, note, top-5 of the latest step, stats, step slider, tokens)."""
     yield prompt, "", "", top5_html([], None), "Loading the model…", gr.update(), []
     try:
         stream = actions.generate_stream(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
             repetition_penalty=repetition_penalty, seed=None if seed in (None, "") else seed,
-            owner=_owner(request),
+            owner=_owner(request), progress=lambda line: progress(None, desc=line),
         )
         for state in stream:
             tokens = state["tokens"]
