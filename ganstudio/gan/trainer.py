@@ -21,6 +21,7 @@ from ganstudio.gan import losses
 from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.ddp import SINGLE, DistContext
 from ganstudio.gan.diffaug import diff_augment
+from ganstudio.gan.fid import FrechetScorer
 from ganstudio.gan.history import History
 from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
 from ganstudio.gan.sources import load_training_data, make_source
@@ -310,10 +311,6 @@ class GanTrainer:
         return torch.arange(n, device=self.device) % self.spec.n_classes if self.spec.n_classes else None
 
     def _frechet(self) -> dict:
-        try:
-            from ganstudio.gan.fid import FrechetScorer
-        except ImportError:
-            return {}
         n = self.cfg.fid_samples
         fakes = []
         g = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 11)
