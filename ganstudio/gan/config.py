@@ -184,7 +184,6 @@ TOY_PRESETS: dict[str, dict] = {
     "moons": dict(_TOY, seconds=20.0),
     "custom": dict(_TOY, seconds=30.0),
 }
-# Width 32 keeps a step near half a second on a busy 2-core CPU; digits become legible within ~1,000 steps.
 # Tuned on a 2-core CPU (scripts/train_bundled.py): small batches and a high lr learn fastest per second.
 DIGIT_PRESET = dict(
     arch="dcgan", loss="hinge", steps=0, seconds=120.0, batch_size=16, z_dim=64, lr_g=1e-3, lr_d=1e-3,
