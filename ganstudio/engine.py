@@ -164,7 +164,7 @@ class Engine:
                     f"busy: {active} training runs are using the device and {len(self._waiting)} are waiting — "
                     "try again in a few minutes"
                 )
-            job = self._new_job("train", owner, QUEUED, locked=True)
+            job = self._new_job("train", owner, QUEUED)
             job.task = task
             if active < self.config.max_train_jobs:
                 self._start(job)
@@ -251,14 +251,11 @@ class Engine:
 
     # ---- internals --------------------------------------------------------------------
 
-    def _new_job(self, kind: str, owner: str, state: str, locked: bool = False) -> Job:
+    def _new_job(self, kind: str, owner: str, state: str) -> Job:
         job = Job(id=f"{kind}-{next(self._ids)}", kind=kind, owner=owner, state=state)
-        if kind != "interactive":
-            if locked:
+        if kind != "interactive":  # interactive calls live only as long as their caller waits
+            with self._lock:  # a Condition over an RLock: callers that already hold it may re-enter
                 self._jobs[job.id] = job
-            else:
-                with self._lock:
-                    self._jobs[job.id] = job
         return job
 
     def _forget(self, job: Job) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ganstudio.actions.text import _integer, loaded_gpt
+from ganstudio.actions.params import integer
+from ganstudio.actions.text import loaded_gpt
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel
 from ganstudio.gpt import attention as gpt_attention
@@ -78,7 +79,7 @@ def attention_rollout(attentions: np.ndarray, discount_first_token: bool = False
 
 def clamp_index(name: str, value, count: int) -> int:
     """A layer or head number from the UI, checked (NaN, text -> BadInput) and clamped to the model's `count`."""
-    return min(_integer(name, 0 if value is None else value, 0, 10**6), count - 1)
+    return min(integer(name, 0 if value is None else value, 0, 10**6), count - 1)
 
 
 def attention_view(attentions: np.ndarray, tokens: list[str], view: str = "head", layer: int = 0, head: int = 0,
@@ -91,9 +92,9 @@ def attention_view(attentions: np.ndarray, tokens: list[str], view: str = "head"
     """
     attentions = np.asarray(attentions)
     n_layers, n_heads = attentions.shape[:2]
-    layer = _integer("layer", layer, 0, n_layers - 1)
+    layer = integer("layer", layer, 0, n_layers - 1)
     if view == "head":
-        head = _integer("head", head, 0, n_heads - 1)
+        head = integer("head", head, 0, n_heads - 1)
         matrix, title = attentions[layer, head], f"layer {layer}, head {head}"
     elif view == "average":
         matrix, title = attentions[layer].mean(axis=0), f"layer {layer}, average of {n_heads} heads"
@@ -136,11 +137,11 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
     ``name``, ``weights`` (float32 (hk, wk), the query's attention over the key grid, sums to 1),
     ``q_grid``, ``k_grid`` and ``overlay`` (PIL: the weights over the image).
     """
-    seed = _integer("seed", seed, 0, MAX_SEED)
+    seed = integer("seed", seed, 0, MAX_SEED)
     spec = (model_spec or "").strip()
     if not spec:
         raise BadInput("no GAN model given: pick an attention-based generator such as digits-sagan")
-    key = (spec, seed, None if class_id is None else _integer("class", class_id, 0, 10**6))
+    key = (spec, seed, None if class_id is None else integer("class", class_id, 0, 10**6))
     with _gan_results_lock:
         cached = _gan_results.get(key)
     if cached is None:

@@ -396,20 +396,17 @@ def export(
     method: str = "sefa",
     slider_values: Sequence[float] = (),
     owner: str = "cli",
-    with_png: bool = True,
 ) -> dict:
-    """Both downloads in one go: ``{"png_path": str | None, "npy_path": str}``."""
-    edited = _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, draw=with_png)
+    """Both downloads in one go: ``{"png_path": str, "npy_path": str}``."""
+    edited = _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, draw=True)
     out = _session_dir(owner)
     stem = f"grid-seed{edited['seed']}-{next(_file_counter)}"
     npy = out / f"{stem}.npy"
     np.save(npy, edited["latents"])
-    png = None
-    if with_png:
-        png = out / f"{stem}.png"
-        _enlarged(edited["image"]).save(png, format="PNG")
+    png = out / f"{stem}.png"
+    _enlarged(edited["image"]).save(png, format="PNG")
     _prune(out)
-    return {"png_path": str(png) if png else None, "npy_path": str(npy)}
+    return {"png_path": str(png), "npy_path": str(npy)}
 
 
 def forget_session(owner: str) -> None:

@@ -6,11 +6,11 @@ per spec (a few, least recently used dropped first), so the second request start
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
+from ganstudio.actions.params import integer, number
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput
 from ganstudio.gpt.generate import MAX_NEW_TOKENS_CAP, SamplingConfig, encode_prompt, stream_tokens
@@ -64,12 +64,12 @@ def sampling_config(max_new_tokens: Any = 100, temperature: Any = 0.8, top_k: An
                     repetition_penalty: Any = 1.0, seed: Any = None, ignore_eos: bool = False) -> SamplingConfig:
     """Coerce UI/CLI values (sliders give floats, an empty seed box gives None) and validate them."""
     cfg = SamplingConfig(
-        max_new_tokens=_integer("max_new_tokens", max_new_tokens, 1, MAX_NEW_TOKENS_CAP),
-        temperature=_number("temperature", temperature),
-        top_k=_integer("top_k", top_k, 0, 10**9),
-        top_p=_number("top_p", top_p),
-        repetition_penalty=_number("repetition_penalty", repetition_penalty),
-        seed=None if seed is None or seed == "" else _integer("seed", seed, 0, MAX_SEED),
+        max_new_tokens=integer("max_new_tokens", max_new_tokens, 1, MAX_NEW_TOKENS_CAP),
+        temperature=number("temperature", temperature),
+        top_k=integer("top_k", top_k, 0, 10**9),
+        top_p=number("top_p", top_p),
+        repetition_penalty=number("repetition_penalty", repetition_penalty),
+        seed=None if seed is None or seed == "" else integer("seed", seed, 0, MAX_SEED),
         ignore_eos=bool(ignore_eos),
     )
     cfg.validate()
@@ -139,27 +139,3 @@ def generate_stream(
     yield dict(state)
 
 
-def _integer(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or value is None:
-        raise BadInput(f"{name} must be an integer, got {value!r}")
-    if isinstance(value, int):
-        number = value
-    else:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise BadInput(f"{name} must be an integer, got {value!r}") from None
-    if not math.isfinite(number) or number != int(number):
-        raise BadInput(f"{name} must be an integer, got {value!r}")
-    if not low <= int(number) <= high:
-        raise BadInput(f"{name} must be between {low} and {high}, got {int(number)}")
-    return int(number)
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or value is None:
-        raise BadInput(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{name} must be a number, got {value!r}") from None
