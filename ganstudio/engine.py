@@ -13,6 +13,10 @@ Three kinds of work reach the worker:
   without waiting for the worker.
 
 A job that raises is marked failed with a one-line message and the worker lives on.
+
+Visitors' training runs carry ``RunLimits``: a run nobody polls, one paused too long, or one
+past the host's maximum length is ended by the worker (its slot freed, its ``on_end`` callbacks
+run on the worker so the run can be saved), so no one can hold the device or the queue forever.
 """
 
 from __future__ import annotations
@@ -55,6 +59,15 @@ class EngineConfig:
     max_queued_train_jobs: int = SETTINGS.max_queued_train_jobs  # past this, new runs are refused as busy
 
 
+@dataclass(frozen=True)
+class RunLimits:
+    """How long a visitor's training run may hold a slot; 0 turns a limit off."""
+
+    idle_s: float = 0.0  # ends when nobody polled it for this long (a closed tab, a raw API call)
+    paused_s: float = 0.0  # ends when paused for this long (paused runs still hold a slot)
+    max_s: float = 0.0  # ends this long after it started, whatever it does (a public host's fair share)
+
+
 @dataclass
 class Job:
     """One unit of scheduled work, readable from any thread."""
@@ -69,6 +82,12 @@ class Job:
     task: Any = None
     snapshot_requested: bool = False
     last_snapshot_at: float = 0.0
+    limits: RunLimits = field(default_factory=RunLimits)
+    last_poll: float = field(default_factory=time.monotonic)  # touched by whoever watches the run
+    started_at: float | None = None  # monotonic time the run got the device (queued time is not counted)
+    paused_at: float | None = None
+    ended_by: str | None = None  # why a run ended early, in words ("stopped", "ended: nobody watched it ...")
+    on_end: list = field(default_factory=list)  # callables(job), run once on the worker after the job ends
 
     @property
     def finished(self) -> bool:
@@ -121,6 +140,8 @@ class Engine:
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
         self._stopping = False
+        self._ended: collections.deque = collections.deque()  # finished jobs whose on_end callbacks are due
+        self._checked_limits_at = 0.0
         self._thread = threading.Thread(target=self._loop, name="ganstudio-engine", daemon=True)
         self._thread.start()
 
@@ -153,8 +174,12 @@ class Engine:
             self._lock.notify_all()
         return self._drain(stream)
 
-    def submit_training(self, task: TrainingTask, owner: str) -> Job:
-        """Start (or queue, past the global cap) a training run. One per session at a time."""
+    def submit_training(self, task: TrainingTask, owner: str, limits: RunLimits | None = None,
+                        on_end: Callable[[Job], None] | None = None) -> Job:
+        """Start (or queue, past the global cap) a training run. One per session at a time.
+
+        ``on_end(job)`` runs on the worker once the run has ended, however it ended.
+        """
         with self._lock:
             if any(j.kind == "train" and not j.finished for j in self._jobs.values() if j.owner == owner):
                 raise Busy("this session already has a training run — stop it before starting another")
@@ -166,6 +191,9 @@ class Engine:
                 )
             job = self._new_job("train", owner, QUEUED)
             job.task = task
+            job.limits = limits or RunLimits()
+            if on_end is not None:
+                job.on_end.append(on_end)
             if active < self.config.max_train_jobs:
                 self._start(job)
             else:
@@ -189,11 +217,18 @@ class Engine:
         with self._lock:
             return [j for j in self._jobs.values() if j.owner == owner]
 
+    def touch(self, job_id: str) -> None:
+        """Someone is watching this run (a poll): it is not idle."""
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.last_poll = time.monotonic()
+
     def pause(self, job_id: str) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
             if job and job.state == RUNNING and job.kind == "train":
                 job.state = PAUSED
+                job.paused_at = time.monotonic()
                 job.snapshot_requested = True
 
     def resume(self, job_id: str) -> None:
@@ -201,7 +236,19 @@ class Engine:
             job = self._jobs.get(job_id)
             if job and job.state == PAUSED:
                 job.state = RUNNING
+                job.paused_at = None
                 self._lock.notify_all()
+
+    def stop(self, job_id: str, reason: str = "stopped") -> None:
+        """End a run and keep what it learnt: DONE, with ``reason`` as how it ended."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.finished:
+                return
+            if job in self._waiting:
+                self._waiting.remove(job)
+            job.ended_by = reason
+            self._finish(job, DONE)
 
     def request_snapshot(self, job_id: str) -> None:
         job = self._jobs.get(job_id)
@@ -263,11 +310,15 @@ class Engine:
 
     def _start(self, job: Job) -> None:  # holds the lock
         job.state = RUNNING
+        job.started_at = time.monotonic()
+        job.last_poll = max(job.last_poll, job.started_at)  # waiting in the queue does not count as idle
         job.snapshot_requested = True
         self._rotation.append(job)
 
     def _finish(self, job: Job, state: str, error: str | None = None) -> None:  # holds the lock
         job.state, job.error = state, error
+        if job.on_end:
+            self._ended.append(job)
         if job.kind == "stream":
             job.task.items.put(_Stream._END)
         if job.kind == "train":
@@ -304,9 +355,13 @@ class Engine:
         # The first optimizer built in a process imports torch._dynamo (seconds): pay that now, not on the first Start.
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         while True:
+            self._enforce_limits()
+            self._run_end_callbacks()
             with self._lock:
-                while not self._stopping and not self._interactive and not self._has_runnable():
+                while not self._stopping and not self._interactive and not self._has_runnable() and not self._ended:
                     self._lock.wait(timeout=1.0)
+                    if time.monotonic() - self._checked_limits_at >= 1.0:
+                        break
                 if self._stopping:
                     return
                 interactive = self._interactive.popleft() if self._interactive else None
@@ -315,6 +370,36 @@ class Engine:
                 self._run_interactive(*interactive)
             elif job is not None:
                 self._run_slice(job)
+
+    def _enforce_limits(self) -> None:
+        """End visitors' runs that outstayed their RunLimits (checked about once a second)."""
+        now = time.monotonic()
+        if now - self._checked_limits_at < 1.0:
+            return
+        self._checked_limits_at = now
+        with self._lock:
+            for job in list(self._jobs.values()):
+                if job.kind != "train" or job.finished:
+                    continue
+                reason = _over_limits(job, now)
+                if reason:
+                    if job in self._waiting:
+                        self._waiting.remove(job)
+                    job.ended_by = reason
+                    self._finish(job, DONE)
+
+    def _run_end_callbacks(self) -> None:
+        while True:
+            with self._lock:
+                if not self._ended:
+                    return
+                job = self._ended.popleft()
+                callbacks, job.on_end = list(job.on_end), []
+            for callback in callbacks:
+                try:
+                    callback(job)
+                except BaseException as err:  # a failing clean-up must not take the worker down
+                    job.error = job.error or f"could not save the run: {describe_error(err)}"
 
     def _has_runnable(self) -> bool:
         return any(j.state == RUNNING or (j.kind == "train" and j.snapshot_requested) for j in self._rotation)
@@ -396,6 +481,17 @@ class Engine:
             with self._lock:
                 if not job.finished:
                     self._finish(job, FAILED, f"snapshot failed: {describe_error(err)}")
+
+
+def _over_limits(job: Job, now: float) -> str | None:
+    limits = job.limits
+    if limits.idle_s and now - job.last_poll > limits.idle_s:
+        return f"ended: nobody watched it for {limits.idle_s:.0f} s"
+    if limits.paused_s and job.state == PAUSED and job.paused_at is not None and now - job.paused_at > limits.paused_s:
+        return f"ended: paused for more than {limits.paused_s / 60:.0f} min"
+    if limits.max_s and job.started_at is not None and now - job.started_at > limits.max_s:
+        return f"ended: runs here last at most {limits.max_s / 60:.0f} min"
+    return None
 
 
 _engine: Engine | None = None

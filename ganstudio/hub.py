@@ -16,6 +16,8 @@ Pickle weights are never downloaded or opened. Every failure is a one-line Studi
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path, PurePosixPath
 from typing import Callable, NoReturn
 
@@ -45,6 +47,7 @@ from huggingface_hub.utils import validate_repo_id
 from tqdm.std import tqdm
 
 from ganstudio import settings
+from ganstudio.checks import shown
 from ganstudio.errors import BadInput, BadModel, ModelNotFound, OfflineError, StudioError
 from ganstudio.weights_io import CONFIG_NAME, PICKLE_NAMES, WEIGHTS_NAME, read_config
 
@@ -126,17 +129,24 @@ def resolve(
     files: tuple[str, ...] = REQUIRED_FILES,
     optional: tuple[str, ...] = OPTIONAL_FILES,
     progress: Progress | None = None,
+    allow_paths: bool = True,
+    timeout_s: float | None = None,
 ) -> Path:
     """Resolve a model spec (bundled name, folder, or ``owner/name[@revision]``) to a local folder.
 
     ``files`` must all be there; ``optional`` files are fetched when the repo has them. For a Hub
     repo every file comes from one commit, and the returned folder is that commit's snapshot in
     the Hugging Face cache. ``progress`` receives human lines ("downloading model.safetensors
-    (12.3 MB)…", "model.safetensors: 40%").
+    (12.3 MB)…", "model.safetensors: 40%"). With ``allow_paths`` off (the web, on a public host)
+    a spec never names a server folder. A Hub download has ``timeout_s`` in all (default
+    ``SETTINGS.download_timeout_s``); call this off the engine's worker.
 
-    Raises ModelNotFound, OfflineError, BadModel or BadInput, each with a one-line message.
+    Raises ModelNotFound, OfflineError, BadModel or BadInput, each with a one-line message that
+    never shows a server path.
     """
     report = progress or (lambda line: None)
+    if spec is not None and not isinstance(spec, str):
+        raise BadInput(f"a model must be named by text, got {shown(spec)}")
     spec = (spec or "").strip()
     files, optional = tuple(files), tuple(optional)
     if not files:
@@ -145,25 +155,32 @@ def resolve(
         raise BadInput(f"no model given: {_spec_help()}")
     bundled = _bundled_folder(spec)
     if bundled is not None:
-        return _check_folder(bundled, files)
+        return _check_folder(bundled, files, spec)
     if len(spec) > MAX_SPEC_CHARS:
-        raise ModelNotFound(f"unknown model {spec[:60]!r}…: {len(spec)} characters is too long for a model spec")
-    local = Path(spec).expanduser()
-    try:
-        is_folder = local.is_dir()
-    except OSError:  # e.g. a name too long for the file system
-        is_folder = False
-    if is_folder:
-        return _check_folder(local.resolve(), files)
-    if spec.startswith(("/", ".", "~")) or "\\" in spec:
-        raise ModelNotFound(f"no model folder at {spec}")
-    repo_id, revision = _parse_repo_spec(spec)
-    return _download(repo_id, revision, files, optional, report)
+        raise ModelNotFound(f"unknown model {shown(spec)}: {len(spec)} characters is too long for a model spec")
+    looks_like_path = spec.startswith(("/", ".", "~")) or "\\" in spec
+    if not allow_paths:
+        if looks_like_path:
+            raise ModelNotFound(f"server folders cannot be opened here: {_spec_help(paths=False)}")
+    else:
+        local = Path(spec).expanduser()
+        try:
+            is_folder = local.is_dir()
+        except OSError:  # e.g. a name too long for the file system
+            is_folder = False
+        if is_folder:
+            return _check_folder(local.resolve(), files, "that folder")
+        if looks_like_path:
+            raise ModelNotFound("no model folder at that path")
+    repo_id, revision = _parse_repo_spec(spec, paths=allow_paths)
+    deadline = time.monotonic() + (settings.SETTINGS.download_timeout_s if timeout_s is None else timeout_s)
+    return _download(repo_id, revision, files, optional, report, deadline)
 
 
-def _spec_help() -> str:
+def _spec_help(paths: bool = True) -> str:
     names = ", ".join(bundled_models()) or "none installed"
-    return f"use a bundled model ({names}), a model folder, or a Hub repo id owner/name[@revision]"
+    folder = "a model folder, " if paths else ""
+    return f"use a bundled model ({names}), {folder}or a Hub repo id owner/name[@revision]"
 
 
 def _bundled_folder(spec: str) -> Path | None:
@@ -173,14 +190,14 @@ def _bundled_folder(spec: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _check_folder(folder: Path, files: tuple[str, ...]) -> Path:
-    missing = [name for name in files if not (folder / name).is_file()]
+def _check_folder(folder: Path, files: tuple[str, ...], name: str) -> Path:
+    missing = [file for file in files if not (folder / file).is_file()]
     if WEIGHTS_NAME in missing:
-        pickles = [name for name in PICKLE_NAMES if (folder / name).exists()]
+        pickles = [file for file in PICKLE_NAMES if (folder / file).exists()]
         if pickles:
-            raise BadModel(_pickle_message(folder.name, pickles[0]))
+            raise BadModel(_pickle_message(name, pickles[0]))
     if missing:
-        raise BadModel(f"{folder.name}: no {missing[0]} in the model folder")
+        raise BadModel(f"{name}: no {missing[0]} in the model folder")
     return folder
 
 
@@ -191,7 +208,7 @@ def _pickle_message(where: str, pickle_name: str) -> str:
     )
 
 
-def _parse_repo_spec(spec: str, error: type[StudioError] = ModelNotFound) -> tuple[str, str]:
+def _parse_repo_spec(spec: str, error: type[StudioError] = ModelNotFound, paths: bool = True) -> tuple[str, str]:
     """``owner/name[@revision]`` -> (repo_id, revision), validated before any network access."""
     repo_id, _, revision = spec.partition("@")
     revision = revision or "main"
@@ -204,11 +221,11 @@ def _parse_repo_spec(spec: str, error: type[StudioError] = ModelNotFound) -> tup
         except HFValidationError:
             problem = "a repo id uses letters, digits, '-', '_' or '.', no '--' or '..', at most 96 per part"
     if problem is None and (not _REVISION.fullmatch(revision) or ".." in revision or "//" in revision):
-        problem = f"bad revision {revision!r} (use a branch, tag or commit sha)"
+        problem = f"bad revision {shown(revision)} (use a branch, tag or commit sha)"
     if problem:
         if error is ModelNotFound:
-            raise ModelNotFound(f"unknown model {spec[:120]!r}: {problem}; {_spec_help()}")
-        raise error(f"bad repo id {spec[:120]!r}: {problem}")
+            raise ModelNotFound(f"unknown model {shown(spec)}: {problem}; {_spec_help(paths)}")
+        raise error(f"bad repo id {shown(spec)}: {problem}")
     return repo_id, revision
 
 
@@ -216,13 +233,14 @@ def _hub_offline() -> bool:
     return settings.hub_offline() or constants.is_offline_mode()
 
 
-def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tuple[str, ...], report: Progress) -> Path:
+def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tuple[str, ...], report: Progress,
+              deadline: float) -> Path:
     where = repo_id if revision == "main" else f"{repo_id}@{revision}"
     offline = _hub_offline()
     pinned_and_cached = bool(_COMMIT_SHA.fullmatch(revision)) and all(
         isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in files
     )
-    if not offline and not pinned_and_cached and _hub_unreachable(repo_id, revision, files[0], where):
+    if not offline and not pinned_and_cached and _hub_unreachable(repo_id, revision, files[0], where, deadline):
         report("the Hub is unreachable: using the local cache")
         offline = True
     folder: Path | None = None
@@ -230,24 +248,37 @@ def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tup
         required = name in files
         # After the first file, pin the commit so every file comes from the same snapshot.
         rev = folder.name if folder is not None else revision
-        path = _fetch(repo_id, name, rev, where, offline, required, report)
+        path = _fetch(repo_id, name, rev, where, offline, required, report, deadline)
         if path is not None and folder is None:
             folder = Path(path).parents[len(PurePosixPath(name).parts) - 1]
     assert folder is not None
     return folder
 
 
-def _hub_unreachable(repo_id: str, revision: str, filename: str, where: str) -> bool:
+def _connect_failure(err: BaseException | None) -> bool:
+    """The Hub could not be reached at all (no route, refused, DNS), as opposed to a download that broke."""
+    while err is not None:
+        if isinstance(err, (httpx2.ConnectError, httpx2.ConnectTimeout, OfflineModeIsEnabled)):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _hub_unreachable(repo_id: str, revision: str, filename: str, where: str, deadline: float) -> bool:
     """One HEAD without retries: a dead network fails in a second, not after the library's backoff.
 
     Repo/revision errors are raised here; a missing file is left to the download to explain.
     """
     try:
-        get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), retry_on_errors=False)
+        get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), retry_on_errors=False,
+                             timeout=max(1.0, min(10.0, deadline - time.monotonic())))
     except RemoteEntryNotFoundError:
         return False
-    except (httpx2.TransportError, OfflineModeIsEnabled):
-        return True
+    except (httpx2.TransportError, OfflineModeIsEnabled) as err:
+        if _connect_failure(err):
+            return True
+        raise StudioError(f"download of {filename} from {where} failed: the Hub did not answer "
+                          f"({_transport_reason(err)})") from None
     except HfHubHTTPError as err:
         status = err.response.status_code if err.response is not None else 0
         if status >= 500 or status in (408, 429):
@@ -259,19 +290,21 @@ def _hub_unreachable(repo_id: str, revision: str, filename: str, where: str) -> 
 
 
 def _fetch(
-    repo_id: str, name: str, revision: str, where: str, offline: bool, required: bool, report: Progress
+    repo_id: str, name: str, revision: str, where: str, offline: bool, required: bool, report: Progress,
+    deadline: float,
 ) -> str | None:
     """Local path of one file (downloading it if needed); None for a missing optional file."""
     if offline or _COMMIT_SHA.fullmatch(revision):
         cached = try_to_load_from_cache(repo_id, name, revision=revision)
         if isinstance(cached, str):
-            report(f"{name}: cached")
             return cached
         if cached is _CACHED_NO_EXIST or (offline and not required):
             return _missing(repo_id, name, revision, where, offline) if required else None
-    bar = _bar_class(name, report)
+    bar = _bar_class(name, report, deadline)
     try:
-        path = hf_hub_download(repo_id, name, revision=revision, local_files_only=offline, tqdm_class=bar)
+        path = _before(deadline, f"download of {name} from {where}", lambda: hf_hub_download(
+            repo_id, name, revision=revision, local_files_only=offline, tqdm_class=bar,
+            etag_timeout=max(1.0, min(10.0, deadline - time.monotonic()))))
     except RemoteEntryNotFoundError:
         return _missing(repo_id, name, revision, where, offline) if required else None
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, httpx2.TransportError) as err:
@@ -279,12 +312,59 @@ def _fetch(
             return None
         if isinstance(err.__cause__, FileMetadataError):  # HF_ENDPOINT answers, but is not a Hub
             raise StudioError(f"could not download {name} from {where}: {_one_line(err.__cause__)}") from None
-        raise OfflineError(_offline_message(where)) from None
+        if offline or _connect_failure(err):
+            raise OfflineError(_offline_message(where)) from None
+        raise StudioError(f"download of {name} from {where} failed: {_transport_reason(err)}") from None
+    except StudioError:
+        raise
+    except OSError as err:  # huggingface_hub's size check: the file arrived shorter than announced
+        if "Consistency check failed" in str(err):
+            raise StudioError(f"download of {name} from {where} failed: the file arrived incomplete") from None
+        raise _hub_error(err, repo_id, revision, name, where) from None
     except Exception as err:  # every other failure becomes one line
         raise _hub_error(err, repo_id, revision, name, where) from None
-    if not bar.started:
-        report(f"{name}: cached")
     return path
+
+
+class _DownloadCancelled(Exception):
+    """Raised inside a download that outlived its deadline (from its progress bar)."""
+
+
+def _before(deadline: float, what: str, work: Callable[[], str]) -> str:
+    """Run ``work()`` in a helper thread; give up waiting at ``deadline`` with a one-line StudioError.
+
+    A download that stalls is left to finish or fail in its thread (its progress bar cancels it
+    at the next bytes), so the caller, and everyone waiting on it, is free at the deadline.
+    """
+    result: dict = {}
+
+    def target() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as err:  # handed to the caller
+            result["error"] = err
+
+    thread = threading.Thread(target=target, name="ganstudio-download", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if thread.is_alive():
+        raise StudioError(f"{what} failed: it took longer than the "
+                          f"{settings.SETTINGS.download_timeout_s:.0f} s allowed (GANSTUDIO_DOWNLOAD_TIMEOUT_S)")
+    if "error" in result:
+        err = result["error"]
+        if isinstance(err, _DownloadCancelled):
+            raise StudioError(f"{what} failed: it took longer than the "
+                              f"{settings.SETTINGS.download_timeout_s:.0f} s allowed (GANSTUDIO_DOWNLOAD_TIMEOUT_S)")
+        raise err
+    return result["value"]
+
+
+def _transport_reason(err: BaseException) -> str:
+    if isinstance(err, httpx2.TimeoutException):
+        return "the connection stalled"
+    if isinstance(err, httpx2.RemoteProtocolError):
+        return "the connection closed before the file was complete"
+    return _one_line(err)
 
 
 def _missing(repo_id: str, name: str, revision: str, where: str, offline: bool) -> NoReturn:
@@ -314,9 +394,12 @@ def _hub_error(err: Exception, repo_id: str, revision: str, name: str, where: st
     if isinstance(err, RepositoryNotFoundError):
         return ModelNotFound(f"Hub repo {repo_id!r} not found (a private repo needs a token: {LOGIN_HINT})")
     if isinstance(err, RevisionNotFoundError):
-        return ModelNotFound(f"revision {revision!r} not found in Hub repo {repo_id!r} (use a branch, tag or commit)")
+        return ModelNotFound(f"revision {shown(revision)} not found in Hub repo {repo_id!r} (use a branch, tag or "
+                             "commit)")
     if isinstance(err, RemoteEntryNotFoundError):
         return ModelNotFound(f"Hub repo {where} has no file {name!r}")
+    if isinstance(err, (httpx2.TransportError, _DownloadCancelled)):
+        return StudioError(f"download of {name} from {where} failed: {_transport_reason(err)}")
     if isinstance(err, HfHubHTTPError) and err.response is not None and err.response.status_code == 401:
         return BadInput(f"the Hub rejected your token for {where}: {LOGIN_HINT}")
     return StudioError(f"could not download {name} from {where}: {_one_line(err)}")
@@ -325,11 +408,12 @@ def _hub_error(err: Exception, repo_id: str, revision: str, name: str, where: st
 # ---------------------------------------------------------------------------------------- progress
 
 
-_PERCENT_FROM_BYTES = 1_000_000  # smaller files arrive at once: their start line says enough
+_PERCENT_FROM_BYTES = 1_000_000  # smaller files arrive at once: no progress lines for them
 
 
 class _ReportingBar(tqdm):
-    """A tqdm that draws nothing and reports "name: 40%" lines (every 10%) through a callback.
+    """A tqdm that draws nothing and reports "downloading name (12 MB)…" then "name: 40%" lines (every
+    10%) for files of a megabyte or more, through a callback.
 
     Subclassed per file by ``_bar_class`` with ``report`` and ``label`` set. ``update_transfer``
     makes huggingface_hub use a single bar for xet downloads too.
@@ -337,25 +421,26 @@ class _ReportingBar(tqdm):
 
     report: Progress = staticmethod(lambda line: None)
     label = ""
-    started = False
+    deadline = float("inf")  # monotonic time past which the download is cancelled at its next bytes
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.pop("name", None)
         kwargs.update(disable=False, file=_NullFile(), mininterval=3600)
         super().__init__(*args, **kwargs)
-        type(self).started = True
-        size = f" ({_human_size(self.total)})" if self.total else ""
         self._last_step = 0
-        self.report(f"downloading {self.label}{size}…")
+        if self.total and self.total >= _PERCENT_FROM_BYTES:  # small files arrive at once: nothing to watch
+            self.report(f"downloading {self.label} ({_human_size(self.total)})…")
 
     def update(self, n: float | None = 1) -> bool | None:
-        shown = super().update(n)
+        if time.monotonic() > self.deadline:
+            raise _DownloadCancelled(self.label)
+        result = super().update(n)
         if self.total and self.total >= _PERCENT_FROM_BYTES:
             step = min(10, int(10 * self.n / self.total))
             if step > self._last_step:
                 self._last_step = step
                 self.report(f"{self.label}: {10 * step}%")
-        return shown
+        return result
 
     def update_transfer(self, n: float) -> None:
         pass
@@ -372,8 +457,8 @@ class _NullFile:
         pass
 
 
-def _bar_class(label: str, report: Progress) -> type[_ReportingBar]:
-    return type("_FileBar", (_ReportingBar,), {"report": staticmethod(report), "label": label, "started": False})
+def _bar_class(label: str, report: Progress, deadline: float = float("inf")) -> type[_ReportingBar]:
+    return type("_FileBar", (_ReportingBar,), {"report": staticmethod(report), "label": label, "deadline": deadline})
 
 
 def _human_size(n: float) -> str:
@@ -393,26 +478,38 @@ def push_to_hub(
     token: str | None = None,
     private: bool = False,
     commit_message: str = "Upload from GAN Studio",
+    use_login: bool = True,
 ) -> str:
     """Upload a saved model folder to the Hub repo ``owner/name`` (created if needed); returns its URL.
 
-    Without ``token`` the login token (HF_TOKEN or ``hf auth login``) is used; with neither this is
-    a BadInput. Pickles and dotfiles are never uploaded. The token never appears in an error.
+    ``token`` is the pusher's own. Without one, the login of whoever runs the process (HF_TOKEN or
+    ``hf auth login``) is used only when ``use_login`` (the CLI; a local app) — a public app passes
+    ``use_login=False`` so a visitor never acts with the host's credentials. The token must be able
+    to write to the repo's namespace (its user or one of its organisations), checked before anything
+    is created. Pickles and dotfiles are never uploaded. The token never appears in an error.
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise BadInput(f"no model folder at {folder}")
+        raise BadInput("nothing to push: the model folder is missing")
     model_kind(folder)
-    _check_folder(folder, REQUIRED_FILES)
-    if "@" in (repo_id or ""):
-        raise BadInput(f"push to a repo id without @revision, not {repo_id!r}")
-    repo_id, _ = _parse_repo_spec((repo_id or "").strip(), error=BadInput)
-    secret = token or get_token()
+    _check_folder(folder, REQUIRED_FILES, "the model")
+    if not isinstance(repo_id, str) or "@" in repo_id:
+        raise BadInput(f"push to a repo id like your-name/my-gan (no @revision), not {shown(repo_id)}")
+    repo_id, _ = _parse_repo_spec(repo_id.strip(), error=BadInput)
+    secret = token or (get_token() if use_login else None)
     if not secret:
-        raise BadInput(f"pushing needs a Hugging Face token: {LOGIN_HINT}")
+        raise BadInput(f"pushing needs a Hugging Face token: {LOGIN_HINT}" if use_login else
+                       "sign in with Hugging Face to push to your own account")
     if _hub_offline():
         raise OfflineError("cannot push while offline (HF_HUB_OFFLINE is set)")
-    api = HfApi(token=token)
+    namespace = repo_id.split("/")[0]
+    try:
+        allowed = writable_namespaces(secret)
+    except Exception as err:
+        raise _push_error(err, repo_id, secret) from None
+    if namespace not in allowed:
+        raise BadInput(f"your token cannot write to {namespace!r}: push to {' or '.join(sorted(allowed)[:3])}/…")
+    api = HfApi(token=secret)  # always explicit: never the process's own login by accident
     try:
         url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         api.upload_folder(
@@ -421,6 +518,17 @@ def push_to_hub(
     except Exception as err:
         raise _push_error(err, repo_id, secret) from None
     return str(url)
+
+
+def writable_namespaces(token: str) -> set[str]:
+    """The user a token belongs to and the organisations it may write to (``whoami``)."""
+    info = HfApi(token=token).whoami(token=token, cache=True)  # a fresh HfApi: it reads HF_ENDPOINT now
+    names = {str(info.get("name"))} if info.get("name") else set()
+    for org in info.get("orgs") or []:
+        role = str(org.get("roleInOrg") or org.get("role") or "write").lower()
+        if org.get("name") and role not in ("read", "reader"):
+            names.add(str(org["name"]))
+    return names
 
 
 def _push_error(err: Exception, repo_id: str, secret: str) -> StudioError:

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -18,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganstudio.errors import BadModel
+from ganstudio.limits import LIMITS
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -25,36 +27,61 @@ CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
 
 
-def read_config(folder: str | Path) -> dict:
-    """Parse ``config.json``; a missing or malformed file is a one-line BadModel."""
+def read_config(folder: str | Path, name: str | None = None) -> dict:
+    """Parse ``config.json``; a missing, oversized, too deeply nested or malformed file is a one-line BadModel.
+
+    ``name`` is how messages call the model (the spec a person typed); it defaults to the folder's name.
+    """
     path = Path(folder) / CONFIG_NAME
+    name = name or Path(folder).name
     if not path.is_file():
-        raise BadModel(f"{Path(folder).name}: no {CONFIG_NAME} in the model folder")
+        raise BadModel(f"{name}: no {CONFIG_NAME} in the model folder")
+    size = path.stat().st_size
+    if size > LIMITS.max_config_bytes:
+        raise BadModel(f"{name}: {CONFIG_NAME} is {size:,} bytes; a model config is far smaller (at most "
+                       f"{LIMITS.max_config_bytes:,})")
+    raw = path.read_bytes()
+    if _nesting(raw) > LIMITS.max_config_depth:
+        raise BadModel(f"{name}: malformed {CONFIG_NAME} (nested more than {LIMITS.max_config_depth} levels deep)")
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadModel(f"{Path(folder).name}: malformed {CONFIG_NAME} ({err.__class__.__name__}: {err})") from None
+        config = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        where = f" at line {err.lineno}" if isinstance(err, json.JSONDecodeError) else ""
+        raise BadModel(f"{name}: malformed {CONFIG_NAME} (not valid JSON{where})") from None
     if not isinstance(config, dict):
-        raise BadModel(f"{Path(folder).name}: malformed {CONFIG_NAME} (expected a JSON object)")
+        raise BadModel(f"{name}: malformed {CONFIG_NAME} (expected a JSON object)")
     return config
 
 
-def read_state_dict(folder: str | Path, filename: str = WEIGHTS_NAME) -> dict[str, torch.Tensor]:
+def _nesting(raw: bytes) -> int:
+    """Deepest bracket nesting of a JSON text (brackets inside strings counted too: an upper bound)."""
+    depth = deepest = 0
+    for byte in raw:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
+def read_state_dict(folder: str | Path, filename: str = WEIGHTS_NAME, name: str | None = None) -> dict[str, torch.Tensor]:
     """Load tensors from safetensors on CPU. Pickle-only folders are refused, never opened."""
     folder = Path(folder)
+    name = name or folder.name
     path = folder / filename
     if not path.is_file():
-        pickles = [name for name in PICKLE_NAMES if (folder / name).exists()]
+        pickles = [p for p in PICKLE_NAMES if (folder / p).exists()]
         if pickles:
             raise BadModel(
-                f"{folder.name}: only pickle weights ({pickles[0]}); GAN Studio never unpickles files — "
+                f"{name}: only pickle weights ({pickles[0]}); GAN Studio never unpickles files — "
                 f"convert them to {WEIGHTS_NAME}"
             )
-        raise BadModel(f"{folder.name}: no {filename} in the model folder")
+        raise BadModel(f"{name}: no {filename} in the model folder")
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as err:
-        raise BadModel(f"{folder.name}: unreadable {filename} ({str(err).splitlines()[0][:200]})") from None
+        raise BadModel(f"{name}: unreadable {filename} ({str(err).splitlines()[0][:120]})") from None
 
 
 def load_into(model: torch.nn.Module, state: Mapping[str, torch.Tensor], name: str = "model") -> None:
@@ -92,7 +119,7 @@ def save_model(
     """
     folder = Path(folder).resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
     try:
         (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
@@ -113,7 +140,7 @@ def save_model(
         tmp.chmod(0o755)
         old = None
         if folder.exists():
-            old = folder.with_name(f".{folder.name}.old.{os.getpid()}")
+            old = folder.with_name(f".old-{folder.name}-{os.getpid()}")
             if old.exists():
                 shutil.rmtree(old)
             folder.rename(old)
@@ -127,7 +154,19 @@ def save_model(
 
 
 def zip_folder(folder: str | Path, zip_path: str | Path) -> Path:
-    """Zip a saved model folder (flat), for download from the UI."""
+    """Zip a saved model folder (flat), for download. Written under a temp name, then renamed into place."""
     folder, zip_path = Path(folder), Path(zip_path)
-    base = str(zip_path.with_suffix(""))
-    return Path(shutil.make_archive(base, "zip", root_dir=folder))
+    fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{zip_path.stem}-", suffix=".zip", dir=zip_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    archive.write(path, path.relative_to(folder).as_posix())
+        tmp.chmod(0o644)
+        os.replace(tmp, zip_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return zip_path

@@ -13,6 +13,13 @@ Upload protocol (``HfApi.create_repo`` + ``upload_folder``): ``POST /api/repos/c
 LFS/xet transfer) and ``POST /api/models/{repo}/commit/{rev}`` (ndjson, base64 contents). Writes need
 ``Authorization: Bearer <token>`` with a token in ``write_tokens``.
 
+Identity (``GET /api/whoami-v2``): ``users`` maps a token to the account it belongs to (name and
+organisations); the write token ``TEST_TOKEN`` is user ``me`` in organisation ``acme``.
+
+A hostile or broken Hub, per file (``behave[filename]``): ``Slow(chunk, delay_s)`` trickles the body,
+``Stall(after)`` sends that many bytes and then nothing, ``Truncate(after)`` closes the connection
+early although Content-Length promised more.
+
 Repos are ``{repo_id: {revision_or_commit: {filename: bytes}}}``; each named revision (branch or tag)
 points at a commit whose 40-hex sha is derived from its content. Every request is recorded in
 ``requests`` so tests can assert cache hits.
@@ -26,6 +33,7 @@ import io
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +42,30 @@ from urllib.parse import unquote, urlsplit
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 LFS_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")  # served like LFS files: redirect to a CDN
 TEST_TOKEN = "hf_loopbackWriteToken0123456789"  # the write token `hub_server` accepts (not a real one)
+TEST_USER = {"name": "me", "orgs": [{"name": "acme", "roleInOrg": "write"}]}  # whoami of TEST_TOKEN
+
+
+@dataclass(frozen=True)
+class Slow:
+    """Send the body ``chunk`` bytes at a time, ``delay_s`` apart."""
+
+    chunk: int = 1
+    delay_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Send ``after`` bytes of the body, then nothing for ``hold_s`` seconds (a dead connection)."""
+
+    after: int = 100
+    hold_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Truncate:
+    """Send ``after`` bytes of the body, then close the connection (Content-Length promised more)."""
+
+    after: int = 100
 
 
 def model_files(
@@ -81,6 +113,8 @@ class HubServer:
         self._repos: dict[str, _Repo] = {}
         self._blobs: dict[str, bytes] = {}  # sha256 -> content, for the CDN
         self.write_tokens = set(write_tokens)
+        self.users: dict[str, dict] = {token: dict(TEST_USER) for token in self.write_tokens}  # token -> whoami
+        self.behave: dict[str, Slow | Stall | Truncate] = {}  # filename -> how its body is (mis)served
         self.requests: list[Request] = []
         self.fail_with: tuple[int, str] | None = None  # (status, message) to answer every request with
         self._lock = threading.Lock()
@@ -228,14 +262,33 @@ class _Handler(BaseHTTPRequestHandler):
         self.hub.requests.append(Request(self.command, path, self.headers.get("Authorization")))
         return path
 
-    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
+              behave: "Slow | Stall | Truncate | None" = None) -> None:
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        if self.command == "HEAD":
+            return
+        try:
+            if isinstance(behave, Slow):
+                for start in range(0, len(body), behave.chunk):
+                    self.wfile.write(body[start:start + behave.chunk])
+                    self.wfile.flush()
+                    time.sleep(behave.delay_s)
+            elif isinstance(behave, Stall):
+                self.wfile.write(body[:behave.after])
+                self.wfile.flush()
+                time.sleep(behave.hold_s)
+            elif isinstance(behave, Truncate):
+                self.wfile.write(body[:behave.after])
+                self.wfile.flush()
+                self.close_connection = True
+            else:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: that is what these tests want
+            self.close_connection = True
 
     def _json(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
@@ -296,7 +349,14 @@ class _Handler(BaseHTTPRequestHandler):
             if content is None:
                 return self._error(404, None, "no such blob")
             sha256 = path[len("/cdn/") :].split("/", 1)[0]
-            return self._send(200, content, {"Content-Type": "application/octet-stream", "ETag": f'"{sha256}"'})
+            filename = path.rsplit("/", 1)[-1]
+            return self._send(200, content, {"Content-Type": "application/octet-stream", "ETag": f'"{sha256}"'},
+                              self.hub.behave.get(filename))
+        if path == "/api/whoami-v2":
+            user = self.hub.users.get(self._bearer() or "")
+            if user is None:
+                return self._error(401, None, "Invalid credentials in Authorization header")
+            return self._json(200, {"type": "user", **user})
         m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
         if not m:
             return self._error(404, None, f"no route for {self.command} {path}")
@@ -324,7 +384,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return self._send(302, b"", headers)
         headers["ETag"] = f'"{_git_blob_sha(content)}"'
-        self._send(200, content, headers)
+        self._send(200, content, headers, self.hub.behave.get(filename))
 
     # ------------------------------------------------------------------ upload
 

@@ -307,22 +307,31 @@ def test_saved_2d_generator_uses_the_training_sets_axes(saved_models):
     assert len(out["frames"]) == 3 and Path(out["gif_path"]).exists()
 
 
-def test_your_trained_model_appears_for_its_session_only(saved_models, monkeypatch):
-    from ganstudio.actions import train
+def test_your_trained_model_appears_for_its_session_only(saved_models):
+    from types import SimpleNamespace
 
-    monkeypatch.setattr(train, "last_trained_model", lambda owner: saved_models["dcgan"] if owner == "me" else None)
-    assert explore.list_generators("me")[-1] == explore.YOUR_MODEL
-    assert explore.YOUR_MODEL not in explore.list_generators("someone-else")
-    mine = explore.sample_grid(explore.YOUR_MODEL, seed=2, n=4, owner="me")["image"]
+    from ganstudio.actions.visitors import end_session, session_of
+    from ganstudio.sessions import Run
+
+    name = "run 1 · digits · dcgan"
+    session_of("me").add_run(Run(name=name, job_id="none", task=SimpleNamespace(saved=True),
+                                 folder=Path(saved_models["dcgan"]), params={}))
+    assert explore.list_generators("me")[-1] == name
+    assert name not in explore.list_generators("someone-else")
+    mine = explore.sample_grid(name, seed=2, n=4, owner="me")["image"]
     assert _same(mine, explore.sample_grid(saved_models["dcgan"], seed=2, n=4)["image"])
-    with pytest.raises(BadInput, match="has not trained a generator yet"):
-        explore.sample_grid(explore.YOUR_MODEL, seed=2, n=4, owner="someone-else")
+    with pytest.raises(StudioError, match="unknown model"):  # another visitor cannot open it by its name
+        explore.sample_grid(name, seed=2, n=4, owner="someone-else")
+    session_of("me").runs.clear()  # the folder belongs to the fixture, not to the session
+    end_session("me")
 
 
 def test_session_downloads_are_removed_when_the_session_ends(stand_ins):
+    from ganstudio.actions.visitors import end_session
+
     paths = explore.export("tiny", 0, 4, 1.0, None, "sefa", [1.0], owner="leaving")
     assert Path(paths["npy_path"]).exists()
-    explore.forget_session("leaving")
+    end_session("leaving")
     assert not Path(paths["npy_path"]).exists() and not Path(paths["png_path"]).exists()
 
 
@@ -342,7 +351,7 @@ def test_hub_generator_by_revision_and_gpt_repo_refused(saved_models, hub_server
     assert explore.model_info("acme/digits@v1")["data_kind"] == "image"
     local = explore.sample_grid(saved_models["dcgan"], seed=3, n=4)["image"]
     assert _same(local, explore.sample_grid("acme/digits@v1", seed=3, n=4)["image"])
-    with pytest.raises(BadModel, match="acme/gpt is not a GAN Studio generator"):
+    with pytest.raises(BadModel, match="acme/gpt: not a GAN Studio generator"):
         explore.explore("acme/gpt", 0, 4, 1.0, None, "sefa", [1.0])
 
 

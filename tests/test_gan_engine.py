@@ -9,17 +9,13 @@ import pytest
 import torch
 
 from ganstudio.actions import train as actions
+from ganstudio.actions.visitors import end_session, session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput
 from ganstudio.gan.io import load_gan
 
 torch.set_num_threads(1)
 SMALL = {"batch_size": 32, "hidden": 16, "depth": 2, "seconds": 0}
-
-
-@pytest.fixture(autouse=True)
-def _runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(actions, "_run_dir", lambda owner: tmp_path / owner / "model")
 
 
 def _wait(owner: str, states, timeout: float = 60.0) -> dict:
@@ -39,11 +35,15 @@ def test_run_to_completion_and_open_in_explore():
     info = _wait(owner, ("done", "failed"))
     assert info["state"] == "done", info["error"]
     snap = info["snapshot"]
-    assert snap["step"] == 40 and snap["image"] is not None and snap["metrics"]["total_modes"] == 8
+    assert snap["step"] == 40 and snap["metrics"]["total_modes"] == 8
     assert "step 40/40" in info["text"]
-    folder = actions.last_trained_model(owner)
+    name = actions.latest_trained(owner)
+    assert name == info["run"] and name in actions.trained_models(owner)
+    folder = actions.trained_folder(owner, name)
     assert folder is not None and load_gan(folder).config["steps"] == 40
-    actions.forget_session(owner)
+    assert actions.trained_folder("someone-else", name) is None  # runs are private to their session
+    end_session(owner)
+    assert not folder.exists(), "the session's files outlived it"
 
 
 def test_pause_single_steps_stop_and_save():
@@ -51,7 +51,7 @@ def test_pause_single_steps_stop_and_save():
     actions.start_training(owner, {"data": "grid25", "steps": 0, **SMALL})
     _wait(owner, ("running",))
     actions.pause_training(owner)
-    info = _wait(owner, ("paused",))
+    _wait(owner, ("paused",))
     with pytest.raises(BadInput, match="d', 'g' or 'both"):
         actions.single_step(owner, "x")
     step = actions.poll_training(owner)["snapshot"].get("step", 0)
@@ -63,18 +63,25 @@ def test_pause_single_steps_stop_and_save():
     assert actions.poll_training(owner)["snapshot"]["step"] == step + 2  # the published snapshot follows
     zip_path = actions.save_checkpoint(owner)
     assert {"config.json", "model.safetensors", "README.md", "samples.png"} <= set(zipfile.ZipFile(zip_path).namelist())
+    assert str(session_of(owner).folder) in zip_path  # written in the visitor's own folder
     result = actions.stop_training(owner)
-    assert result["saved_to"] and load_gan(result["saved_to"]).data_kind == "2d"
-    assert actions.poll_training(owner)["state"] == "cancelled"
-    actions.forget_session(owner)
+    assert result["saved"] and load_gan(actions.trained_folder(owner, result["run"])).data_kind == "2d"
+    info = actions.poll_training(owner)
+    assert info["state"] == "done" and info["text"].startswith("stopped")
+    with pytest.raises(BadInput, match="ended"):
+        actions.single_step(owner, "d")
+    end_session(owner)
 
 
 def test_second_start_replaces_the_first_and_bad_params_fail_early():
     owner = "test-replace"
     first = actions.start_training(owner, {"data": "ring8", "steps": 0, **SMALL})
+    with pytest.raises(BadInput, match="already training"):
+        actions.start_training(owner, {"data": "moons", "steps": 5, **SMALL}, replace=False)
     second = actions.start_training(owner, {"data": "moons", "steps": 5, **SMALL})
     assert first != second
-    assert get_engine().get(first) is None or get_engine().get(first).state == "cancelled"
+    old = get_engine().get(first)
+    assert old is None or (old.finished and old.ended_by == "replaced by a new run")
     _wait(owner, ("done",))
     with pytest.raises(BadInput, match="learning rate"):
         actions.start_training(owner, {"data": "ring8", "lr_g": 5.0})
@@ -82,7 +89,7 @@ def test_second_start_replaces_the_first_and_bad_params_fail_early():
         actions.single_step("nobody", "d")
     actions.reset(owner)
     assert actions.poll_training(owner)["state"] == "idle"
-    actions.forget_session(owner)
+    end_session(owner)
 
 
 def test_divergence_fails_the_job_with_one_line():
@@ -91,10 +98,10 @@ def test_divergence_fails_the_job_with_one_line():
     _wait(owner, ("running",))
     actions.pause_training(owner)
     _wait(owner, ("paused",))
-    run = actions._runs[owner]
-    get_engine().run(lambda: run.trainer.G.z_proj.weight.data.fill_(float("nan")))
+    task = session_of(owner).current.task
+    get_engine().run(lambda: task.build().G.z_proj.weight.data.fill_(float("nan")))
     actions.resume_training(owner)
     info = _wait(owner, ("failed",))
     assert info["error"].startswith("training diverged at step")
     assert "stopped: training diverged" in info["text"]
-    actions.forget_session(owner)
+    end_session(owner)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,7 +118,8 @@ def fake_gan(monkeypatch):
     module = types.ModuleType("ganstudio.gan.attention")
     module.attention_maps = fake_attention_maps
     monkeypatch.setitem(sys.modules, "ganstudio.gan.attention", module)
-    monkeypatch.setattr(gan_io, "load_gan_spec", lambda spec, device="cpu", progress=None:
+    monkeypatch.setattr(actions, "_resolve_gan", lambda spec: Path("/fake") / spec)
+    monkeypatch.setattr(gan_io, "load_gan", lambda folder, device="cpu", name=None:
                         types.SimpleNamespace(generator=FakeGenerator(), config={}))
     monkeypatch.setattr(actions, "_gans", type(actions._gans)())
     monkeypatch.setattr(actions, "_gan_results", type(actions._gan_results)())

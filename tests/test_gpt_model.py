@@ -133,10 +133,13 @@ def test_loads_by_hub_id_with_its_tokenizer(tmp_path, hub_server):
         assert torch.allclose(loaded.model(idx).logits, hf(idx).logits, atol=1e-4)
 
 
-def test_text_action_downloads_off_the_worker_and_reports_progress(tmp_path, hub_server):
+def test_text_action_downloads_off_the_worker_and_reports_progress(tmp_path, hub_server, monkeypatch):
     import threading
 
+    from ganstudio import hub
     from ganstudio.actions import text
+
+    monkeypatch.setattr(hub, "_PERCENT_FROM_BYTES", 0)  # report even this tiny model's download
 
     make_hub_model(tmp_path / "src", prefix=True)
     hub_server.add_repo("community/tiny-gpt2-stream", {"main": {p.name: p.read_bytes() for p in (tmp_path / "src").iterdir()}})

@@ -55,8 +55,7 @@ def test_download_by_repo_id_reports_progress(hub_server):
     assert torch.equal(load_file(folder / "model.safetensors")["weight"], torch.arange(6.0).reshape(2, 3))
     assert (folder / "README.md").read_text() == "# tiny"
     assert not (folder / "tokenizer.json").exists()  # optional and absent on the Hub: skipped
-    size = len(files["model.safetensors"])
-    assert f"downloading model.safetensors ({size} B)…" in lines
+    assert lines == []  # small files arrive at once: nothing to report
 
 
 def test_large_download_reports_percentages(hub_server):
@@ -88,7 +87,7 @@ def test_cache_hit_then_server_down_then_offline(hub_server, monkeypatch):
     lines: list[str] = []
     assert hub.resolve("acme/tiny-gan", progress=lines.append) == first
     assert hub_server.count("GET") == 0  # nothing downloaded again: only metadata checks
-    assert "model.safetensors: cached" in lines
+    assert lines == []
 
     hub_server.stop()
     started = time.monotonic()

@@ -6,6 +6,7 @@ engine's worker; the pictures are drawn here with numpy + PIL (``ganstudio.gpt.h
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -13,18 +14,20 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ganstudio.actions.params import integer
+from ganstudio.checks import integer, shown, text
 from ganstudio.actions.text import loaded_gpt
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel
 from ganstudio.gpt import attention as gpt_attention
 from ganstudio.gpt import heatmaps
 from ganstudio.gpt.generate import encode_prompt
+from ganstudio.limits import LIMITS
+from ganstudio.settings import SETTINGS
 
-MAX_ATTENTION_TOKENS = 512  # layers x heads x T x T floats: GPT-2 small at 512 tokens is ~150 MB
+MAX_ATTENTION_TOKENS = LIMITS.max_attention_tokens
 GAN_DISPLAY_SIZE = 256  # the generated image is shown (and clicked) at this size
 CACHE_GAN_RESULTS = 8  # (model, seed, class) forward passes kept, so clicking around is instant
-MAX_SEED = 2**32 - 1
+MAX_SEED = LIMITS.max_seed
 ATTENTION_ARCHS = ("sagan", "transformer")  # GAN generators that have attention layers to show
 
 _gans: OrderedDict[str, Any] = OrderedDict()  # spec -> GanModel; touched only on the worker
@@ -43,8 +46,8 @@ def text_attention(model: str, prompt: str, owner: str = "cli") -> dict:
     diagonal), ``n_layers``, ``n_heads``, ``model`` and ``note`` (non-empty when the prompt was
     cut from the left to ``MAX_ATTENTION_TOKENS`` or the model's context).
     """
-    if not isinstance(prompt, str) or not prompt:
-        raise BadInput("the prompt is empty: type a sentence to see what attends to what")
+    prompt = text("prompt", prompt, LIMITS.max_prompt_chars,
+                  empty="the prompt is empty: type a sentence to see what attends to what")
     loaded = loaded_gpt(model, owner)
     limit = min(loaded.config.n_positions, MAX_ATTENTION_TOKENS)
     encoded = encode_prompt(loaded.tokenizer, prompt, limit)
@@ -54,7 +57,7 @@ def text_attention(model: str, prompt: str, owner: str = "cli") -> dict:
         note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens; only the last {limit} are shown "
                 f"(its first {encoded.dropped} were cut).")
     return {
-        "model": model.strip(),
+        "model": str(model).strip(),
         "tokens": loaded.tokenizer.token_strings(encoded.ids),
         "attentions": attentions,
         "n_layers": int(attentions.shape[0]),
@@ -102,7 +105,7 @@ def attention_view(attentions: np.ndarray, tokens: list[str], view: str = "head"
         matrix = attention_rollout(attentions, discount_first_token)
         title = "rollout over all layers" + (" (first token discounted)" if discount_first_token else "")
     else:
-        raise BadInput(f"view must be 'head', 'average' or 'rollout', got {view!r}")
+        raise BadInput(f"view must be 'head', 'average' or 'rollout', got {shown(view)}")
     return {
         "matrix": matrix,
         "image": heatmaps.heatmap_image(matrix, size),
@@ -138,14 +141,18 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
     ``q_grid``, ``k_grid`` and ``overlay`` (PIL: the weights over the image).
     """
     seed = integer("seed", seed, 0, MAX_SEED)
-    spec = (model_spec or "").strip()
-    if not spec:
-        raise BadInput("no GAN model given: pick an attention-based generator such as digits-sagan")
-    key = (spec, seed, None if class_id is None else integer("class", class_id, 0, 10**6))
+    spec = text("model", model_spec, LIMITS.max_name_chars,
+                empty="no GAN model given: pick an attention-based generator such as digits-sagan").strip()
+    from ganstudio.actions.train import trained_folder
+
+    run_folder = trained_folder(owner, spec)  # a visitor's own run: cached under its folder, never by name
+    model_key = str(run_folder) if run_folder is not None else spec
+    key = (model_key, seed, None if class_id is None else integer("class", class_id, 0, LIMITS.gan_max_classes))
     with _gan_results_lock:
         cached = _gan_results.get(key)
     if cached is None:
-        cached = get_engine().run(lambda: _gan_forward(spec, seed, key[2]), owner=owner)
+        folder = None if model_key in _gans else run_folder or _resolve_gan(spec)  # downloads stay off the worker
+        cached = get_engine().run(lambda: _gan_forward(model_key, spec, folder, seed, key[2]), owner=owner)
     with _gan_results_lock:
         _gan_results[key] = cached
         _gan_results.move_to_end(key)
@@ -168,26 +175,35 @@ def _point(query_xy) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in query_xy)
     except (TypeError, ValueError):
-        raise BadInput(f"query point must be (x, y) pixel coordinates, got {query_xy!r}") from None
+        raise BadInput(f"query point must be (x, y) pixel coordinates, got {shown(query_xy)}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise BadInput(f"query point must be finite pixel coordinates, got {shown(query_xy)}")
     if not (0 <= x < GAN_DISPLAY_SIZE and 0 <= y < GAN_DISPLAY_SIZE):
         raise BadInput(f"query point ({x:g}, {y:g}) is outside the {GAN_DISPLAY_SIZE}x{GAN_DISPLAY_SIZE} image")
     return x, y
 
 
-def _gan_forward(spec: str, seed: int, class_id: int | None):
+def _resolve_gan(spec: str):
+    """The local folder of a bundled, Hub or (where allowed) folder spec."""
+    from ganstudio.gan.io import resolve_gan
+
+    return resolve_gan(spec, allow_paths=SETTINGS.allow_paths)
+
+
+def _gan_forward(model_key: str, spec: str, folder, seed: int, class_id: int | None):
     """On the worker: the image (uint8 HWC) and every attention layer's (Nq, Nk) weights as numpy."""
     import torch
 
     from ganstudio.gan.attention import attention_maps
-    from ganstudio.gan.io import load_gan_spec
+    from ganstudio.gan.io import load_gan
 
     engine = get_engine()
-    if spec not in _gans:
-        _gans[spec] = load_gan_spec(spec, device=engine.device)
+    if model_key not in _gans:
+        _gans[model_key] = load_gan(folder, device=engine.device, name=spec)
         while len(_gans) > 2:
             _gans.popitem(last=False)
-    _gans.move_to_end(spec)
-    gan = _gans[spec]
+    _gans.move_to_end(model_key)
+    gan = _gans[model_key]
     generator = gan.generator
     if getattr(generator, "out_kind", "image") != "image":
         raise BadModel(f"{spec} generates 2D points, not images: pick an image generator with attention")

@@ -11,11 +11,6 @@ Latents: sample i of seed s is row i of ``numpy.random.default_rng(s).standard_n
 
 from __future__ import annotations
 
-import itertools
-import math
-import re
-import shutil
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,19 +20,22 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from ganstudio import checks
+from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel
 from ganstudio.gan import interpolate as interp
 from ganstudio.gan import render
 from ganstudio.gan.directions import METHODS
+from ganstudio.limits import LIMITS
+from ganstudio.settings import SETTINGS
 
-YOUR_MODEL = "(your trained model)"  # the dropdown entry for the generator this session just trained
-MAX_SAMPLES = 64  # a grid of 8×8; more is slow on a CPU and unreadable on screen
-MAX_DIRECTIONS = 16  # sliders the API accepts; the UI shows fewer
-ALPHA_LIMIT = 10.0  # |strength| per slider, in units of z's standard deviation
+MAX_SAMPLES = LIMITS.max_samples
+MAX_DIRECTIONS = LIMITS.max_directions  # sliders the API accepts; the UI shows fewer
+ALPHA_LIMIT = LIMITS.max_slider  # |strength| per slider, in units of z's standard deviation
 PSI_RANGE = (0.0, 1.5)  # truncation: 0 = the mean sample, 1 = the prior, >1 = wilder samples
-MAX_SEED = 2**32 - 1
-MAX_STEPS = 64  # interpolation frames
+MAX_SEED = LIMITS.max_seed
+MAX_STEPS = LIMITS.max_interp_steps  # interpolation frames
 CACHE_MODELS = 4  # loaded generators kept warm (bundled ones are a few MB each)
 KEEP_FILES = 24  # downloads kept per session before the oldest are removed
 GANSPACE_SEED = 0  # directions are a property of the model, not of the grid's seed
@@ -46,10 +44,11 @@ CLOUD_SEED = 1_000_003
 
 MAX_REMEMBERED_SPECS = 256  # spec -> folder lookups kept
 
+# Loaded generators are shared by every visitor (a bundled model is loaded once); a visitor's own
+# run is evicted when its session ends (``evict_folder``).
 _cache: OrderedDict[str, "_Loaded"] = OrderedDict()  # folder@mtime -> loaded generator, least recent first
-_folders: dict[str, Path] = {}  # spec -> resolved local folder
+_folders: dict[str, Path] = {}  # Hub/bundled spec -> resolved local folder
 _cache_lock = threading.Lock()
-_file_counter = itertools.count(1)
 
 
 @dataclass
@@ -70,25 +69,8 @@ class _Loaded:
 # ---- validation ------------------------------------------------------------------------
 
 
-def _number(name: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or value is None:
-        raise BadInput(f"{name} must be a number, got {value!r}")
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise BadInput(f"{name} must be a finite number, got {value!r}")
-    if not low <= out <= high:
-        raise BadInput(f"{name} must be between {low:g} and {high:g}, got {out:g}")
-    return out
-
-
-def _whole(name: str, value: Any, low: int, high: int) -> int:
-    out = _number(name, value, low, high)
-    if out != int(out):
-        raise BadInput(f"{name} must be a whole number, got {value!r}")
-    return int(out)
+_number = checks.number
+_whole = checks.integer
 
 
 def _class_id(loaded: _Loaded, class_id: Any) -> int | None:
@@ -109,7 +91,7 @@ def _sliders(values: Any) -> np.ndarray:
     if values is None:
         return np.zeros(0, np.float32)
     if not isinstance(values, (list, tuple, np.ndarray)):
-        raise BadInput(f"slider values must be a list of numbers, got {values!r}")
+        raise BadInput(f"slider values must be a list of numbers, got {checks.shown(values)}")
     if len(values) > MAX_DIRECTIONS:
         raise BadInput(f"at most {MAX_DIRECTIONS} slider values, got {len(values)}")
     return np.array(
@@ -121,7 +103,7 @@ def _method(method: Any) -> str:
     key = str(method or "").strip().lower().replace(" ", "")
     key = {"rawz": "z", "raw": "z", "z-axes": "z"}.get(key, key)
     if key not in METHODS:
-        raise BadInput(f"unknown direction method {method!r}: choose sefa, ganspace or z")
+        raise BadInput(f"unknown direction method {checks.shown(method)}: choose sefa, ganspace or z")
     return key
 
 
@@ -129,44 +111,34 @@ def _method(method: Any) -> str:
 
 
 def list_generators(owner: str = "cli") -> list[str]:
-    """Bundled GAN generators, plus "(your trained model)" once this session has trained one."""
+    """Bundled GAN generators, then this visitor's saved runs (newest first)."""
+    from ganstudio.actions.train import trained_models
     from ganstudio.hub import bundled_models
 
     names = sorted(name for name, meta in bundled_models().items() if meta.get("kind") == "gan")
-    if _trained_folder(owner) is not None:
-        names.append(YOUR_MODEL)
-    return names
-
-
-def _trained_folder(owner: str) -> str | None:
-    try:
-        from ganstudio.actions.train import last_trained_model
-    except ImportError:  # the Train tab is not part of this build
-        return None
-    return last_trained_model(owner)
+    return names + trained_models(owner)
 
 
 def _resolve(spec: Any, owner: str, progress: Callable[[str], None] | None) -> tuple[str, Path]:
     """Spec -> (cache key, local folder). Downloads happen here, off the engine's worker.
 
-    A spec is resolved once per process (a Hub lookup is a network round trip, too slow for every
-    slider move; pin ``@revision`` for a fixed version). The key carries the weights' mtime, so a
-    model saved again in the same folder is loaded afresh.
+    A spec is a bundled name, a Hub id, one of this visitor's runs (by its name), or — where the
+    host allows it — a server folder. A Hub spec is resolved once per process (a Hub lookup is a
+    network round trip, too slow for every slider move; pin ``@revision`` for a fixed version). The
+    key carries the weights' mtime, so a model saved again in the same folder is loaded afresh.
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise BadInput("choose a generator: a bundled name, a local folder or a Hub id (owner/name[@revision])")
+    from ganstudio.actions.train import trained_folder
+
+    spec = checks.text("generator", spec, LIMITS.max_name_chars,
+                       empty="choose a generator: a bundled name, one of your runs or a Hub id (owner/name[@revision])")
     spec = spec.strip()
-    if spec == YOUR_MODEL:
-        trained = _trained_folder(owner)
-        if trained is None:
-            raise BadInput("this session has not trained a generator yet: train one in the Train tab first")
-        folder = Path(trained)
-    else:
+    folder = trained_folder(owner, spec)
+    if folder is None:
         folder = _folders.get(spec)
         if folder is None or not (folder / "config.json").is_file():
-            from ganstudio.hub import resolve
+            from ganstudio.gan.io import resolve_gan
 
-            folder = Path(resolve(spec, progress=progress))
+            folder = Path(resolve_gan(spec, progress=progress, allow_paths=SETTINGS.allow_paths))
             _folders[spec] = folder
             while len(_folders) > MAX_REMEMBERED_SPECS:
                 _folders.pop(next(iter(_folders)))
@@ -177,12 +149,13 @@ def _resolve(spec: Any, owner: str, progress: Callable[[str], None] | None) -> t
 
 def _load(spec: Any, owner: str, progress: Callable[[str], None] | None = None) -> _Loaded:
     key, folder = _resolve(spec, owner, progress)
+    spec = spec.strip()
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    _check_is_gan(folder, str(spec))
-    loaded = get_engine().run(lambda: _load_on_worker(key, folder, str(spec)), owner=owner)
+    _check_is_gan(folder, spec)
+    loaded = get_engine().run(lambda: _load_on_worker(key, folder, spec), owner=owner)
     with _cache_lock:
         _cache[key] = loaded
         _cache.move_to_end(key)
@@ -194,15 +167,16 @@ def _load(spec: Any, owner: str, progress: Callable[[str], None] | None = None) 
 def _check_is_gan(folder: Path, spec: str) -> None:
     from ganstudio.weights_io import read_config
 
-    model_type = read_config(folder).get("model_type")
+    model_type = read_config(folder, spec).get("model_type")
     if model_type != "ganstudio-gan":
-        raise BadModel(f"{spec} is not a GAN Studio generator (model_type {model_type!r}, expected 'ganstudio-gan')")
+        raise BadModel(f"{checks.shown(spec)} is not a GAN Studio generator (model_type {checks.shown(model_type)}, "
+                       "expected 'ganstudio-gan')")
 
 
 def _load_on_worker(key: str, folder: Path, spec: str) -> _Loaded:
     from ganstudio.gan.io import load_gan
 
-    model = load_gan(folder)
+    model = load_gan(folder, name=spec)
     toy = model.config.get("toy") or {}
     return _wrap(key, model.generator, spec, extent=toy.get("extent"))
 
@@ -377,12 +351,13 @@ def interpolate(
     else:
         images = get_engine().run(lambda: _forward(loaded, path, y), owner=owner)
         frames = [_grid(images[i : i + 1]) for i in range(steps)]  # each frame = that latent's 1-sample grid
-    out = _session_dir(owner)
-    stem = f"interp-{seed_a}-{seed_b}-{mode}-{next(_file_counter)}"
+    session = session_of(owner)
     big = [_enlarged(f) for f in frames]
-    gif = interp.encode_gif(big, out / f"{stem}.gif", fps=fps)
-    mp4 = interp.encode_mp4(big, out / f"{stem}.mp4", fps=fps)
-    _prune(out)
+    session.reserve(2 * sum(f.width * f.height for f in big), "the animation")  # GIF / MP4 stay below raw pixels x2
+    stem = f"interp-{seed_a}-{seed_b}-{mode}"
+    gif = interp.encode_gif(big, session.new_path(stem, ".gif"), fps=fps)
+    mp4 = interp.encode_mp4(big, session.new_path(stem, ".mp4"), fps=fps)
+    _prune(session.folder)
     strip = interp.strip(frames) if loaded.data_kind == "2d" else _grid(images, nrow=steps, min_side=STRIP_SIDE)
     return {"strip": strip, "frames": frames, "gif_path": str(gif), "mp4_path": str(mp4) if mp4 else None}
 
@@ -399,19 +374,26 @@ def export(
 ) -> dict:
     """Both downloads in one go: ``{"png_path": str, "npy_path": str}``."""
     edited = _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, draw=True)
-    out = _session_dir(owner)
-    stem = f"grid-seed{edited['seed']}-{next(_file_counter)}"
-    npy = out / f"{stem}.npy"
+    session = session_of(owner)
+    picture = _enlarged(edited["image"])
+    session.reserve(edited["latents"].nbytes + 4 * picture.width * picture.height, "the download")
+    stem = f"grid-seed{edited['seed']}"
+    npy = session.new_path(stem, ".npy")
     np.save(npy, edited["latents"])
-    png = out / f"{stem}.png"
-    _enlarged(edited["image"]).save(png, format="PNG")
-    _prune(out)
+    png = session.new_path(stem, ".png")
+    picture.save(png, format="PNG")
+    _prune(session.folder)
     return {"png_path": str(png), "npy_path": str(npy)}
 
 
-def forget_session(owner: str) -> None:
-    """The browser session ended: remove its downloads (models stay cached for everyone)."""
-    shutil.rmtree(_session_dir(owner, create=False), ignore_errors=True)
+def evict_folder(folder: Path) -> int:
+    """Forget loaded generators whose weights live under ``folder`` (a session that ended)."""
+    prefix = str(Path(folder).resolve())
+    with _cache_lock:
+        gone = [key for key in _cache if key.startswith(prefix)]
+        for key in gone:
+            del _cache[key]
+    return len(gone)
 
 
 def clear_cache() -> None:
@@ -481,17 +463,10 @@ def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, draw: bo
     return {"image": image, "latents": z, "seed": seed}
 
 
-def _session_dir(owner: str, create: bool = True) -> Path:
-    """Per-session download folder under the system temp dir (Gradio serves files from there)."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", owner or "anon")[:64]
-    path = Path(tempfile.gettempdir()) / "ganstudio-explore" / safe
-    if create:
-        path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _prune(folder: Path) -> None:
-    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+    """Keep the session's newest downloads only (its run folders are not downloads)."""
+    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix in (".png", ".npy", ".gif", ".mp4")),
+                   key=lambda p: p.stat().st_mtime)
     for old in files[:-KEEP_FILES]:
         old.unlink(missing_ok=True)
 

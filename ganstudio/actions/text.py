@@ -10,17 +10,20 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from ganstudio.actions.params import integer, number
+from ganstudio import checks
+from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
-from ganstudio.errors import BadInput
-from ganstudio.gpt.generate import MAX_NEW_TOKENS_CAP, SamplingConfig, encode_prompt, stream_tokens
+from ganstudio.gpt.generate import SamplingConfig, encode_prompt, stream_tokens
 from ganstudio.gpt.load import OPTIONAL_FILES, REQUIRED_FILES, LoadedGPT, load_gpt_folder
 from ganstudio.hub import bundled_models, resolve
+from ganstudio.limits import LIMITS
+from ganstudio.sessions import SESSIONS, check_client_quota
+from ganstudio.settings import SETTINGS
 
 HUB_TEXT_MODELS = ("openai-community/gpt2", "distilbert/distilgpt2")  # load by name when the Hub is reachable
 DEFAULT_MODEL = "shakespeare-gpt"
 CACHE_MODELS = 2  # GPT-2 small is ~500 MB in float32; keep few
-MAX_SEED = 2**63 - 1
+MAX_SEED = LIMITS.max_seed
 
 _cache: OrderedDict[str, LoadedGPT] = OrderedDict()  # touched only on the engine worker
 
@@ -41,11 +44,12 @@ def loaded_gpt(spec: str, owner: str = "cli", progress: Callable[[str], None] | 
     holds the worker that every session shares. For the actions layer only: the result holds torch
     modules that only the worker may run.
     """
-    spec = (spec or "").strip()
-    if not spec:
-        raise BadInput("no model given: pick one from the list or type a Hub id such as openai-community/gpt2")
+    spec = checks.text("model", spec, LIMITS.max_name_chars,
+                       empty="no model given: pick one from the list or type a Hub id such as openai-community/gpt2")
+    spec = spec.strip()
     engine = get_engine()
-    folder = None if spec in _cache else resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES, progress=progress)
+    folder = None if spec in _cache else resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES, progress=progress,
+                                                 allow_paths=SETTINGS.allow_paths)
 
     def load() -> LoadedGPT:
         if spec in _cache:
@@ -61,19 +65,9 @@ def loaded_gpt(spec: str, owner: str = "cli", progress: Callable[[str], None] | 
 
 
 def sampling_config(max_new_tokens: Any = 100, temperature: Any = 0.8, top_k: Any = 40, top_p: Any = 1.0,
-                    repetition_penalty: Any = 1.0, seed: Any = None, ignore_eos: bool = False) -> SamplingConfig:
-    """Coerce UI/CLI values (sliders give floats, an empty seed box gives None) and validate them."""
-    cfg = SamplingConfig(
-        max_new_tokens=integer("max_new_tokens", max_new_tokens, 1, MAX_NEW_TOKENS_CAP),
-        temperature=number("temperature", temperature),
-        top_k=integer("top_k", top_k, 0, 10**9),
-        top_p=number("top_p", top_p),
-        repetition_penalty=number("repetition_penalty", repetition_penalty),
-        seed=None if seed is None or seed == "" else integer("seed", seed, 0, MAX_SEED),
-        ignore_eos=bool(ignore_eos),
-    )
-    cfg.validate()
-    return cfg
+                    repetition_penalty: Any = 1.0, seed: Any = None, ignore_eos: Any = False) -> SamplingConfig:
+    """Coerce UI/API values (sliders give floats, an empty seed box gives None) and validate them."""
+    return SamplingConfig.from_values(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
 
 
 def generate_stream(
@@ -100,8 +94,8 @@ def generate_stream(
     download lines when the model comes from the Hub.
     """
     cfg = sampling_config(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
-    if not isinstance(prompt, str) or not prompt:
-        raise BadInput("the prompt is empty: type a few words to continue")
+    prompt = checks.text("prompt", prompt, LIMITS.max_prompt_chars, empty="the prompt is empty: type a few words to continue")
+    check_client_quota(SESSIONS, session_of(owner), _live_streams, SETTINGS.streams_per_client, "generations")
     loaded = loaded_gpt(model, owner, progress)
     n_positions = loaded.config.n_positions
     encoded = encode_prompt(loaded.tokenizer, prompt, n_positions)
@@ -110,7 +104,7 @@ def generate_stream(
         note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens, longer than the model's "
                 f"{n_positions}-token context: its first {encoded.dropped} tokens were cut.")
     state: dict = {
-        "model": model.strip(), "prompt": prompt, "text": prompt, "continuation": "", "tokens": [],
+        "model": str(model).strip(), "prompt": prompt, "text": prompt, "continuation": "", "tokens": [],
         "prompt_tokens": len(encoded.ids), "note": note, "done": False, "stop_reason": None, "tokens_per_s": 0.0,
     }
     yield dict(state)
@@ -139,3 +133,7 @@ def generate_stream(
     yield dict(state)
 
 
+
+
+def _live_streams(session) -> int:
+    return sum(1 for job in get_engine().jobs_of(session.id) if job.kind == "stream" and not job.finished)

@@ -1,38 +1,31 @@
-"""Live GAN training for one browser session: start, watch, pause, step, stop, save, push.
+"""Live GAN training for one visitor: start, watch, pause, step, stop, save, push.
 
-Plain types in and out. The trainer runs as an engine training job; only the engine's worker
-touches its models (construction, manual steps, saving go through `engine.run`). Polling
-reads the job's latest published snapshot and never waits for the worker.
+Plain types in and out; ``owner`` is the visitor's session id. The run belongs to the visitor's
+``Session`` (``ganstudio.sessions``) and trains as an engine job (``ganstudio.gan.live_run``); only the
+engine's worker touches its models. Polling reads the job's latest published snapshot and never
+waits for the worker.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganstudio.engine import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, get_engine
+from ganstudio import checks
+from ganstudio.actions.visitors import session_of
+from ganstudio.engine import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, RunLimits, get_engine
 from ganstudio.errors import BadInput, StudioError
+from ganstudio.limits import LIMITS
+from ganstudio.sessions import SESSIONS, Run, check_client_quota
 from ganstudio.settings import SETTINGS
 from ganstudio.weights_io import zip_folder
 
 STEP_TIMEOUT_S = 60.0  # a manual step or a save waits at most this long for the device
-
-
-@dataclass
-class _Run:
-    job_id: str
-    trainer: Any  # GanTrainer; touched only on the engine's worker
-    run_dir: Path
-    params: dict
-
-
-_runs: dict[str, _Run] = {}
-_last_model: dict[str, str] = {}
-_lock = threading.Lock()
+INT_FIELDS = ("steps", "batch_size", "z_dim", "d_steps", "hidden", "depth", "width", "heads", "image_size", "seed",
+              "pack", "fid_samples")
+BOOL_FIELDS = ("spectral_norm", "conditional")
+_start_lock = threading.Lock()  # per-address quotas are checked and taken atomically
 
 
 # ---- parameters ---------------------------------------------------------------------------
@@ -45,44 +38,67 @@ def default_params(data: str) -> dict:
     return TrainConfig.defaults_for(data).to_dict()
 
 
-def make_config(params: dict):
-    """TrainConfig from UI/API params: the data set's preset, overridden by the given values."""
-    from ganstudio.gan.config import TrainConfig
+def make_config(params: dict, upload: str | None = None):
+    """TrainConfig from UI/API params: the data set's preset, overridden by the given values.
+
+    ``data`` names a built-in set; a visitor's own images come as ``upload`` (the path of a file
+    Gradio received). Server folders are accepted only where the host allows paths.
+    """
+    from ganstudio.gan.config import IMAGE_SETS, TOY_SETS, TrainConfig
 
     if not isinstance(params, dict) or not params.get("data"):
         raise BadInput("choose a data set to train on")
     raw = dict(params)
-    data = str(raw.pop("data")).strip()
+    data = checks.text("data", raw.pop("data"), LIMITS.max_name_chars).strip()
+    if upload:
+        data = str(upload)
+    elif data not in TOY_SETS + IMAGE_SETS and not SETTINGS.allow_paths:
+        raise BadInput(f"unknown data set {checks.shown(data)}: choose one of {', '.join(TOY_SETS + IMAGE_SETS)} "
+                       "or upload a zip of images")
     raw = {k: v for k, v in raw.items() if v is not None and v != ""}
-    for key in ("steps", "batch_size", "z_dim", "d_steps", "hidden", "depth", "width", "heads", "image_size", "seed"):
-        if key in raw and isinstance(raw[key], float) and raw[key].is_integer():
-            raw[key] = int(raw[key])  # sliders and number boxes send floats
+    for key in INT_FIELDS:
+        if key in raw:
+            raw[key] = checks.integer(key.replace("_", " "), raw[key], -(2**62), 2**62)  # ranges: validate()
+    for key in BOOL_FIELDS:
+        if key in raw:
+            raw[key] = checks.boolean(key.replace("_", " "), raw[key])
     if "custom_points" in raw:
-        raw["custom_points"] = [[float(x), float(y)] for x, y in raw["custom_points"]]
+        raw["custom_points"] = _points(raw["custom_points"])
     try:
         cfg = TrainConfig.defaults_for(data, **raw)
     except TypeError as err:
-        raise BadInput(f"unknown training setting ({err})") from None
-    return cfg.validate()
+        raise BadInput(f"unknown training setting ({checks.shown(str(err), 80)})") from None
+    cfg.validate()
+    if SETTINGS.max_run_s:
+        if not cfg.seconds and not cfg.steps:
+            raise BadInput(f"seconds: runs here last at most {SETTINGS.max_run_s:.0f} s; give a time or step budget")
+        if cfg.seconds > SETTINGS.max_run_s:
+            raise BadInput(f"seconds must be at most {SETTINGS.max_run_s:.0f} on this server, got {cfg.seconds:g}")
+    return cfg
 
 
-def _run_dir(owner: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_-]", "", owner)[:24] or "session"
-    return Path(SETTINGS.data_dir) / "runs" / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}" / "model"
+def _points(points: Any) -> list[list[float]]:
+    if not isinstance(points, (list, tuple)) or len(points) > LIMITS.max_custom_points:
+        raise BadInput(f"custom points must be a list of at most {LIMITS.max_custom_points} (x, y) pairs")
+    out = []
+    for p in points:
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise BadInput(f"custom data: {checks.shown(p)} is not an (x, y) pair")
+        out.append([checks.number("custom point x", p[0], -100, 100), checks.number("custom point y", p[1], -100, 100)])
+    return out
 
 
 # ---- the custom-points canvas --------------------------------------------------------------
 
 CANVAS_EXTENT = (-1.0, 1.0, -1.0, 1.0)  # data coordinates of the drawing canvas
 CANVAS_PX = 320
-MAX_CUSTOM_POINTS = 500
 
 
 def custom_canvas(points: list | None = None):
     """The drawing canvas (PIL): the points drawn so far over an empty square."""
     from ganstudio.gan import render
 
-    pts = [[float(x), float(y)] for x, y in (points or [])]
+    pts = _points(points or [])
     return render.toy_view(CANVAS_EXTENT, real=pts if pts else None, size=CANVAS_PX, point_radius=4)
 
 
@@ -90,10 +106,12 @@ def add_custom_point(points: list | None, px: float, py: float) -> tuple[list, A
     """A click at pixel (px, py) of the canvas adds a point; returns (points, canvas)."""
     from ganstudio.gan import render
 
-    pts = [list(p) for p in (points or [])]
-    if len(pts) >= MAX_CUSTOM_POINTS:
-        raise BadInput(f"at most {MAX_CUSTOM_POINTS} custom points")
-    x, y = render.ViewTransform(CANVAS_EXTENT, CANVAS_PX).to_data(float(px), float(py))
+    pts = _points(points or [])
+    if len(pts) >= LIMITS.max_custom_points:
+        raise BadInput(f"at most {LIMITS.max_custom_points} custom points")
+    px = checks.number("x", px, 0, CANVAS_PX)
+    py = checks.number("y", py, 0, CANVAS_PX)
+    x, y = render.ViewTransform(CANVAS_EXTENT, CANVAS_PX).to_data(px, py)
     pts.append([round(x, 4), round(y, 4)])
     return pts, custom_canvas(pts)
 
@@ -101,38 +119,58 @@ def add_custom_point(points: list | None, px: float, py: float) -> tuple[list, A
 # ---- lifecycle ----------------------------------------------------------------------------
 
 
-def start_training(owner: str, params: dict) -> str:
-    """Start a run for this session (replacing its previous one); returns the job id."""
-    from ganstudio.gan.sources import load_training_data
-    from ganstudio.gan.trainer import GanTrainer
+def run_limits() -> RunLimits:
+    """How long a visitor's run may hold its slot (settings; the CLI's runs have none)."""
+    return RunLimits(idle_s=SETTINGS.idle_run_s, paused_s=SETTINGS.paused_run_s, max_s=SETTINGS.max_run_s)
 
-    cfg = make_config(params)  # bad settings fail here, before anything is loaded
-    data = load_training_data(cfg)  # numpy only: fine off the worker
-    _cancel_current(owner)
+
+def start_training(owner: str, params: dict, upload: str | None = None, replace: bool = True) -> str:
+    """Start a run for this visitor; returns the job id.
+
+    A live run is replaced when ``replace`` (the UI asks the visitor first), else refused.
+    """
+    from ganstudio.admission import check_training
+    from ganstudio.gan.live_run import LiveRun
+    from ganstudio.gan.sources import load_training_data
+
+    session = session_of(owner)
+    cfg = make_config(params, upload)  # bad settings fail here, before anything is loaded
+    live = _live_run(session)
+    if live is not None and not replace:
+        raise BadInput("a run is already training: stop it first (or confirm that Start replaces it)")
+    check_training(cfg)  # estimated memory, before anything is allocated
     engine = get_engine()
-    run_dir = _run_dir(owner)
-    trainer = engine.run(lambda: GanTrainer(cfg, engine.device, data=data, out_dir=run_dir), owner=owner)
-    job = engine.submit_training(trainer, owner=owner)
-    with _lock:
-        _runs[owner] = _Run(job.id, trainer, run_dir, cfg.to_dict())
+    with _start_lock:
+        if live is None:
+            check_client_quota(SESSIONS, session, lambda s: _live_run(s) is not None, SETTINGS.runs_per_client,
+                               "training runs")
+        data = load_training_data(cfg, workdir=session.folder)  # numpy only, bounded; off the worker
+        _end_current(session)
+        name = session.next_run_name(cfg.data if cfg.data_kind == "2d" else Path(cfg.data).stem, cfg.arch)
+        folder = session.new_path("run")
+        task = LiveRun(cfg, data, engine.device, folder)
+        job = engine.submit_training(task, owner=owner, limits=run_limits(), on_end=lambda job: task.finish_and_save(save=not session.ending))
+        session.add_run(Run(name=name, job_id=job.id, task=task, folder=folder, params=cfg.to_dict()))
     return job.id
 
 
-def _cancel_current(owner: str) -> None:
-    engine = get_engine()
-    with _lock:
-        run = _runs.pop(owner, None)
+def _live_run(session) -> Run | None:
+    run = session.current
+    if run is None:
+        return None
+    job = get_engine().get(run.job_id)
+    return run if job is not None and not job.finished else None
+
+
+def _end_current(session) -> None:
+    """Stop this session's live run (it is saved by its on_end callback)."""
+    run = session.current
     if run is not None:
-        engine.cancel(run.job_id)
-        engine.forget(run.job_id)
-    for job in engine.jobs_of(owner):  # anything else this session left running
-        if job.kind == "train" and not job.finished:
-            engine.cancel(job.id)
+        get_engine().stop(run.job_id, "replaced by a new run")
 
 
-def _current(owner: str) -> _Run:
-    with _lock:
-        run = _runs.get(owner)
+def _current(owner: str) -> Run:
+    run = session_of(owner).current
     if run is None:
         raise BadInput("no training run in this session: press Start first")
     return run
@@ -140,34 +178,34 @@ def _current(owner: str) -> _Run:
 
 def poll_training(owner: str) -> dict:
     """Latest snapshot, job state and a progress line. Never waits for the worker."""
-    with _lock:
-        run = _runs.get(owner)
-    if run is None:
-        return {"state": "idle", "error": None, "snapshot": {}, "progress": 0.0, "text": "idle: press Start"}
-    job = get_engine().get(run.job_id)
+    run = session_of(owner).current
+    job = get_engine().get(run.job_id) if run is not None else None
     if job is None:
-        return {"state": "idle", "error": None, "snapshot": {}, "progress": 0.0, "text": "idle: press Start"}
+        return {"state": "idle", "error": None, "snapshot": {}, "progress": 0.0, "text": "idle: press Start",
+                "ended_by": None, "run": None}
+    get_engine().touch(job.id)
     snap = job.snapshot or {}
-    if job.state == DONE and snap.get("saved_to"):
-        _last_model[owner] = snap["saved_to"]
     return {
         "state": job.state,
         "error": job.error,
         "snapshot": snap,
         "progress": float(snap.get("progress") or 0.0),
-        "text": progress_text(job.state, snap, job.error),
+        "text": progress_text(job.state, snap, job.error, job.ended_by),
         "job_id": job.id,
+        "ended_by": job.ended_by,
+        "run": run.name,
     }
 
 
-def progress_text(state: str, snap: dict, error: str | None = None) -> str:
+def progress_text(state: str, snap: dict, error: str | None = None, ended_by: str | None = None) -> str:
     if state == QUEUED:
         return f"queued (position {snap.get('queue_position', '?')}): other runs are using the device"
     if state == FAILED:
         return f"stopped: {error}"
     if not snap:
         return f"{state}: starting…"
-    parts = [f"{state}", f"step {snap.get('step', 0)}" + (f"/{snap['total_steps']}" if snap.get("total_steps") else "")]
+    shown = ended_by if state == DONE and ended_by else state
+    parts = [shown, f"step {snap.get('step', 0)}" + (f"/{snap['total_steps']}" if snap.get("total_steps") else "")]
     parts.append(f"{snap.get('seconds', 0):.0f} s" + (f"/{snap['budget_seconds']:.0f} s" if snap.get("budget_seconds") else ""))
     parts.append(f"{snap.get('steps_per_s', 0):.0f} steps/s")
     if state == RUNNING and snap.get("eta_s") is not None:
@@ -176,28 +214,16 @@ def progress_text(state: str, snap: dict, error: str | None = None) -> str:
 
 
 def stop_training(owner: str) -> dict:
-    """Stop the run and keep what it learnt (saved as a model folder)."""
+    """Stop the run and keep what it learnt (saved in the session, ready for Save and Explore)."""
     run = _current(owner)
     engine = get_engine()
     job = engine.get(run.job_id)
     if job is not None and not job.finished:
-        engine.cancel(run.job_id)
-    state = job.state if job is not None else CANCELLED
-    saved = None
-    if run.trainer.diverged is None:
-        saved = engine.run(lambda: _stop_and_save(run), owner=owner, timeout=STEP_TIMEOUT_S)
-        _last_model[owner] = saved
-    return {"state": state, "saved_to": saved, "snapshot": engine.run(lambda: run.trainer.snapshot(force=True), owner=owner)}
-
-
-def _stop_and_save(run: _Run) -> str:
-    trainer = run.trainer
-    trainer.request_stop()
-    if not trainer._finished:
-        trainer.finish(evaluate=trainer.data_kind == "2d")  # image FID is slow: the last live score stands
-    if trainer.saved_to is None:
-        trainer.save(run.run_dir)
-    return trainer.saved_to
+        engine.stop(run.job_id, "stopped")
+    engine.run(lambda: None, owner=owner, timeout=STEP_TIMEOUT_S)  # the worker has now run the run's on_end (save)
+    job = engine.get(run.job_id)
+    return {"state": job.state if job else DONE, "saved": run.task.saved, "run": run.name,
+            "snapshot": job.snapshot if job else {}}
 
 
 def pause_training(owner: str) -> dict:
@@ -218,29 +244,33 @@ def resume_training(owner: str) -> dict:
 def single_step(owner: str, which: str = "both") -> dict:
     """One manual update while paused: "d" (discriminator), "g" (generator) or "both" (an iteration)."""
     if which not in ("d", "g", "both"):
-        raise BadInput(f"step must be 'd', 'g' or 'both', not {which!r}")
+        raise BadInput(f"step must be 'd', 'g' or 'both', not {checks.shown(which)}")
     run = _current(owner)
     engine = get_engine()
     job = engine.get(run.job_id)
-    if job is not None and job.state in (RUNNING, QUEUED):
-        raise BadInput("pause training before stepping by hand")
-    trainer = run.trainer
-    action = {"d": trainer.step_d, "g": trainer.step_g, "both": trainer.step}[which]
+    if job is None or job.state != PAUSED:
+        raise BadInput("pause the run before stepping by hand" if job is not None and not job.finished
+                       else "this run has ended: press Start for a new one")
 
     def work() -> dict:
-        action()
+        trainer = run.task.build()
+        {"d": trainer.step_d, "g": trainer.step_g, "both": trainer.step}[which]()
         return trainer.snapshot(force=True)
 
     snap = engine.run(work, owner=owner, timeout=STEP_TIMEOUT_S)
-    if job is not None:
-        job.snapshot = snap  # the published snapshot is replaced whole, never mutated
-    return {"state": job.state if job else PAUSED, "snapshot": snap, "progress": float(snap.get("progress") or 0.0),
-            "text": progress_text(job.state if job else PAUSED, snap), "error": None}
+    job.snapshot = snap  # the published snapshot is replaced whole, never mutated
+    return {"state": job.state, "snapshot": snap, "progress": float(snap.get("progress") or 0.0),
+            "text": progress_text(job.state, snap), "error": None, "ended_by": None, "run": run.name}
 
 
 def reset(owner: str) -> dict:
-    """Cancel and forget this session's run."""
-    _cancel_current(owner)
+    """End and forget this session's current run (its saved files go too)."""
+    session = session_of(owner)
+    run = session.current
+    if run is not None:
+        get_engine().cancel(run.job_id)
+        get_engine().forget(run.job_id)
+        session.forget_run(run)
     return poll_training(owner)
 
 
@@ -248,36 +278,75 @@ def reset(owner: str) -> dict:
 
 
 def save_checkpoint(owner: str) -> str:
-    """Save the current weights (any time, also while training) and return the path of a zip."""
+    """Save the current weights (any time, also while training) and return the path of a zip to download."""
+    session = session_of(owner)
     run = _current(owner)
     engine = get_engine()
-    folder = engine.run(lambda: str(run.trainer.save(run.run_dir)), owner=owner, timeout=STEP_TIMEOUT_S)
-    _last_model[owner] = folder
-    return str(zip_folder(folder, Path(folder).parent / f"gan-{run.params['data']}-{run.params['arch']}.zip"))
+    job = engine.get(run.job_id)
+    if job is not None and not job.finished:
+        session.reserve(_checkpoint_bytes(run) * 2, "saving this run")
+
+        def save() -> None:
+            trainer = run.task.trainer
+            if trainer is not None and trainer.step_count:
+                trainer.save(run.folder)
+
+        engine.run(save, owner=owner, timeout=STEP_TIMEOUT_S)
+    if not run.task.saved:
+        raise BadInput("nothing to save yet: let the run train for a moment first")
+    for old in session.folder.glob("gan-*.zip"):  # one download per session is enough
+        old.unlink(missing_ok=True)
+    zip_path = session.new_path(f"gan-{run.params['arch']}-{Path(str(run.params['data'])).stem}", ".zip")
+    session.reserve(_folder_bytes(run.folder), "the checkpoint zip")
+    return str(zip_folder(run.folder, zip_path))
+
+
+def _checkpoint_bytes(run: Run) -> int:
+    trainer = run.task.trainer
+    if trainer is None:
+        return 0
+    nets = [trainer.G, trainer.D] + ([trainer.G_ema] if trainer.G_ema is not None else [])
+    return sum(p.numel() * 4 for net in nets for p in net.parameters()) + 500_000
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def push_checkpoint(owner: str, repo_id: str, token: str | None = None, private: bool = False) -> str:
-    """Save and upload the model to the Hub repo `owner/name`; returns its URL."""
+    """Save and upload this visitor's model to the Hub repo ``owner/name``; returns its URL.
+
+    ``token`` is the visitor's own (from "Sign in with Hugging Face"). On a Space it is required:
+    the server's token is never used for a visitor. Locally, without one, the login of the person
+    running the app is used.
+    """
     from ganstudio.hub import push_to_hub
 
-    if not repo_id or not str(repo_id).strip():
-        raise BadInput("enter a Hub repo id like your-name/my-gan")
+    repo_id = checks.text("repo id", repo_id, LIMITS.max_name_chars, empty="enter a Hub repo id like your-name/my-gan")
+    private = checks.boolean("private", private)
+    if SETTINGS.on_space and not token:
+        raise BadInput("sign in with Hugging Face (the button above the Push box) to push to your own account")
+    run = _current(owner)
     save_checkpoint(owner)
-    return push_to_hub(_last_model[owner], str(repo_id).strip(), token=token or None, private=private)
+    return push_to_hub(run.folder, repo_id.strip(), token=token or None, private=private,
+                       use_login=not SETTINGS.on_space)
 
 
-def last_trained_model(owner: str) -> str | None:
-    """Folder of this session's latest saved model (for Explore), or None."""
-    poll_training(owner)  # notices a run that finished and saved itself
-    path = _last_model.get(owner)
-    return path if path and Path(path).is_dir() else None
+def trained_models(owner: str) -> list[str]:
+    """Names of this visitor's saved runs, newest first (what Explore lists)."""
+    return [run.name for run in session_of(owner).saved_runs()]
 
 
-def forget_session(owner: str) -> None:
-    """The browser session ended (its jobs were cancelled by the engine)."""
-    with _lock:
-        _runs.pop(owner, None)
-    _last_model.pop(owner, None)
+def trained_folder(owner: str, name: str) -> Path | None:
+    """The checkpoint folder of this visitor's run ``name`` (None if it is not theirs or not saved)."""
+    run = session_of(owner).run_named(name)
+    return run.folder if run is not None and run.task.saved else None
+
+
+def latest_trained(owner: str) -> str | None:
+    """The name of this visitor's most recent saved run (Open in Explore shows it)."""
+    names = trained_models(owner)
+    return names[0] if names else None
 
 
 pause = pause_training
@@ -285,6 +354,6 @@ resume = resume_training
 
 __all__ = [
     "default_params", "make_config", "start_training", "poll_training", "stop_training", "pause_training",
-    "resume_training", "single_step", "reset", "save_checkpoint", "push_checkpoint", "last_trained_model",
-    "forget_session", "StudioError",
+    "resume_training", "single_step", "reset", "save_checkpoint", "push_checkpoint", "trained_models",
+    "trained_folder", "latest_trained", "StudioError", "CANCELLED",
 ]

@@ -10,6 +10,7 @@ import contextlib
 import socket
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ BUILTIN = ("digits", "mnist", "fashion-mnist", "cifar10")  # names load_images u
 MIN_IMAGES = 16  # fewer than a batch teaches a GAN nothing
 MAX_IMAGES = 20_000  # keeps an upload within memory on a small machine
 MAX_PIXELS_PER_IMAGE = 40_000_000  # larger files are decompression bombs or not photos
+MAX_TOTAL_PIXELS = 1_000_000_000  # decoded pixels of one upload, all images together (a few GB of work at most)
+MAX_DECODE_S = 90.0  # wall-clock budget for decoding one upload; past it the visitor hears why
 DOWNLOAD_TIMEOUT_S = 15.0  # a stalled mirror must not freeze the app
 
 
@@ -60,11 +63,14 @@ class ImageData:
         return (self.x.transpose(0, 3, 1, 2).astype(np.float32) / 127.5) - 1.0
 
 
-def load_images(name_or_path: str, *, image_size: int | None = None, max_images: int | None = None) -> ImageData:
+def load_images(name_or_path: str, *, image_size: int | None = None, max_images: int | None = None,
+                workdir: Path | None = None) -> ImageData:
     """Load a built-in set ("digits", "mnist", "fashion-mnist", "cifar10") or a zip/folder of images.
 
     ``image_size`` resizes to square images (default: the set's own size; 32 for uploads).
     ``max_images`` keeps a fixed-seed random subset, so every run sees the same images.
+    A zip is unpacked into a temporary folder inside ``workdir`` (default: the system's temp
+    folder) that is removed again whatever happens.
     """
     if image_size is not None and not 8 <= int(image_size) <= 256:
         raise BadInput(f"image size must be between 8 and 256 pixels, got {image_size}")
@@ -79,7 +85,7 @@ def load_images(name_or_path: str, *, image_size: int | None = None, max_images:
         path = Path(key).expanduser()
         if not path.exists():
             raise BadInput(f"no data set named {key!r}: use one of {', '.join(BUILTIN)} or a zip/folder of images")
-        return _load_upload(path, image_size or 32, max_images)
+        return _load_upload(path, image_size or 32, max_images, workdir)
     data = _subset(data, max_images)
     if image_size is not None and image_size != data.image_size:
         data.x = _resize_all(data.x, int(image_size))
@@ -187,7 +193,23 @@ def _content_root(root: Path) -> Path:
             return root
 
 
-def _read_square(path: Path, size: int) -> np.ndarray | None:
+class DecodeBudget:
+    """Total pixels and seconds one upload may cost to decode; exceeding either is a one-line BadInput."""
+
+    def __init__(self, name: str, pixels: int = MAX_TOTAL_PIXELS, seconds: float = MAX_DECODE_S):
+        self.name, self.pixels_left, self.deadline, self.seconds = name, pixels, time.monotonic() + seconds, seconds
+
+    def spend(self, pixels: int) -> None:
+        self.pixels_left -= pixels
+        if self.pixels_left < 0:
+            raise BadInput(f"{self.name}: the images hold more than {MAX_TOTAL_PIXELS / 1e9:.0f} billion pixels "
+                           "together: upload fewer or smaller images")
+        if time.monotonic() > self.deadline:
+            raise BadInput(f"{self.name}: decoding took longer than {self.seconds:.0f} s: upload fewer or smaller "
+                           "images")
+
+
+def _read_square(path: Path, size: int, budget: DecodeBudget | None = None) -> np.ndarray | None:
     """RGB (size, size, 3) center crop, or None when the file is not a readable image."""
     try:
         with warnings.catch_warnings():
@@ -195,6 +217,8 @@ def _read_square(path: Path, size: int) -> np.ndarray | None:
             with Image.open(path) as img:
                 if img.width * img.height > MAX_PIXELS_PER_IMAGE:
                     return None
+                if budget is not None:
+                    budget.spend(img.width * img.height)  # counted from the header, before decoding
                 img.seek(0)  # first frame of an animation
                 rgb = img.convert("RGB")
         return np.asarray(ImageOps.fit(rgb, (size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
@@ -202,12 +226,12 @@ def _read_square(path: Path, size: int) -> np.ndarray | None:
         return None
 
 
-def _load_upload(path: Path, size: int, max_images: int | None) -> ImageData:
+def _load_upload(path: Path, size: int, max_images: int | None, workdir: Path | None = None) -> ImageData:
     name = path.stem if path.is_file() else path.name
     if path.is_file():
         if path.suffix.lower() != ".zip":
-            raise BadInput(f"{path.name}: upload a .zip of images or a folder")
-        with tempfile.TemporaryDirectory(prefix="ganstudio-upload-") as tmp:
+            raise BadInput(f"{name[:60]}: upload a .zip of images or a folder")
+        with tempfile.TemporaryDirectory(prefix=".tmp-upload-", dir=workdir, ignore_cleanup_errors=True) as tmp:
             extract_archive(path, tmp)
             return _load_folder(Path(tmp), size, max_images, name)
     return _load_folder(path, size, max_images, name)
@@ -225,8 +249,9 @@ def _load_folder(folder: Path, size: int, max_images: int | None, name: str) -> 
     if len(files) > cap:
         files = [files[i] for i in np.sort(np.random.default_rng(0).permutation(len(files))[:cap])]
     images, kept, skipped = [], [], 0
+    budget = DecodeBudget(name[:60])
     for path in files:
-        img = _read_square(path, size)
+        img = _read_square(path, size, budget)
         if img is None:
             skipped += 1
         else:

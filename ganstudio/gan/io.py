@@ -23,7 +23,8 @@ from ganstudio import __version__
 from ganstudio.errors import BadModel
 from ganstudio.gan import render
 from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
-from ganstudio.weights_io import load_into, read_config, read_state_dict, save_model
+from ganstudio.checks import shown
+from ganstudio.weights_io import CONFIG_NAME, WEIGHTS_NAME, load_into, read_config, read_state_dict, save_model
 
 MODEL_TYPE = "ganstudio-gan"
 PREFIXES = ("generator.", "discriminator.", "generator_online.")
@@ -121,26 +122,35 @@ def save_gan(folder: str | Path, trainer_or_parts, card_extra: dict | None = Non
     return save_model(folder, config, state, card=model_card(config), extra_files={"samples.png": buffer.getvalue()})
 
 
-def load_gan(folder: str | Path, device: str | torch.device = "cpu") -> GanModel:
-    """Strictly load a saved GAN (generator in eval mode; discriminator when present)."""
+def load_gan(folder: str | Path, device: str | torch.device = "cpu", name: str | None = None) -> GanModel:
+    """Strictly load a saved GAN (generator in eval mode; discriminator when present).
+
+    The config is checked and the nets' memory estimated before anything is built; ``name`` is how
+    messages call the model (default: the folder's name).
+    """
+    from ganstudio.admission import check_file_size, check_gan_checkpoint
+
     folder = Path(folder)
-    config = read_config(folder)
+    name = name or folder.name
+    config = read_config(folder, name)
     if config.get("model_type") != MODEL_TYPE:
-        raise BadModel(f"{folder.name}: not a GAN Studio generator (model_type {config.get('model_type')!r})")
-    if not isinstance(config.get("model"), dict):
-        raise BadModel(f"{folder.name}: config.json has no 'model' section")
-    spec = GanSpec.from_dict(config["model"])
-    state = read_state_dict(folder)
+        raise BadModel(f"{name}: not a GAN Studio generator (model_type {shown(config.get('model_type'))})")
+    spec = GanSpec.from_dict(config.get("model"), name)
+    check_gan_checkpoint(spec, name)
+    weights = folder / WEIGHTS_NAME
+    if weights.is_file():
+        check_file_size(weights.stat().st_size, name)
+    state = read_state_dict(folder, name=name)
     stray = [k for k in state if not k.startswith(PREFIXES)]
     if stray:
-        raise BadModel(f"{folder.name}: unexpected weight {stray[0]!r} (not generator/discriminator)")
+        raise BadModel(f"{name}: unexpected weight {shown(stray[0])} (not generator/discriminator)")
     generator = build_generator(spec)
-    load_into(generator, _strip("generator.", state), "generator")
+    load_into(generator, _strip("generator.", state), f"{name} generator")
     discriminator = None
     d_state = _strip("discriminator.", state)
     if d_state:
         discriminator = build_discriminator(spec)
-        load_into(discriminator, d_state, "discriminator")
+        load_into(discriminator, d_state, f"{name} discriminator")
         discriminator.to(device).eval()
     data_kind = config.get("data_kind") or ("2d" if spec.arch == "mlp" else "image")
     return GanModel(config, generator.to(device).eval(), discriminator, data_kind, folder)
@@ -156,16 +166,22 @@ def load_online_generator(folder: str | Path, spec: GanSpec) -> nn.Module | None
     return generator
 
 
-def load_gan_spec(spec: str, device: str | torch.device = "cpu", progress=None) -> GanModel:
-    """Load a GAN from a bundled name, a folder or a Hub repo (`owner/name[@rev]`)."""
+def resolve_gan(spec: str, progress=None, allow_paths: bool = True) -> Path:
+    """The local folder of a GAN spec (bundled name, folder or Hub repo ``owner/name[@rev]``); downloads
+    happen here, so call it off the engine's worker."""
     from ganstudio.hub import resolve
 
-    folder = resolve(spec, files=("config.json", "model.safetensors"), optional=("README.md", "samples.png"),
-                     progress=progress)
-    config = read_config(folder)
+    folder = resolve(spec, files=(CONFIG_NAME, WEIGHTS_NAME), optional=("README.md", "samples.png"),
+                     progress=progress, allow_paths=allow_paths)
+    config = read_config(folder, spec)
     if config.get("model_type") != MODEL_TYPE:
-        raise BadModel(f"{spec}: not a GAN Studio generator (model_type {config.get('model_type')!r})")
-    return load_gan(folder, device)
+        raise BadModel(f"{spec}: not a GAN Studio generator (model_type {shown(config.get('model_type'))})")
+    return folder
+
+
+def load_gan_spec(spec: str, device: str | torch.device = "cpu", progress=None) -> GanModel:
+    """Load a GAN from a bundled name, a folder or a Hub repo (`owner/name[@rev]`)."""
+    return load_gan(resolve_gan(spec, progress), device, name=spec)
 
 
 # ---- sampling and pictures --------------------------------------------------------------------

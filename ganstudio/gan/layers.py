@@ -11,8 +11,12 @@ CLASS_DIM = 16  # size of G's class embedding, concatenated after z
 
 
 def maybe_sn(module: nn.Module, enabled: bool) -> nn.Module:
-    """Spectral-normalise a layer's weight when asked (SNGAN / SAGAN)."""
-    return spectral_norm(module) if enabled else module
+    """Spectral-normalise a layer's weight when asked (SNGAN / SAGAN).
+
+    On the meta device (memory estimates, see ``ganstudio.admission``) it is left out: it adds two
+    small vectors per layer and no per-sample memory, and its power iteration is slow there.
+    """
+    return spectral_norm(module) if enabled and not module.weight.is_meta else module
 
 
 def default_labels(z: torch.Tensor, n_classes: int) -> torch.Tensor:

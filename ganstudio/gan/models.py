@@ -15,7 +15,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ganstudio.errors import BadModel
+from ganstudio import checks
+from ganstudio.checks import shown
+from ganstudio.errors import BadInput, BadModel
+from ganstudio.limits import LIMITS
 from ganstudio.gan.layers import CLASS_DIM, Projection, SelfAttention2d, dcgan_init, default_labels, maybe_sn
 
 
@@ -40,11 +43,43 @@ class GanSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "GanSpec":
+    def from_dict(cls, raw: dict, name: str = "GAN config") -> "GanSpec":
+        """Rebuild a spec from config.json["model"], every field type- and range-checked first."""
+        if not isinstance(raw, dict):
+            raise BadModel(f"{name}: the 'model' section of config.json is not an object")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise BadModel(f"{name}: unknown model setting {shown(unknown[0])} in config.json")
         try:
-            return cls(**raw)
-        except TypeError as err:
-            raise BadModel(f"GAN config does not describe a model ({err})") from None
+            spec = cls(**raw)
+            spec.validate()
+        except (TypeError, BadInput) as err:
+            raise BadModel(f"{name}: config.json does not describe a GAN we can build ({err})") from None
+        return spec
+
+    def validate(self) -> "GanSpec":
+        """Bounds shared with the training form (``ganstudio.limits``); BadInput names the first bad field."""
+        from ganstudio.gan.config import ARCHS, IMAGE_SIZES
+
+        checks.choice("arch", self.arch, ARCHS)
+        checks.integer("z_dim", self.z_dim, 1, LIMITS.gan_max_z_dim)
+        checks.integer("n_classes", self.n_classes, 0, LIMITS.gan_max_classes)
+        checks.integer("hidden", self.hidden, 4, LIMITS.gan_max_hidden)
+        checks.integer("depth", self.depth, 1, LIMITS.gan_max_depth)
+        checks.integer("width", self.width, 4, LIMITS.gan_max_width)
+        checks.integer("heads", self.heads, 1, LIMITS.gan_max_heads)
+        checks.integer("pack", self.pack, 1, LIMITS.gan_max_pack)
+        checks.boolean("spectral_norm", self.spectral_norm)
+        checks.number("scale", self.scale, 1e-6, 1e6)
+        if self.arch != "mlp":
+            if self.channels not in (1, 3):
+                raise BadInput(f"channels must be 1 or 3, got {shown(self.channels)}")
+            if self.image_size not in IMAGE_SIZES:
+                raise BadInput(f"image_size must be one of {IMAGE_SIZES}, got {shown(self.image_size)}")
+        if self.arch == "transformer" and self.width % self.heads:
+            raise BadInput(f"width {self.width} must be a multiple of heads {self.heads}")
+        return self
 
 
 class GeneratorBase(nn.Module):

@@ -16,16 +16,17 @@ def image_size_for(cfg: TrainConfig) -> int:
     return cfg.image_size or DEFAULT_IMAGE_SIZE.get(cfg.data, 32)
 
 
-def load_training_data(cfg: TrainConfig):
+def load_training_data(cfg: TrainConfig, workdir=None):
     """The raw data for `cfg` (no tensors on a device yet): a Toy2D or an images.ImageData.
 
-    Safe to call off the engine's worker: it reads files and builds numpy arrays only.
+    Safe to call off the engine's worker: it reads files and builds numpy arrays only, within the
+    decoding budget of ``images``. An uploaded zip is unpacked in ``workdir`` (then removed).
     """
     if is_toy(cfg.data):
         return make_toy(cfg.data, cfg.custom_points)
     from ganstudio.gan.images import load_images  # image sets: another module's job
 
-    return load_images(cfg.data, image_size=image_size_for(cfg))
+    return load_images(cfg.data, image_size=image_size_for(cfg), workdir=workdir)
 
 
 class ToySource:

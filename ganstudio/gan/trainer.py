@@ -109,6 +109,11 @@ class GanTrainer:
     def done(self) -> bool:
         return self.stop_requested or self.diverged is not None or (self.progress or 0.0) >= 1.0
 
+    @property
+    def finished(self) -> bool:
+        """`finish()` has run: final metrics taken and, with an output folder, the checkpoint saved."""
+        return self._finished
+
     def lr_factor(self) -> float:
         """1 until the last `lr_decay` of the budget, then linearly down to 0.1 (sharper samples)."""
         p, tail = self.progress, self.cfg.lr_decay

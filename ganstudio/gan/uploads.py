@@ -16,10 +16,12 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ganstudio.checks import shown
 from ganstudio.errors import BadInput
 from ganstudio.settings import SETTINGS
 
 MB = 1024 * 1024
+MAX_DEPTH = 32  # folders inside folders; photo collections are shallow, a 2,000-deep entry is an attack
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -36,12 +38,14 @@ def _check_name(raw: str) -> PurePosixPath:
     """The entry's relative path, or BadInput if it could land outside the destination."""
     name = raw.replace("\\", "/")
     if "\x00" in name:
-        raise BadInput(f"archive rejected: entry name {raw!r} contains a NUL byte")
+        raise BadInput(f"archive rejected: entry name {shown(raw)} contains a NUL byte")
     if name.startswith("/") or _DRIVE.match(name):
-        raise BadInput(f"archive rejected: entry {raw!r} has an absolute path")
+        raise BadInput(f"archive rejected: entry {shown(raw)} has an absolute path")
     path = PurePosixPath(name)
+    if len(path.parts) > MAX_DEPTH:
+        raise BadInput(f"archive rejected: entry {shown(raw)} is nested more than {MAX_DEPTH} folders deep")
     if ".." in path.parts:
-        raise BadInput(f"archive rejected: entry {raw!r} points outside the archive ('..')")
+        raise BadInput(f"archive rejected: entry {shown(raw)} points outside the archive ('..')")
     return path
 
 
@@ -54,14 +58,14 @@ def _check_entries(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
         _check_name(info.filename)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise BadInput(f"archive rejected: entry {info.filename!r} is a symbolic link")
+            raise BadInput(f"archive rejected: entry {shown(info.filename)} is a symbolic link")
         if info.flag_bits & 0x1:
-            raise BadInput(f"archive rejected: entry {info.filename!r} is encrypted")
+            raise BadInput(f"archive rejected: entry {shown(info.filename)} is encrypted")
         total += info.file_size
         total_packed += info.compress_size
         if info.file_size >= limits.ratio_min_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             raise BadInput(
-                f"archive rejected: entry {info.filename!r} unpacks {info.file_size / max(info.compress_size, 1):.0f}× "
+                f"archive rejected: entry {shown(info.filename)} unpacks {info.file_size / max(info.compress_size, 1):.0f}× "
                 f"its packed size (looks like a zip bomb)"
             )
     if total > limits.max_unpacked_mb * MB:
@@ -76,7 +80,7 @@ def _copy_capped(src, dst, declared: int, budget: int, name: str) -> int:
     while chunk := src.read(64 * 1024):
         written += len(chunk)
         if written > declared or written > budget:
-            raise BadInput(f"archive rejected: entry {name!r} unpacks to more than its header says")
+            raise BadInput(f"archive rejected: entry {shown(name)} unpacks to more than its header says")
         dst.write(chunk)
     return written
 
@@ -112,7 +116,7 @@ def extract_archive(zip_path: str | Path, dest_dir: str | Path, limits: ArchiveL
                     continue
                 target = (root / Path(*rel.parts)).resolve()
                 if target != root and root not in target.parents:
-                    raise BadInput(f"archive rejected: entry {info.filename!r} resolves outside the upload folder")
+                    raise BadInput(f"archive rejected: entry {shown(info.filename)} resolves outside the upload folder")
                 if info.is_dir():
                     _mkdirs(target, made_dirs)
                     continue

@@ -37,45 +37,54 @@ def register(subparsers) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ganstudio.actions.text import generate_stream
+    import time
 
-    stream = generate_stream(args.model, args.prompt, max_new_tokens=args.max_new_tokens,
-                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                             repetition_penalty=args.repetition_penalty, seed=args.seed,
-                             ignore_eos=args.ignore_eos, owner="cli")
-    printed = 0
-    state: dict = {}
-    for state in stream:
-        if not printed and not state["tokens"]:  # the first state: prompt only
-            if state["note"]:
-                print(f"note: {state['note']}", file=sys.stderr)
-            sys.stdout.write(state["prompt"])
-        for token in state["tokens"][printed:]:
-            sys.stdout.write(token["text"])
-        printed = len(state["tokens"])
+    from ganstudio.gpt.generate import SamplingConfig, encode_prompt, stream_tokens
+    from ganstudio.gpt.load import load_gpt
+
+    cfg = SamplingConfig.from_values(args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+                                     args.repetition_penalty, args.seed, args.ignore_eos)
+    loaded = load_gpt(args.model, progress=lambda line: print(line, file=sys.stderr))
+    prompt = encode_prompt(loaded.tokenizer, args.prompt, loaded.config.n_positions)
+    if prompt.dropped:
+        print(f"note: the prompt is longer than the model's {loaded.config.n_positions}-token context: its first "
+              f"{prompt.dropped} tokens were cut", file=sys.stderr)
+    sys.stdout.write(args.prompt)
+    count, reason, start = 0, "length", time.perf_counter()
+    for step in stream_tokens(loaded.model, loaded.tokenizer, prompt.ids, cfg):
+        count += 1
+        if step.eos:
+            reason = "eos"
+        sys.stdout.write(step.text)
         sys.stdout.flush()
     sys.stdout.write("\n")
     sys.stdout.flush()
-    if state:
-        print(f"[{len(state['tokens'])} tokens, {state['tokens_per_s']:.1f} tokens/s, "
-              f"stopped: {state['stop_reason']}]", file=sys.stderr)
+    rate = count / max(time.perf_counter() - start, 1e-9)
+    print(f"[{count} tokens, {rate:.1f} tokens/s, stopped: {reason}]", file=sys.stderr)
     return 0
 
 
 def cmd_attention(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ganstudio.actions.attention import text_attention
+    from ganstudio.gpt.attention import attention_maps
+    from ganstudio.gpt.generate import encode_prompt
+    from ganstudio.gpt.load import load_gpt
+    from ganstudio.limits import LIMITS
 
     out = Path(args.out)
     if out.suffix != ".npz":
-        raise BadInput(f"--out must name a .npz file, got {args.out}")
+        raise BadInput(f"--out must name a .npz file, got {out.name[:60]!r}")
     if not out.parent.exists():
-        raise BadInput(f"--out folder {out.parent} does not exist")
-    result = text_attention(args.model, args.prompt, owner="cli")
-    if result["note"]:
-        print(f"note: {result['note']}", file=sys.stderr)
-    np.savez(out, attentions=result["attentions"].astype(np.float32), tokens=np.array(result["tokens"], dtype=str))
-    print(f"wrote {out}: {result['n_layers']} layers x {result['n_heads']} heads x {len(result['tokens'])} tokens",
+        raise BadInput("the --out folder does not exist")
+    loaded = load_gpt(args.model, progress=lambda line: print(line, file=sys.stderr))
+    limit = min(loaded.config.n_positions, LIMITS.max_attention_tokens)
+    prompt = encode_prompt(loaded.tokenizer, args.prompt, limit)
+    if prompt.dropped:
+        print(f"note: only the last {limit} tokens are shown (the first {prompt.dropped} were cut)", file=sys.stderr)
+    attentions = attention_maps(loaded.model, prompt.ids)
+    tokens = loaded.tokenizer.token_strings(prompt.ids)
+    np.savez(out, attentions=attentions.astype(np.float32), tokens=np.array(tokens, dtype=str))
+    print(f"wrote {out}: {attentions.shape[0]} layers x {attentions.shape[1]} heads x {len(tokens)} tokens",
           file=sys.stderr)
     return 0

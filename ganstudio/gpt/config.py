@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ganstudio.checks import shown
 from ganstudio.errors import BadModel
+from ganstudio.limits import LIMITS
 
 ACTIVATIONS = ("gelu_new", "gelu", "relu")
 
@@ -36,7 +38,7 @@ class GPTConfig:
         """Validate a Hub GPT-2 ``config.json``; anything we cannot run is a one-line BadModel."""
         model_type = raw.get("model_type")
         if model_type not in (None, "gpt2"):
-            raise BadModel(f"{name}: model_type {model_type!r} is not a GPT-2 model (need 'gpt2')")
+            raise BadModel(f"{name}: model_type {shown(model_type)} is not a GPT-2 model (need 'gpt2')")
         if model_type is None and "n_embd" not in raw:
             raise BadModel(f"{name}: config.json is not a GPT-2 config (no model_type, no n_embd)")
         if raw.get("scale_attn_by_inverse_layer_idx") or raw.get("scale_attn_weights") is False:
@@ -55,21 +57,26 @@ class GPTConfig:
                 bos_token_id=_optional_int(raw.get("bos_token_id")),
                 eos_token_id=_optional_int(raw.get("eos_token_id")),
             )
-        except (TypeError, ValueError) as err:
-            raise BadModel(f"{name}: malformed GPT-2 config ({err})") from None
+        except (TypeError, ValueError, OverflowError) as err:
+            raise BadModel(f"{name}: malformed GPT-2 config ({shown(str(err), 80)})") from None
         cfg.check(name)
         return cfg
 
     def check(self, name: str = "model") -> None:
+        """Every size bounded (``ganstudio.limits``) before anything is computed from it."""
         if self.activation_function not in ACTIVATIONS:
             raise BadModel(
-                f"{name}: unsupported activation {self.activation_function!r} (supported: {', '.join(ACTIVATIONS)})"
+                f"{name}: unsupported activation {shown(self.activation_function)} (supported: {', '.join(ACTIVATIONS)})"
             )
-        sizes = dict(vocab_size=self.vocab_size, n_positions=self.n_positions, n_embd=self.n_embd,
-                     n_layer=self.n_layer, n_head=self.n_head, inner=self.inner)
-        bad = [k for k, v in sizes.items() if v <= 0]
-        if bad:
-            raise BadModel(f"{name}: config has non-positive {bad[0]}")
+        sizes = dict(vocab_size=(self.vocab_size, LIMITS.gpt_max_vocab),
+                     n_positions=(self.n_positions, LIMITS.gpt_max_positions),
+                     n_embd=(self.n_embd, LIMITS.gpt_max_embd), n_layer=(self.n_layer, LIMITS.gpt_max_layers),
+                     n_head=(self.n_head, LIMITS.gpt_max_heads), n_inner=(self.inner, LIMITS.gpt_max_inner))
+        for key, (value, high) in sizes.items():
+            if not 0 < value <= high:
+                raise BadModel(f"{name}: config.json has {key} = {shown(value, 30)} (must be between 1 and {high:,})")
+        if not 0 < self.layer_norm_epsilon < 1:
+            raise BadModel(f"{name}: config.json has layer_norm_epsilon = {self.layer_norm_epsilon:g}")
         if self.n_embd % self.n_head:
             raise BadModel(f"{name}: n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
 

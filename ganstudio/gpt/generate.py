@@ -14,11 +14,13 @@ from typing import Iterator
 
 import torch
 
+from ganstudio import checks
 from ganstudio.errors import BadInput
 from ganstudio.gpt.model import GPT
 from ganstudio.gpt.tokenizer import GPTTokenizer, StreamDecoder
+from ganstudio.limits import LIMITS
 
-MAX_NEW_TOKENS_CAP = 2048  # one request cannot hold the device for minutes
+MAX_NEW_TOKENS_CAP = LIMITS.max_new_tokens  # one request cannot hold the device for minutes
 TOP_ALTERNATIVES = 5
 SLIDE_KEEP = 0.75  # when the cache is full, recompute on the last 3/4 of the context and go on
 
@@ -33,20 +35,34 @@ class SamplingConfig:
     seed: int | None = None  # fixes the sampling; None = fresh randomness each time
     ignore_eos: bool = False  # keep going past end-of-text (useful for benchmarks)
 
-    def validate(self) -> None:
+    def validate(self) -> "SamplingConfig":
         """Every knob checked before any work starts; each failure is one line a person can act on."""
-        if not isinstance(self.max_new_tokens, int) or not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_CAP:
-            raise BadInput(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS_CAP}, got {self.max_new_tokens}")
-        if not math.isfinite(self.temperature) or self.temperature < 0:
-            raise BadInput(f"temperature must be a number >= 0 (0 = greedy), got {self.temperature}")
-        if not isinstance(self.top_k, int) or self.top_k < 0:
-            raise BadInput(f"top_k must be an integer >= 0 (0 = off), got {self.top_k}")
-        if not math.isfinite(self.top_p) or not 0 < self.top_p <= 1:
-            raise BadInput(f"top_p must be in (0, 1] (1 = off), got {self.top_p}")
-        if not math.isfinite(self.repetition_penalty) or self.repetition_penalty <= 0:
-            raise BadInput(f"repetition_penalty must be > 0 (1 = off), got {self.repetition_penalty}")
-        if self.seed is not None and not 0 <= self.seed < 2**63:
-            raise BadInput(f"seed must be a non-negative integer, got {self.seed}")
+        checks.integer("max_new_tokens", self.max_new_tokens, 1, MAX_NEW_TOKENS_CAP)
+        t = checks.number("temperature", self.temperature, 0.0, LIMITS.max_temperature)
+        if 0 < t < LIMITS.min_temperature:
+            raise BadInput(f"temperature must be 0 (greedy) or at least {LIMITS.min_temperature:g}, got {t:g}")
+        checks.integer("top_k", self.top_k, 0, LIMITS.max_top_k)
+        checks.number("top_p", self.top_p, 0.0, 1.0, above=0.0)
+        checks.number("repetition_penalty", self.repetition_penalty, 0.0, LIMITS.max_repetition_penalty, above=0.0)
+        if self.seed is not None:
+            checks.integer("seed", self.seed, 0, LIMITS.max_seed)
+        checks.boolean("ignore_eos", self.ignore_eos)
+        return self
+
+    @classmethod
+    def from_values(cls, max_new_tokens=100, temperature=0.8, top_k=40, top_p=1.0, repetition_penalty=1.0,
+                    seed=None, ignore_eos=False) -> "SamplingConfig":
+        """Coerce values from a UI, an API call or the CLI (sliders send floats, an empty seed box None), then check."""
+        return cls(
+            max_new_tokens=checks.integer("max_new_tokens", max_new_tokens, 1, MAX_NEW_TOKENS_CAP),
+            temperature=checks.number("temperature", temperature, 0.0, LIMITS.max_temperature),
+            top_k=checks.integer("top_k", top_k, 0, LIMITS.max_top_k),
+            top_p=checks.number("top_p", top_p, 0.0, 1.0, above=0.0),
+            repetition_penalty=checks.number("repetition_penalty", repetition_penalty, 0.0,
+                                             LIMITS.max_repetition_penalty, above=0.0),
+            seed=None if seed is None or seed == "" else checks.integer("seed", seed, 0, LIMITS.max_seed),
+            ignore_eos=checks.boolean("ignore_eos", ignore_eos),
+        ).validate()
 
 
 @dataclass
@@ -68,8 +84,7 @@ class TokenStep:
 
 
 def encode_prompt(tokenizer: GPTTokenizer, text: str, n_positions: int) -> Prompt:
-    if not isinstance(text, str) or not text:
-        raise BadInput("the prompt is empty: type a few words to continue")
+    text = checks.text("prompt", text, LIMITS.max_prompt_chars, empty="the prompt is empty: type a few words to continue")
     ids = tokenizer.encode(text)
     if not ids:
         raise BadInput("the prompt encodes to no tokens: type a few words to continue")

@@ -69,15 +69,24 @@ def ours_to_hub(model: GPT, dtype: torch.dtype | None = None) -> dict[str, torch
 
 
 def load_gpt_folder(folder: str | Path, name: str | None = None, device: torch.device | str = "cpu") -> LoadedGPT:
-    """Build the model described by a local Hub-format folder; strict on every key and shape."""
+    """Build the model described by a local Hub-format folder; strict on every key and shape.
+
+    The config is bounded and the model's memory estimated before anything is allocated.
+    """
+    from ganstudio.admission import check_file_size, check_gpt
+
     folder = Path(folder)
     name = name or folder.name
-    cfg = GPTConfig.from_hub(read_config(folder), name)
-    tokenizer = GPTTokenizer.from_folder(folder, cfg.eos_token_id)
+    cfg = GPTConfig.from_hub(read_config(folder, name), name)
+    check_gpt(cfg, name)
+    weights = folder / REQUIRED_FILES[1]
+    if weights.is_file():
+        check_file_size(weights.stat().st_size, name)
+    tokenizer = GPTTokenizer.from_folder(folder, cfg.eos_token_id, name)
     if tokenizer.vocab_size > cfg.vocab_size:
         raise BadModel(f"{name}: tokenizer has {tokenizer.vocab_size} tokens but the model only {cfg.vocab_size}")
     model = GPT(cfg)
-    load_into(model, hub_to_ours(read_state_dict(folder), cfg), name)
+    load_into(model, hub_to_ours(read_state_dict(folder, name=name), cfg), name)
     model.to(device).eval().requires_grad_(False)
     return LoadedGPT(name=name, model=model, tokenizer=tokenizer, folder=folder)
 

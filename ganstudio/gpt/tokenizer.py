@@ -9,6 +9,7 @@ from tokenizers import ByteLevelBPETokenizer, Tokenizer
 from ganstudio.errors import BadModel
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt")
+MAX_TOKENIZER_BYTES = 50_000_000  # GPT-2's tokenizer.json is 1.4 MB; a file 35x that is not a tokenizer
 END_OF_TEXT = "<|endoftext|>"
 
 
@@ -21,19 +22,23 @@ class GPTTokenizer:
         self._pieces: dict[int, str] = {}
 
     @classmethod
-    def from_folder(cls, folder: str | Path, eos_id: int | None = None) -> "GPTTokenizer":
+    def from_folder(cls, folder: str | Path, eos_id: int | None = None, name: str | None = None) -> "GPTTokenizer":
         folder = Path(folder)
+        name = name or folder.name
+        for file in TOKENIZER_FILES:
+            if (folder / file).is_file() and (folder / file).stat().st_size > MAX_TOKENIZER_BYTES:
+                raise BadModel(f"{name}: {file} is larger than {MAX_TOKENIZER_BYTES // 1_000_000} MB; not a tokenizer")
         try:
             if (folder / "tokenizer.json").is_file():
                 backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
             elif (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
                 backend = ByteLevelBPETokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
             else:
-                raise BadModel(f"{folder.name}: missing tokenizer (need tokenizer.json or vocab.json + merges.txt)")
+                raise BadModel(f"{name}: missing tokenizer (need tokenizer.json or vocab.json + merges.txt)")
         except BadModel:
             raise
         except Exception as err:  # tokenizers raises plain Exceptions for malformed files
-            raise BadModel(f"{folder.name}: unreadable tokenizer ({str(err).splitlines()[0][:200]})") from None
+            raise BadModel(f"{name}: unreadable tokenizer ({str(err).splitlines()[0][:120]})") from None
         if eos_id is None:
             eos_id = backend.token_to_id(END_OF_TEXT)
         return cls(backend, eos_id)

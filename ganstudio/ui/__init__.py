@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ganstudio.actions import system
+from ganstudio.actions import system, visitors
+from ganstudio.sessions import SESSIONS
 from ganstudio.settings import SETTINGS
 from ganstudio.ui.attention_tab import build_attention_tab
 from ganstudio.ui.explore_tab import build_explore_tab
@@ -14,6 +15,8 @@ from ganstudio.ui.train_tab import build_train_tab
 QUEUE_SIZE = 64  # requests waiting beyond this get "queue full" instead of piling up
 EVENT_CONCURRENCY = 16  # events served at once; the engine serialises device work itself
 MAX_FILE_SIZE = f"{SETTINGS.max_upload_mb}mb"
+# Gradio's own copies of files it served (downloads, uploads): checked every 10 min, removed after an hour.
+DELETE_CACHE = (600, 3600)
 
 INTRO = (
     "# GAN Studio\n"
@@ -23,12 +26,13 @@ INTRO = (
 
 def _end_session(request: gr.Request) -> None:
     if request is not None and request.session_hash:
-        system.end_session(request.session_hash)
+        visitors.end_session(request.session_hash)
 
 
 def build_demo() -> gr.Blocks:
+    visitors.start_up()
     info = system.status()
-    with gr.Blocks(title="GAN Studio") as demo:
+    with gr.Blocks(title="GAN Studio", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
         gr.Markdown(f"Device: **{info['device']}** · bundled models: {', '.join(info['bundled']) or 'none'}")
         with gr.Tabs() as tabs:
@@ -47,11 +51,17 @@ def build_demo() -> gr.Blocks:
 
 
 def launch_kwargs() -> dict:
-    """Where and how `python app.py` serves: loopback locally, all interfaces on a Space, never a share link."""
+    """Where and how `python app.py` serves: loopback locally, all interfaces on a Space, never a share link.
+
+    Visitors' files (saved runs, downloads) live in their private session folders, which Gradio
+    may serve; nothing else of the data folder is reachable.
+    """
+    SESSIONS.root.mkdir(parents=True, exist_ok=True)
     return {
         "server_name": SETTINGS.host,
         "server_port": SETTINGS.port,
         "share": False,
         "max_file_size": MAX_FILE_SIZE,
         "show_error": True,
+        "allowed_paths": [str(SESSIONS.root)],
     }

@@ -12,7 +12,7 @@ import gradio as gr
 from ganstudio.actions import attention as actions
 from ganstudio.actions.text import list_text_models
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK
+from ganstudio.ui.common import DEVICE_WORK, owner
 
 DEFAULT_PROMPT = "The king is dead. Long live the king, for the king is wise."
 VIEWS = [("Single head", "head"), ("Head average", "average"), ("Rollout (all layers)", "rollout")]
@@ -61,10 +61,6 @@ element.addEventListener('mousemove', (event) => {
 """
 
 
-def _owner(request: gr.Request | None) -> str:
-    return (request.session_hash if request is not None else None) or "api"
-
-
 def _view_payload(data: dict, view: str, layer, head, discount: bool) -> dict:
     shown = actions.attention_view(data["attentions"], data["tokens"], view=view, layer=layer, head=head,
                                    discount_first_token=bool(discount), size=HEATMAP_PIXELS)
@@ -74,7 +70,7 @@ def _view_payload(data: dict, view: str, layer, head, discount: bool) -> dict:
 def on_attention(model, prompt, view, layer, head, discount, request: gr.Request):
     """Run the model once; return the heatmap, the layers x heads overview, the note, sliders and the data."""
     try:
-        data = actions.text_attention(model, prompt, owner=_owner(request))
+        data = actions.text_attention(model, prompt, owner=owner(request))
         layer = actions.clamp_index("layer", layer, data["n_layers"])
         head = actions.clamp_index("head", head, data["n_heads"])
         payload = _view_payload(data, view, layer, head, discount)
@@ -111,7 +107,7 @@ def on_gan(spec, seed, cls, x, y, request: gr.Request):
     try:
         point = None if x is None or y is None else (x, y)
         result = actions.gan_attention(spec, seed=seed, class_id=_class_value(cls), query_xy=point,
-                                       owner=_owner(request))
+                                       owner=owner(request))
     except StudioError as err:
         raise gr.Error(str(err)) from None
     overlays = [(layer["overlay"], f"{layer['name']} ({layer['k_grid'][0]}×{layer['k_grid'][1]} keys)")

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ganstudio.actions import explore as actions
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK
+from ganstudio.ui.common import DEVICE_WORK, owner
 
 K_SLIDERS = 6  # sliders on screen, the first K directions of the chosen method (on_explore names six)
 DEFAULT_MODEL = "digits-dcgan"
@@ -27,10 +27,6 @@ HELP = (
     "single latent coordinates. Truncation **ψ** pulls z towards its mean: lower ψ, safer and plainer samples. "
     "Any Hub id (`owner/name` or `owner/name@revision`) or local folder of a GAN Studio generator works too."
 )
-
-
-def _owner(request: gr.Request | None) -> str:
-    return (request.session_hash if request is not None else None) or "api"
 
 
 def _class_value(cls):
@@ -56,7 +52,7 @@ def _default_model() -> str | None:
 def on_sample(spec, seed, n, psi, class_id, request: gr.Request):
     """The plain grid for (model, seed, n, ψ, class)."""
     try:
-        return actions.sample_grid(spec, seed, n, psi, _class_value(class_id), owner=_owner(request))["image"]
+        return actions.sample_grid(spec, seed, n, psi, _class_value(class_id), owner=owner(request))["image"]
     except StudioError as err:
         raise gr.Error(str(err)) from None
 
@@ -66,18 +62,18 @@ def on_explore(spec, seed, n, psi, class_id, method, slider_1, slider_2, slider_
     """The grid with every latent moved along the sliders' directions (named parameters for the API docs)."""
     values = [slider_1, slider_2, slider_3, slider_4, slider_5, slider_6]
     try:
-        return actions.explore(spec, seed, n, psi, _class_value(class_id), method, values, owner=_owner(request))
+        return actions.explore(spec, seed, n, psi, _class_value(class_id), method, values, owner=owner(request))
     except StudioError as err:
         raise gr.Error(str(err)) from None
 
 
 def on_model(request: gr.Request, spec, seed, n, psi, method, progress=gr.Progress()):
     """A new generator: class choices, slider labels (reset to 0) and a fresh grid."""
-    owner = _owner(request)
+    who = owner(request)
     try:
-        info = actions.model_info(spec, owner=owner, progress=lambda line: progress(None, desc=line))
-        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=owner)
-        image = actions.sample_grid(spec, seed, n, psi, None, owner=owner)["image"]
+        info = actions.model_info(spec, owner=who, progress=lambda line: progress(None, desc=line))
+        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=who)
+        image = actions.sample_grid(spec, seed, n, psi, None, owner=who)["image"]
     except StudioError as err:
         raise gr.Error(str(err)) from None
     classes = [("any", ANY_CLASS)] + [(str(c), c) for c in range(info["n_classes"])]
@@ -87,10 +83,10 @@ def on_model(request: gr.Request, spec, seed, n, psi, method, progress=gr.Progre
 
 def on_method(request: gr.Request, spec, seed, n, psi, cls, method):
     """Another direction family: new slider labels, sliders back to 0, the plain grid."""
-    owner = _owner(request)
+    who = owner(request)
     try:
-        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=owner)
-        image = actions.sample_grid(spec, seed, n, psi, _class_value(cls), owner=owner)["image"]
+        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=who)
+        image = actions.sample_grid(spec, seed, n, psi, _class_value(cls), owner=who)["image"]
     except StudioError as err:
         raise gr.Error(str(err)) from None
     return [image, *_sliders_reset(labels)]
@@ -104,7 +100,7 @@ def on_reset(request: gr.Request, spec, seed, n, psi, cls):
 def on_export(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
     """Write the grid on screen (PNG) and its latents (.npy) for download."""
     try:
-        paths = actions.export(spec, seed, n, psi, _class_value(cls), method, list(sliders), owner=_owner(request))
+        paths = actions.export(spec, seed, n, psi, _class_value(cls), method, list(sliders), owner=owner(request))
     except StudioError as err:
         raise gr.Error(str(err)) from None
     return gr.update(value=[paths["png_path"], paths["npy_path"]], visible=True)
@@ -114,7 +110,7 @@ def on_interpolate(request: gr.Request, spec, seed_a, seed_b, steps, mode, psi, 
     """Strip of frames, the animation, and the files to download."""
     try:
         out = actions.interpolate(
-            spec, seed_a, seed_b, steps, mode, _class_value(cls), owner=_owner(request), truncation_psi=psi
+            spec, seed_a, seed_b, steps, mode, _class_value(cls), owner=owner(request), truncation_psi=psi
         )
     except StudioError as err:
         raise gr.Error(str(err)) from None
@@ -125,7 +121,7 @@ def on_interpolate(request: gr.Request, spec, seed_a, seed_b, steps, mode, psi, 
 
 def on_refresh(request: gr.Request, spec):
     """Re-list generators (a model trained in this session appears as "(your trained model)")."""
-    names = actions.list_generators(_owner(request))
+    names = actions.list_generators(owner(request))
     return gr.update(choices=names, value=spec)
 
 
@@ -236,7 +232,7 @@ def build_explore_tab(state: dict) -> None:
         def on_tab(evt: gr.SelectData, request: gr.Request, spec, was_drawn, *rest):
             if evt.value != "Explore":
                 return [gr.skip()] * (4 + K_SLIDERS)
-            names = actions.list_generators(_owner(request))
+            names = actions.list_generators(owner(request))
             if was_drawn or not spec:
                 return [gr.update(choices=names), gr.skip(), True] + [gr.skip()] * (1 + K_SLIDERS)
             seed_v, n_v, psi_v, method_v = rest

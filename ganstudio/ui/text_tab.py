@@ -15,7 +15,7 @@ import gradio as gr
 
 from ganstudio.actions import text as actions
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK
+from ganstudio.ui.common import DEVICE_WORK, owner
 
 DEFAULT_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
 SLIDER_MAX_TOKENS = 1024  # the API accepts up to the engine's cap; the slider stops here
@@ -34,10 +34,6 @@ CSS = """
 .gs-tokens .gs-tok {border-radius: 3px; color: #111}
 .gs-top5 table {border-collapse: collapse} .gs-top5 td {padding: 2px 10px; font-family: ui-monospace, monospace}
 """
-
-
-def _owner(request: gr.Request | None) -> str:
-    return (request.session_hash if request is not None else None) or "api"
 
 
 def _colour(prob: float) -> str:
@@ -95,7 +91,7 @@ def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repeti
         stream = actions.generate_stream(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
             repetition_penalty=repetition_penalty, seed=None if seed in (None, "") else seed,
-            owner=_owner(request), progress=lambda line: progress(None, desc=line),
+            owner=owner(request), progress=lambda line: progress(None, desc=line),
         )
         for state in stream:
             tokens = state["tokens"]

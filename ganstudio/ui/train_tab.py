@@ -14,7 +14,7 @@ import pandas as pd
 
 from ganstudio.actions import train as actions
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK
+from ganstudio.ui.common import DEVICE_WORK, owner
 
 DATA_CHOICES = [
     ("8 Gaussians on a ring (2D)", "ring8"),
@@ -40,10 +40,6 @@ HELP = (
     "discriminator's opinion (green: \"real\", purple: \"fake\"); grey lines show how G warps a grid of latent "
     "codes. Pause to step D or G by hand and watch each player move."
 )
-
-
-def _owner(request: gr.Request | None) -> str:
-    return (request.session_hash if request is not None else None) or "api"
 
 
 def _err(err: StudioError) -> gr.Error:
@@ -189,13 +185,13 @@ def build_train_tab(state: dict | None = None) -> None:
         *inputs, pts = values
         try:
             params = _params(*inputs, pts)
-            actions.start_training(_owner(request), params)
+            actions.start_training(owner(request), params)
         except StudioError as err:
             raise _err(err) from None
         return "starting…", gr.Timer(active=True), -1
 
     def on_poll(request: gr.Request, last_step=-1):
-        info = actions.poll_training(_owner(request))
+        info = actions.poll_training(owner(request))
         snap = info.get("snapshot") or {}
         state_ = info["state"]
         keep_polling = state_ not in FINISHED
@@ -218,20 +214,19 @@ def build_train_tab(state: dict | None = None) -> None:
 
     def on_stop(request: gr.Request):
         try:
-            result = actions.stop_training(_owner(request))
+            result = actions.stop_training(owner(request))
         except StudioError as err:
             raise _err(err) from None
-        saved = result.get("saved_to")
-        return f"stopped{f' · saved to `{saved}`' if saved else ''}"
+        return f"stopped · saved as **{result['run']}** (Save downloads it, Explore opens it)" if result["saved"] else "stopped"
 
     def on_pause(request: gr.Request):
-        owner = _owner(request)
+        who = owner(request)
         try:
-            info = actions.poll_training(owner)
+            info = actions.poll_training(who)
             if info["state"] == "paused":
-                info = actions.resume_training(owner)
+                info = actions.resume_training(who)
             else:
-                info = actions.pause_training(owner)
+                info = actions.pause_training(who)
         except StudioError as err:
             raise _err(err) from None
         return info["text"], gr.Timer(active=True)
@@ -239,7 +234,7 @@ def build_train_tab(state: dict | None = None) -> None:
     def make_step(which: str):
         def on_step(request: gr.Request):
             try:
-                info = actions.single_step(_owner(request), which)
+                info = actions.single_step(owner(request), which)
             except StudioError as err:
                 raise _err(err) from None
             snap = info["snapshot"]
@@ -251,27 +246,27 @@ def build_train_tab(state: dict | None = None) -> None:
         return on_step
 
     def on_reset(request: gr.Request):
-        actions.reset(_owner(request))
+        actions.reset(owner(request))
         return "idle: press Start", _bar(0.0, "idle"), None, "", gr.Timer(active=False), -1
 
     def on_save(request: gr.Request):
         try:
-            return actions.save_checkpoint(_owner(request))
+            return actions.save_checkpoint(owner(request))
         except StudioError as err:
             raise _err(err) from None
 
-    def on_push(request: gr.Request, repo_id):
+    def on_push(repo_id, request: gr.Request, oauth_token: gr.OAuthToken | None = None):
         try:
-            url = actions.push_checkpoint(_owner(request), repo_id)
+            url = actions.push_checkpoint(owner(request), repo_id, token=oauth_token.token if oauth_token else None)
         except StudioError as err:
             raise _err(err) from None
         return f"pushed: [{url}]({url})"
 
     def on_explore(request: gr.Request):
-        owner = _owner(request)
+        who = owner(request)
         try:
-            if actions.last_trained_model(owner) is None:
-                actions.save_checkpoint(owner)
+            if actions.latest_trained(who) is None:
+                actions.save_checkpoint(who)
         except StudioError as err:
             raise _err(err) from None
         tabs = (state or {}).get("tabs")

@@ -1,0 +1,57 @@
+"""Visitors and their sessions: who is asking, what they may still do, and cleaning up after them.
+
+The UI calls ``visit(session_hash, address)`` on every event; actions find the visitor's
+``Session`` with ``session_of(owner)``. Ending a session (the tab closed, or it fell silent)
+cancels its engine jobs and removes its files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from ganstudio.engine import get_engine
+from ganstudio.sessions import SESSIONS, Session, sweep_temp_leftovers
+from ganstudio.settings import SETTINGS
+
+
+def visit(owner: str, client: str | None = None) -> str:
+    """Note that ``owner`` (a session id) is active, from ``client`` (an address); returns the owner."""
+    SESSIONS.get(owner, client)
+    return owner
+
+
+def session_of(owner: str) -> Session:
+    return SESSIONS.get(owner)
+
+
+def end_session(owner: str) -> int:
+    """The visitor left: cancel its jobs, free its memory and remove its files. Returns how many jobs were live."""
+    live = sum(1 for job in get_engine().jobs_of(owner) if not job.finished)
+    SESSIONS.end(owner)
+    return live
+
+
+def _forget_cached_models(session: Session) -> None:
+    from ganstudio.actions import explore
+
+    if session._folder is not None:
+        explore.evict_folder(session._folder)
+
+
+SESSIONS.on_end.append(lambda session: get_engine().cancel_owner(session.id))
+SESSIONS.on_end.append(_forget_cached_models)
+
+
+def start_up() -> dict:
+    """Once per app start: remove what earlier processes left behind (old sessions, half-written files)."""
+    removed = SESSIONS.sweep_leftovers()
+    removed += sweep_temp_leftovers(Path(SETTINGS.data_dir))
+    legacy = Path(SETTINGS.data_dir) / "runs"  # run folders of earlier versions, never cleaned by them
+    if legacy.is_dir():
+        for path in legacy.iterdir():
+            if time.time() - path.stat().st_mtime > SETTINGS.session_idle_s:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+    return {"removed": removed}
