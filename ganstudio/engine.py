@@ -457,9 +457,10 @@ class Engine:
 
     def _train_slice(self, job: Job, deadline: float) -> None:
         task = job.task
+        every = getattr(task, "snapshot_every_s", self.config.snapshot_every_s)  # a task may want more frames
         while job.state == RUNNING and not self._interactive and not task.done:
             task.step()
-            if time.perf_counter() - job.last_snapshot_at >= self.config.snapshot_every_s:
+            if time.perf_counter() - job.last_snapshot_at >= every:
                 self._publish(job)
             if time.perf_counter() >= deadline:
                 break

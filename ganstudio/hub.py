@@ -16,7 +16,6 @@ Pickle weights are never downloaded or opened. Every failure is a one-line Studi
 from __future__ import annotations
 
 import re
-import threading
 import time
 from pathlib import Path, PurePosixPath
 from typing import Callable, NoReturn
@@ -24,7 +23,6 @@ from typing import Callable, NoReturn
 import httpx2  # huggingface_hub's HTTP client: its TransportError means "no connection"
 from huggingface_hub import (
     _CACHED_NO_EXIST,
-    HfApi,
     constants,
     get_hf_file_metadata,
     get_token,
@@ -44,14 +42,27 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import validate_repo_id
-from tqdm.std import tqdm
 
 from ganstudio import settings
 from ganstudio.checks import shown
-from ganstudio.errors import BadInput, BadModel, ModelNotFound, OfflineError, StudioError
+from ganstudio.errors import (
+    BadInput,
+    BadModel,
+    ModelNotFound,
+    OfflineError,
+    StudioError,
+)
+from ganstudio.hub_transfer import (
+    DownloadCancelled,
+    Progress,
+    bar_class,
+    install_deadline_transport,
+    within,
+)
+from ganstudio.limits import LIMITS
 from ganstudio.weights_io import CONFIG_NAME, PICKLE_NAMES, WEIGHTS_NAME, read_config
 
-Progress = Callable[[str], None]
+install_deadline_transport()  # every Hub download below runs under a deadline the HTTP layer enforces
 
 REQUIRED_FILES = (CONFIG_NAME, WEIGHTS_NAME)
 OPTIONAL_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "README.md")
@@ -65,7 +76,6 @@ _BUNDLED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 _REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
 _COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 _TOKEN_LIKE = re.compile(r"hf_[A-Za-z0-9]{6,}")
-_PUSH_IGNORE = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle", ".*"]  # never publish pickles or dotfiles
 
 
 # ---------------------------------------------------------------------------------------- bundled models
@@ -131,6 +141,7 @@ def resolve(
     progress: Progress | None = None,
     allow_paths: bool = True,
     timeout_s: float | None = None,
+    validate: Callable[[Path], None] | None = None,
 ) -> Path:
     """Resolve a model spec (bundled name, folder, or ``owner/name[@revision]``) to a local folder.
 
@@ -139,7 +150,10 @@ def resolve(
     the Hugging Face cache. ``progress`` receives human lines ("downloading model.safetensors
     (12.3 MB)…", "model.safetensors: 40%"). With ``allow_paths`` off (the web, on a public host)
     a spec never names a server folder. A Hub download has ``timeout_s`` in all (default
-    ``SETTINGS.download_timeout_s``); call this off the engine's worker.
+    ``SETTINGS.download_timeout_s``); call this off the engine's worker. ``validate(folder)`` runs as
+    soon as the first file (``config.json``) is there, before the weights are fetched, so a config
+    describing a model too large for this host never costs a download; weights larger than the
+    memory budget are refused from their size alone.
 
     Raises ModelNotFound, OfflineError, BadModel or BadInput, each with a one-line message that
     never shows a server path.
@@ -155,7 +169,7 @@ def resolve(
         raise BadInput(f"no model given: {_spec_help()}")
     bundled = _bundled_folder(spec)
     if bundled is not None:
-        return _check_folder(bundled, files, spec)
+        return _validated(check_folder(bundled, files, spec), validate)
     if len(spec) > MAX_SPEC_CHARS:
         raise ModelNotFound(f"unknown model {shown(spec)}: {len(spec)} characters is too long for a model spec")
     looks_like_path = spec.startswith(("/", ".", "~")) or "\\" in spec
@@ -169,12 +183,18 @@ def resolve(
         except OSError:  # e.g. a name too long for the file system
             is_folder = False
         if is_folder:
-            return _check_folder(local.resolve(), files, "that folder")
+            return _validated(check_folder(local.resolve(), files, "that folder"), validate)
         if looks_like_path:
             raise ModelNotFound("no model folder at that path")
-    repo_id, revision = _parse_repo_spec(spec, paths=allow_paths)
+    repo_id, revision = parse_repo_spec(spec, paths=allow_paths)
     deadline = time.monotonic() + (settings.SETTINGS.download_timeout_s if timeout_s is None else timeout_s)
-    return _download(repo_id, revision, files, optional, report, deadline)
+    return _download(repo_id, revision, files, optional, report, deadline, validate)
+
+
+def _validated(folder: Path, validate: Callable[[Path], None] | None) -> Path:
+    if validate is not None:
+        validate(folder)
+    return folder
 
 
 def _spec_help(paths: bool = True) -> str:
@@ -190,7 +210,7 @@ def _bundled_folder(spec: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _check_folder(folder: Path, files: tuple[str, ...], name: str) -> Path:
+def check_folder(folder: Path, files: tuple[str, ...], name: str) -> Path:
     missing = [file for file in files if not (folder / file).is_file()]
     if WEIGHTS_NAME in missing:
         pickles = [file for file in PICKLE_NAMES if (folder / file).exists()]
@@ -208,7 +228,7 @@ def _pickle_message(where: str, pickle_name: str) -> str:
     )
 
 
-def _parse_repo_spec(spec: str, error: type[StudioError] = ModelNotFound, paths: bool = True) -> tuple[str, str]:
+def parse_repo_spec(spec: str, error: type[StudioError] = ModelNotFound, paths: bool = True) -> tuple[str, str]:
     """``owner/name[@revision]`` -> (repo_id, revision), validated before any network access."""
     repo_id, _, revision = spec.partition("@")
     revision = revision or "main"
@@ -229,14 +249,14 @@ def _parse_repo_spec(spec: str, error: type[StudioError] = ModelNotFound, paths:
     return repo_id, revision
 
 
-def _hub_offline() -> bool:
+def hub_offline() -> bool:
     return settings.hub_offline() or constants.is_offline_mode()
 
 
 def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tuple[str, ...], report: Progress,
-              deadline: float) -> Path:
+              deadline: float, validate: Callable[[Path], None] | None = None) -> Path:
     where = repo_id if revision == "main" else f"{repo_id}@{revision}"
-    offline = _hub_offline()
+    offline = hub_offline()
     pinned_and_cached = bool(_COMMIT_SHA.fullmatch(revision)) and all(
         isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in files
     )
@@ -248,11 +268,34 @@ def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tup
         required = name in files
         # After the first file, pin the commit so every file comes from the same snapshot.
         rev = folder.name if folder is not None else revision
+        if name in (CONFIG_NAME, WEIGHTS_NAME) and not offline:
+            _check_remote_size(repo_id, name, rev, where, deadline)
         path = _fetch(repo_id, name, rev, where, offline, required, report, deadline)
         if path is not None and folder is None:
             folder = Path(path).parents[len(PurePosixPath(name).parts) - 1]
+            if validate is not None:
+                validate(folder)  # config.json is in: refuse an impossible model before any weights move
     assert folder is not None
     return folder
+
+
+def _check_remote_size(repo_id: str, name: str, revision: str, where: str, deadline: float) -> None:
+    """Refuse a config or weights too large to be what they claim from their announced size (one HEAD,
+    nothing downloaded): configs above ``LIMITS.max_config_bytes``, weights above the memory budget."""
+    from ganstudio.admission import check_file_size
+
+    if isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str):
+        return
+    try:
+        meta = get_hf_file_metadata(hf_hub_url(repo_id, name, revision=revision), retry_on_errors=False,
+                                    timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+    except Exception:  # not found, offline...: the download itself will say it in its own words
+        return
+    if meta.size and name == CONFIG_NAME and meta.size > LIMITS.max_config_bytes:
+        raise BadModel(f"{where}: {CONFIG_NAME} is {meta.size:,} bytes; a model config is far smaller (at most "
+                       f"{LIMITS.max_config_bytes:,})")
+    if meta.size and name == WEIGHTS_NAME:
+        check_file_size(meta.size, where)
 
 
 def _connect_failure(err: BaseException | None) -> bool:
@@ -300,9 +343,9 @@ def _fetch(
             return cached
         if cached is _CACHED_NO_EXIST or (offline and not required):
             return _missing(repo_id, name, revision, where, offline) if required else None
-    bar = _bar_class(name, report, deadline)
+    bar = bar_class(name, report)
     try:
-        path = _before(deadline, f"download of {name} from {where}", lambda: hf_hub_download(
+        path = within(deadline, f"download of {name} from {where}", lambda: hf_hub_download(
             repo_id, name, revision=revision, local_files_only=offline, tqdm_class=bar,
             etag_timeout=max(1.0, min(10.0, deadline - time.monotonic()))))
     except RemoteEntryNotFoundError:
@@ -311,7 +354,7 @@ def _fetch(
         if not required:
             return None
         if isinstance(err.__cause__, FileMetadataError):  # HF_ENDPOINT answers, but is not a Hub
-            raise StudioError(f"could not download {name} from {where}: {_one_line(err.__cause__)}") from None
+            raise StudioError(f"could not download {name} from {where}: {one_line(err.__cause__)}") from None
         if offline or _connect_failure(err):
             raise OfflineError(_offline_message(where)) from None
         raise StudioError(f"download of {name} from {where} failed: {_transport_reason(err)}") from None
@@ -326,45 +369,12 @@ def _fetch(
     return path
 
 
-class _DownloadCancelled(Exception):
-    """Raised inside a download that outlived its deadline (from its progress bar)."""
-
-
-def _before(deadline: float, what: str, work: Callable[[], str]) -> str:
-    """Run ``work()`` in a helper thread; give up waiting at ``deadline`` with a one-line StudioError.
-
-    A download that stalls is left to finish or fail in its thread (its progress bar cancels it
-    at the next bytes), so the caller, and everyone waiting on it, is free at the deadline.
-    """
-    result: dict = {}
-
-    def target() -> None:
-        try:
-            result["value"] = work()
-        except BaseException as err:  # handed to the caller
-            result["error"] = err
-
-    thread = threading.Thread(target=target, name="ganstudio-download", daemon=True)
-    thread.start()
-    thread.join(max(0.0, deadline - time.monotonic()))
-    if thread.is_alive():
-        raise StudioError(f"{what} failed: it took longer than the "
-                          f"{settings.SETTINGS.download_timeout_s:.0f} s allowed (GANSTUDIO_DOWNLOAD_TIMEOUT_S)")
-    if "error" in result:
-        err = result["error"]
-        if isinstance(err, _DownloadCancelled):
-            raise StudioError(f"{what} failed: it took longer than the "
-                              f"{settings.SETTINGS.download_timeout_s:.0f} s allowed (GANSTUDIO_DOWNLOAD_TIMEOUT_S)")
-        raise err
-    return result["value"]
-
-
 def _transport_reason(err: BaseException) -> str:
     if isinstance(err, httpx2.TimeoutException):
         return "the connection stalled"
     if isinstance(err, httpx2.RemoteProtocolError):
         return "the connection closed before the file was complete"
-    return _one_line(err)
+    return one_line(err)
 
 
 def _missing(repo_id: str, name: str, revision: str, where: str, offline: bool) -> NoReturn:
@@ -398,151 +408,14 @@ def _hub_error(err: Exception, repo_id: str, revision: str, name: str, where: st
                              "commit)")
     if isinstance(err, RemoteEntryNotFoundError):
         return ModelNotFound(f"Hub repo {where} has no file {name!r}")
-    if isinstance(err, (httpx2.TransportError, _DownloadCancelled)):
+    if isinstance(err, (httpx2.TransportError, DownloadCancelled)):
         return StudioError(f"download of {name} from {where} failed: {_transport_reason(err)}")
     if isinstance(err, HfHubHTTPError) and err.response is not None and err.response.status_code == 401:
         return BadInput(f"the Hub rejected your token for {where}: {LOGIN_HINT}")
-    return StudioError(f"could not download {name} from {where}: {_one_line(err)}")
+    return StudioError(f"could not download {name} from {where}: {one_line(err)}")
 
 
-# ---------------------------------------------------------------------------------------- progress
-
-
-_PERCENT_FROM_BYTES = 1_000_000  # smaller files arrive at once: no progress lines for them
-
-
-class _ReportingBar(tqdm):
-    """A tqdm that draws nothing and reports "downloading name (12 MB)…" then "name: 40%" lines (every
-    10%) for files of a megabyte or more, through a callback.
-
-    Subclassed per file by ``_bar_class`` with ``report`` and ``label`` set. ``update_transfer``
-    makes huggingface_hub use a single bar for xet downloads too.
-    """
-
-    report: Progress = staticmethod(lambda line: None)
-    label = ""
-    deadline = float("inf")  # monotonic time past which the download is cancelled at its next bytes
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.pop("name", None)
-        kwargs.update(disable=False, file=_NullFile(), mininterval=3600)
-        super().__init__(*args, **kwargs)
-        self._last_step = 0
-        if self.total and self.total >= _PERCENT_FROM_BYTES:  # small files arrive at once: nothing to watch
-            self.report(f"downloading {self.label} ({_human_size(self.total)})…")
-
-    def update(self, n: float | None = 1) -> bool | None:
-        if time.monotonic() > self.deadline:
-            raise _DownloadCancelled(self.label)
-        result = super().update(n)
-        if self.total and self.total >= _PERCENT_FROM_BYTES:
-            step = min(10, int(10 * self.n / self.total))
-            if step > self._last_step:
-                self._last_step = step
-                self.report(f"{self.label}: {10 * step}%")
-        return result
-
-    def update_transfer(self, n: float) -> None:
-        pass
-
-    def set_transfer_postfix_str(self, s: str = "", refresh: bool = True) -> None:
-        pass
-
-
-class _NullFile:
-    def write(self, text: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-
-def _bar_class(label: str, report: Progress, deadline: float = float("inf")) -> type[_ReportingBar]:
-    return type("_FileBar", (_ReportingBar,), {"report": staticmethod(report), "label": label, "deadline": deadline})
-
-
-def _human_size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
-
-
-# ---------------------------------------------------------------------------------------- push
-
-
-def push_to_hub(
-    folder: str | Path,
-    repo_id: str,
-    token: str | None = None,
-    private: bool = False,
-    commit_message: str = "Upload from GAN Studio",
-    use_login: bool = True,
-) -> str:
-    """Upload a saved model folder to the Hub repo ``owner/name`` (created if needed); returns its URL.
-
-    ``token`` is the pusher's own. Without one, the login of whoever runs the process (HF_TOKEN or
-    ``hf auth login``) is used only when ``use_login`` (the CLI; a local app) — a public app passes
-    ``use_login=False`` so a visitor never acts with the host's credentials. The token must be able
-    to write to the repo's namespace (its user or one of its organisations), checked before anything
-    is created. Pickles and dotfiles are never uploaded. The token never appears in an error.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BadInput("nothing to push: the model folder is missing")
-    model_kind(folder)
-    _check_folder(folder, REQUIRED_FILES, "the model")
-    if not isinstance(repo_id, str) or "@" in repo_id:
-        raise BadInput(f"push to a repo id like your-name/my-gan (no @revision), not {shown(repo_id)}")
-    repo_id, _ = _parse_repo_spec(repo_id.strip(), error=BadInput)
-    secret = token or (get_token() if use_login else None)
-    if not secret:
-        raise BadInput(f"pushing needs a Hugging Face token: {LOGIN_HINT}" if use_login else
-                       "sign in with Hugging Face to push to your own account")
-    if _hub_offline():
-        raise OfflineError("cannot push while offline (HF_HUB_OFFLINE is set)")
-    namespace = repo_id.split("/")[0]
-    try:
-        allowed = writable_namespaces(secret)
-    except Exception as err:
-        raise _push_error(err, repo_id, secret) from None
-    if namespace not in allowed:
-        raise BadInput(f"your token cannot write to {namespace!r}: push to {' or '.join(sorted(allowed)[:3])}/…")
-    api = HfApi(token=secret)  # always explicit: never the process's own login by accident
-    try:
-        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-        api.upload_folder(
-            repo_id=repo_id, folder_path=folder, commit_message=commit_message, ignore_patterns=list(_PUSH_IGNORE)
-        )
-    except Exception as err:
-        raise _push_error(err, repo_id, secret) from None
-    return str(url)
-
-
-def writable_namespaces(token: str) -> set[str]:
-    """The user a token belongs to and the organisations it may write to (``whoami``)."""
-    info = HfApi(token=token).whoami(token=token, cache=True)  # a fresh HfApi: it reads HF_ENDPOINT now
-    names = {str(info.get("name"))} if info.get("name") else set()
-    for org in info.get("orgs") or []:
-        role = str(org.get("roleInOrg") or org.get("role") or "write").lower()
-        if org.get("name") and role not in ("read", "reader"):
-            names.add(str(org["name"]))
-    return names
-
-
-def _push_error(err: Exception, repo_id: str, secret: str) -> StudioError:
-    if isinstance(err, (httpx2.TransportError, OfflineModeIsEnabled)):
-        return OfflineError(f"cannot reach the Hub to push {repo_id} (offline?)")
-    status = err.response.status_code if isinstance(err, HfHubHTTPError) and err.response is not None else 0
-    if status == 401:
-        return BadInput(f"the Hub rejected the token: {LOGIN_HINT} (with write access)")
-    if status == 403:
-        return BadInput(f"no write access to {repo_id}: use a token with write permission, or your own namespace")
-    return StudioError(f"push to {repo_id} failed: {_one_line(err, secret)}")
-
-
-def _one_line(err: Exception, secret: str | None = None) -> str:
+def one_line(err: Exception, secret: str | None = None) -> str:
     """First meaningful words of an exception, one line, with any token scrubbed."""
     text = " ".join(line.strip() for line in str(err).splitlines() if line.strip()) or err.__class__.__name__
     for token in filter(None, (secret, get_token())):

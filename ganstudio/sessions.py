@@ -44,6 +44,8 @@ class Run:
     task: Any  # the engine task (owns the trainer); dropped once the run is over and saved
     folder: Path  # where the run's checkpoint is saved, inside the session folder
     params: dict  # the settings it was started with, as plain values
+    token: str = ""  # unguessable: the page's live view asks for this run's frames with it
+    preview: dict = field(default_factory=dict)  # what the live view shows before the first frame (the real data)
     started: float = field(default_factory=time.time)
 
 
@@ -113,6 +115,10 @@ class Session:
         with self._lock:
             return self.runs.get(name)
 
+    def run_with_token(self, token: str) -> Run | None:
+        with self._lock:
+            return next((r for r in self.runs.values() if r.token and r.token == token), None)
+
     def saved_runs(self) -> list[Run]:
         """Runs with a saved checkpoint, newest first."""
         with self._lock:
@@ -171,6 +177,14 @@ class SessionRegistry:
     def all(self) -> list[Session]:
         with self._lock:
             return list(self._sessions.values())
+
+    def run_with_token(self, token: str) -> Run | None:
+        """The run a live view's token names, whoever's session holds it (tokens are secrets, not names)."""
+        for session in self.all():
+            run = session.run_with_token(token)
+            if run is not None:
+                return run
+        return None
 
     def of_client(self, client: str) -> list[Session]:
         with self._lock:

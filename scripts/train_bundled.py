@@ -193,10 +193,10 @@ def within_class_spread(model, classifier, real: tuple[np.ndarray, np.ndarray]) 
 def train_gan(name: str, out: Path, seed: int = 0, steps: int | None = None) -> None:
     import dataclasses
 
+    from ganstudio.gan.classifier import load_classifier
     from ganstudio.gan.config import TrainConfig
     from ganstudio.gan.fid import FrechetScorer
-    from ganstudio.gan.io import parts_of, save_gan
-    from ganstudio.gan.classifier import load_classifier
+    from ganstudio.gan.io import save_gan
     from ganstudio.gan.trainer import GanTrainer
 
     recipe = dict(GAN_RECIPES[name], seed=seed, seconds=0.0, metric_every_s=0.0)
@@ -220,7 +220,7 @@ def train_gan(name: str, out: Path, seed: int = 0, steps: int | None = None) -> 
     report = digit_report(trainer.sampler, classifier, scorer, data.x, real_labels=(data.x, data.labels))
     half = scorer.score(data.x[::2], data.x[1::2])["value"]
     log(f"{name}: final {report}; real-vs-real baseline {half:.3f}")
-    parts = parts_of(trainer)
+    parts = trainer.parts()
     metrics = {k: v for k, v in parts.metrics.items() if k not in ("fid", "fid_name", "step")}
     metrics.update(report)
     metrics["frechet_metric"] = scorer.name

@@ -1,17 +1,20 @@
 """Run the GAN Studio app for end-to-end tests: in this process, or as `python app.py` in a subprocess.
 
 In-process (``in_process_app``): ``build_demo()`` launched with ``prevent_thread_lock=True`` on a free
-loopback port; needed when a test patches this process (the loopback Hub fixture). Subprocess
-(``AppProcess``): exactly what a user runs, ``python app.py`` with ``GANSTUDIO_PORT`` /
-``GANSTUDIO_HOST=127.0.0.1`` / ``HF_HUB_OFFLINE=1``, one torch thread, runs and downloads in a temp folder.
-Both are context managers that stop the server on exit.
+loopback port; needed when a test patches this process (the loopback Hub fixture); visitors' session
+folders go to a temp folder. Subprocess (``AppProcess``): exactly what a user runs, ``python app.py``
+in its DEFAULT configuration — no GANSTUDIO_DATA, Gradio's own temp folder — with only
+``GANSTUDIO_PORT`` / ``GANSTUDIO_HOST=127.0.0.1`` / ``HF_HUB_OFFLINE=1`` and one torch thread set, and
+HOME pointed at a fresh folder under test-artifacts/ (outside the temp dir, like a real home), so the
+data folder is ``~/.cache/ganstudio`` there. ``space=True`` makes it a public Space (SPACE_ID set,
+OAuth configured as Hugging Face does). Both are context managers that stop the server on exit.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,12 +37,12 @@ def in_process_app(data_dir: Path) -> Iterator[str]:
 
     Training runs go to ``data_dir`` (the train actions read ``SETTINGS`` when a run starts).
     """
-    import ganstudio.actions.train as train_actions
+    from ganstudio.sessions import SESSIONS
     from ganstudio.ui import build_demo, launch_kwargs
 
-    kwargs = launch_kwargs()
-    kwargs.update(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    with _patched(train_actions, "SETTINGS", dataclasses.replace(train_actions.SETTINGS, data_dir=Path(data_dir))):
+    with _patched(SESSIONS, "root", Path(data_dir) / "sessions"):
+        kwargs = launch_kwargs()
+        kwargs.update(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
         demo = build_demo()
         _app, url, _share = demo.launch(**kwargs)
         try:
@@ -58,25 +61,37 @@ def _patched(module, name: str, value) -> Iterator[None]:
         setattr(module, name, old)
 
 
-class AppProcess:
-    """`python app.py` on a free loopback port, its output in ``log_path``."""
+SPACE_ENV = {  # what Hugging Face sets on a Space with `hf_oauth: true` (OAuth itself is never exercised here)
+    "SPACE_ID": "ganstudio/test-space",
+    "SYSTEM": "spaces",
+    "OAUTH_CLIENT_ID": "test-client",
+    "OAUTH_CLIENT_SECRET": "test-secret",
+    "OAUTH_SCOPES": "openid profile manage-repos",
+    "OPENID_PROVIDER_URL": "http://127.0.0.1:9",  # never contacted: nobody logs in during the tests
+}
 
-    def __init__(self, name: str = "app", extra_env: dict[str, str] | None = None):
+
+class AppProcess:
+    """`python app.py` on a free loopback port in its default configuration, its output in ``log_path``."""
+
+    def __init__(self, name: str = "app", extra_env: dict[str, str] | None = None, space: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self._tmp = tempfile.TemporaryDirectory(prefix=f"ganstudio-{name}-")
         ARTIFACTS.mkdir(exist_ok=True)
+        self.home = Path(tempfile.mkdtemp(prefix=f"home-{name}-", dir=ARTIFACTS))  # a home outside the temp dir
+        self.data_dir = self.home / ".cache" / "ganstudio"  # the default data folder, as a visitor's host has it
         self.log_path = ARTIFACTS / f"{name}-server.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GANSTUDIO_", "GRADIO_TEMP_DIR", "SPACE_"))}
         self.env = dict(
-            os.environ,
+            env,
+            HOME=str(self.home),
             GANSTUDIO_PORT=str(self.port),
             GANSTUDIO_HOST="127.0.0.1",
             HF_HUB_OFFLINE="1",
             OMP_NUM_THREADS="1",  # a shared 2-core machine: the engine's worker gets one thread
             MKL_NUM_THREADS="1",
-            GANSTUDIO_DATA=str(Path(self._tmp.name) / "data"),
-            GRADIO_TEMP_DIR=str(Path(self._tmp.name) / "gradio"),
             GRADIO_ANALYTICS_ENABLED="False",
+            **(SPACE_ENV if space else {}),
             **(extra_env or {}),
         )
         self.proc: subprocess.Popen | None = None
@@ -119,7 +134,7 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        self._tmp.cleanup()
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def __enter__(self) -> "AppProcess":
         return self.start()

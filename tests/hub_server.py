@@ -35,8 +35,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")
@@ -72,9 +72,8 @@ def model_files(
     config: dict, tensors: dict | None = None, extra: dict[str, bytes | str] | None = None
 ) -> dict[str, bytes]:
     """Files of a tiny model repo: ``config.json`` + ``model.safetensors`` (+ ``extra`` files by name)."""
-    from safetensors.torch import save
-
     import torch
+    from safetensors.torch import save
 
     tensors = tensors if tensors is not None else {"weight": torch.arange(6, dtype=torch.float32).reshape(2, 3)}
     files = {"config.json": json.dumps(config).encode(), "model.safetensors": save(tensors)}

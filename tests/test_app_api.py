@@ -6,8 +6,9 @@ and picture move, sliders that change the grid, text that streams in and grows, 
 
 from __future__ import annotations
 
+import json
 import time
-from pathlib import Path
+import urllib.request
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from app_server import in_process_app
 gradio_client = pytest.importorskip("gradio_client")
 
 POLL_TIMEOUT_S = 90.0  # the shared machine can be slow; a healthy run moves within a few seconds
-RING8 = ("ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0)  # train_start inputs
+RING8 = ("ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1)  # train_start inputs
 
 
 @pytest.fixture(scope="module")
@@ -64,19 +65,36 @@ def poll_until(client, predicate, timeout: float = POLL_TIMEOUT_S):
 # ---- Train ----------------------------------------------------------------------------------
 
 
-def test_train_start_poll_stop_and_open_the_result_in_explore(client):
+def live_view_call(url: str, fn_name: str, token: str, version: int):
+    """What the page's live view does: POST /gradio_api/component_server/ for a frame or the curves."""
+    config = json.loads(urllib.request.urlopen(f"{url}config", timeout=30).read())
+    component = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "train-live")
+    body = json.dumps({"data": [token, version], "component_id": component, "fn_name": fn_name,
+                       "session_hash": "page"}).encode()
+    request = urllib.request.Request(f"{url}gradio_api/component_server/", data=body,
+                                     headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def test_train_start_poll_stop_and_open_the_result_in_explore(client, app_url):
     idle = client.predict(api_name="/train_poll")
     assert idle[0].startswith("idle")
 
-    status, timer = client.predict(*RING8, api_name="/train_start")
-    assert "start" in status and timer["active"] is True
+    status, timer, view = client.predict(*RING8, api_name="/train_start")[:3]
+    assert "start" in status and timer["active"] is True and view["token"] and view["real"]
+    with pytest.raises(gradio_client.exceptions.AppError, match="already training"):  # no second Start meanwhile
+        client.predict(*RING8, api_name="/train_start")
 
     first = poll_until(client, lambda out: out[0].startswith("running") and step_of(out[0]) > 0)
+    frame = live_view_call(app_url, "frame", view["token"], -1)
     later = poll_until(client, lambda out: step_of(out[0]) >= step_of(first[0]) + 20)
-    assert step_of(later[0]) > step_of(first[0])
-    assert not np.array_equal(pixels(first[2]), pixels(later[2])), "the live view did not change while training"
-    assert len(later[4]["data"]) > len(first[4]["data"]), "the loss curve did not grow"
-    assert "Modes captured" in later[3]
+    newer = live_view_call(app_url, "frame", view["token"], frame["version"])
+    assert newer["version"] > frame["version"] and newer["view"]["fake"] != frame["view"]["fake"], \
+        "the live view did not change while training"
+    assert live_view_call(app_url, "frame", view["token"][::-1], -1) is None  # another token sees nothing
+    curves = live_view_call(app_url, "curves", view["token"], -1)
+    assert len(curves["history"]["loss_d"]) > 1, "no loss curve"
+    assert "Modes captured" in later[2]
 
     stopped = client.predict(api_name="/train_stop")
     assert stopped.startswith("stopped") and "saved as" in stopped
@@ -84,7 +102,7 @@ def test_train_start_poll_stop_and_open_the_result_in_explore(client):
     assert "/" not in stopped, "a server path reached the page"
 
     after = client.predict(api_name="/train_poll")
-    assert after[0].startswith("stopped") and after[-1]["active"] is False
+    assert after[0].startswith("stopped") and after[4]["active"] is False
     again = client.predict(api_name="/train_poll")
     assert step_of(again[0]) == step_of(after[0]), "a stopped run kept training"
 

@@ -125,27 +125,101 @@ def status_step(page: Page) -> int:
 # ---- the four tabs ---------------------------------------------------------------------------------
 
 
+def frames_drawn(page: Page) -> int:
+    return int(page.locator("#train-live canvas.gs-live").get_attribute("data-frames") or 0)
+
+
+def frames_per_second(page: Page, seconds: float = 3.0) -> float:
+    first, start = frames_drawn(page), time.monotonic()
+    time.sleep(seconds)
+    return (frames_drawn(page) - first) / (time.monotonic() - start)
+
+
+def live_snapshot(page: Page) -> str:
+    """The live view's pixels, as the page drew them (a data URL of the canvas)."""
+    return page.locator("#train-live canvas.gs-live").evaluate("c => c.toDataURL()")
+
+
 @screenshot_on_failure
-def test_train_a_2d_gan_and_watch_it_learn(page):
+def test_train_a_2d_gan_watch_it_move_stop_save_and_open_it_in_explore(page, app):
+    """Start -> the view changes many times a second -> Stop -> Save gives a zip -> Open in Explore shows it."""
     page.get_by_role("tab", name="Train").click()
-    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))  # the data before Start
+    before_start = live_snapshot(page)
+    start = page.locator("#train-start")
+    start.click()
     expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
+    expect(start).to_be_disabled()  # no second Start while this one trains
+    time.sleep(1.0)
+    fps = frames_per_second(page)
+    print(f"2D live view: {fps:.1f} frames/s")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "train-2d-fps.txt").write_text(f"{fps:.2f}\n")
+    assert fps >= 3, f"the live view moved {fps:.1f} times a second"  # >= 10 on an idle 2-core machine
+    assert live_snapshot(page) != before_start
+    canvas = page.locator("#train-live canvas.gs-live")
+    box = canvas.bounding_box()
+    assert box and box["width"] >= 480, box
+    canvas.hover(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    expect(page.locator(".gs-live-tip")).to_have_text(re.compile(r"D\(x\) = \d\.\d\d"))
+    expect(page.locator(".gs-live-legend")).to_contain_text("modes captured")
 
-    view = block(page, "Live view").locator("img")
-    expect(view).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
-    losses = page.locator("div.block").filter(has=page.locator("[aria-label=\"Title text 'Losses'\"]"))
-    expect(losses).to_be_visible()
-    first_src, first_plot, first_step = view.get_attribute("src"), losses.inner_html(), status_step(page)
+    page.locator("#train-stop").click()
+    expect(page.locator("#train-status")).to_contain_text("stopped")
+    expect(page.locator("#train-status")).to_contain_text("saved as")
+    page.locator("#train-save").click()
+    link = page.locator("#train-download a").first
+    expect(link).to_be_visible(timeout=SLOW_MS)
+    expect(link).to_have_attribute("download", re.compile(r"gan-mlp-ring8.*\.zip"))
+    assert "InvalidPath" not in app.log()
+    page.locator("#train-explore").click()
+    expect(page.get_by_role("tab", name="Explore", selected=True)).to_be_visible()
+    expect(page.locator("#explore-model input")).to_have_value(re.compile(r"run \d+ · ring8 · mlp"))
+    expect(page.locator("#explore-grid img")).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
+    page.get_by_role("tab", name="Train").click()
 
-    wait_for_change(lambda: view.get_attribute("src"), first_src, what="live view")
-    wait_for_change(losses.inner_html, first_plot, what="loss plot")  # the chart is SVG: its markup is its picture
-    later = wait_for_change(lambda: status_step(page), first_step, what="step count")
-    assert later > first_step
 
-    page.get_by_role("button", name="Stop", exact=True).click()
-    # "stopped · saved to ..." and the poll's "cancelled · step N" race; either is the last word
-    expect(page.get_by_text(re.compile(r"^(stopped · saved to|cancelled · step \d+)"))).to_be_visible()
-    expect(block(page, "Live view").locator("img")).to_be_visible()  # the last picture stays on screen
+@screenshot_on_failure
+def test_manual_steps_move_the_drawn_generator(page):
+    page.get_by_role("tab", name="Train").click()
+    start = page.locator("#train-start")
+    if not start.is_enabled():
+        page.locator("#train-stop").click()
+        expect(start).to_be_enabled()
+    start.click()
+    expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
+    page.locator("#train-pause").click()
+    expect(page.locator("#train-status")).to_contain_text("paused")
+    expect(page.locator(".gs-live-drawn")).to_contain_text("G itself")
+    step_g = page.locator("#train-step-g")
+    expect(step_g).to_be_enabled()
+    time.sleep(0.5)
+    before = live_snapshot(page)
+    step_g.click()
+    wait_for_change(lambda: live_snapshot(page), before, what="drawn generator after Step G")
+    metrics = page.locator("#train-metrics")
+    updates_before = metrics.inner_text()
+    page.locator("#train-step-d").click()
+    wait_for_change(metrics.inner_text, updates_before, what="D update counter after Step D")
+    page.locator("#train-stop").click()
+    expect(start).to_be_enabled()
+
+
+@screenshot_on_failure
+def test_on_a_phone_the_view_is_right_under_start(browser, app):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    phone = context.new_page()
+    try:
+        phone.goto(app.url)
+        start = phone.locator("#train-start")
+        view = phone.locator("#train-live canvas.gs-live")
+        expect(view).to_be_visible(timeout=UI_MS)
+        start_box, view_box = start.bounding_box(), view.bounding_box()
+        gap = view_box["y"] - (start_box["y"] + start_box["height"])
+        assert 0 <= gap < 400, f"the view is {gap:.0f} px below Start"
+        phone.screenshot(path=str(ARTIFACTS / "train-phone.png"))
+    finally:
+        context.close()
 
 
 @screenshot_on_failure

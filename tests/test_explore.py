@@ -16,7 +16,12 @@ from ganstudio.actions import explore
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel, ModelNotFound, StudioError
 from ganstudio.gan import interpolate as interp
-from ganstudio.gan.directions import directions, ganspace_directions, sefa_directions, z_axis_directions
+from ganstudio.gan.directions import (
+    directions,
+    ganspace_directions,
+    sefa_directions,
+    z_axis_directions,
+)
 from ganstudio.settings import SETTINGS
 
 torch.set_num_threads(1)

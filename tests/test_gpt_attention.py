@@ -55,7 +55,11 @@ def test_rollout_can_discount_the_first_token():
 
 
 def test_views_and_pictures(tiny):
-    from ganstudio.actions.attention import attention_view, overview_image, text_attention
+    from ganstudio.actions.attention import (
+        attention_view,
+        overview_image,
+        text_attention,
+    )
 
     result = text_attention(str(tiny), "To be, or not to be")
     att, tokens, t = result["attentions"], result["tokens"], len(result["tokens"])

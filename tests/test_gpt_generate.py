@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from test_gpt_helpers import make_hub_model
 
 from ganstudio.errors import BadInput
 from ganstudio.gpt.generate import (
@@ -18,7 +19,6 @@ from ganstudio.gpt.generate import (
     stream_tokens,
 )
 from ganstudio.gpt.load import load_gpt_folder
-from test_gpt_helpers import make_hub_model
 
 pytest.importorskip("transformers")  # the fixtures build their random checkpoints with it
 torch.set_num_threads(1)

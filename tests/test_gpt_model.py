@@ -6,11 +6,11 @@ import json
 
 import pytest
 import torch
+from test_gpt_helpers import make_hub_model
 
 from ganstudio.errors import BadModel
 from ganstudio.gpt.generate import SamplingConfig, generate_ids
 from ganstudio.gpt.load import load_gpt_folder, ours_to_hub
-from test_gpt_helpers import make_hub_model
 
 transformers = pytest.importorskip("transformers")
 torch.set_num_threads(1)
@@ -136,10 +136,10 @@ def test_loads_by_hub_id_with_its_tokenizer(tmp_path, hub_server):
 def test_text_action_downloads_off_the_worker_and_reports_progress(tmp_path, hub_server, monkeypatch):
     import threading
 
-    from ganstudio import hub
+    from ganstudio import hub_transfer
     from ganstudio.actions import text
 
-    monkeypatch.setattr(hub, "_PERCENT_FROM_BYTES", 0)  # report even this tiny model's download
+    monkeypatch.setattr(hub_transfer, "PERCENT_FROM_BYTES", 0)  # report even this tiny model's download
 
     make_hub_model(tmp_path / "src", prefix=True)
     hub_server.add_repo("community/tiny-gpt2-stream", {"main": {p.name: p.read_bytes() for p in (tmp_path / "src").iterdir()}})

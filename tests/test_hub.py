@@ -11,8 +11,14 @@ import torch
 from hub_server import TEST_TOKEN, model_files
 from safetensors.torch import load_file
 
-from ganstudio import hub, settings
-from ganstudio.errors import BadInput, BadModel, ModelNotFound, OfflineError, StudioError
+from ganstudio import hub, hub_push, settings
+from ganstudio.errors import (
+    BadInput,
+    BadModel,
+    ModelNotFound,
+    OfflineError,
+    StudioError,
+)
 
 GAN_CONFIG = {"model_type": "ganstudio-gan", "arch": "dcgan", "data": "digits", "z_dim": 8}
 GPT_CONFIG = {"model_type": "gpt2", "n_layer": 2, "n_head": 2, "n_embd": 16, "vocab_size": 50}
@@ -224,7 +230,7 @@ def _saved_model(tmp_path):
 def test_push_round_trip(hub_server, tmp_path):
     folder = _saved_model(tmp_path)
     (folder / "model.pt").unlink()
-    url = hub.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN)
+    url = hub_push.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN)
 
     assert url == f"{hub_server.url}/me/my-gan"
     pushed = hub_server.files("me/my-gan")
@@ -235,36 +241,36 @@ def test_push_round_trip(hub_server, tmp_path):
     downloaded = hub.resolve("me/my-gan")
     assert (downloaded / "config.json").read_bytes() == (folder / "config.json").read_bytes()
 
-    hub.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN, commit_message="again")  # existing repo is fine
+    hub_push.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN, commit_message="again")  # existing repo is fine
 
 
 def test_push_skips_pickles(hub_server, tmp_path):
     folder = _saved_model(tmp_path)
-    hub.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN)
+    hub_push.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN)
     assert "model.pt" not in hub_server.files("me/my-gan")
 
 
 def test_push_without_token_asks_to_log_in(hub_server, tmp_path):
     with pytest.raises(BadInput, match="hf auth login"):
-        hub.push_to_hub(_saved_model(tmp_path), "me/my-gan")
+        hub_push.push_to_hub(_saved_model(tmp_path), "me/my-gan")
     assert hub_server.count() == 0
 
 
 def test_push_errors_never_show_the_token(hub_server, tmp_path):
     folder = _saved_model(tmp_path)
     with pytest.raises(BadInput, match="rejected the token") as err:
-        hub.push_to_hub(folder, "me/my-gan", token="hf_wrongSecretToken42")
+        hub_push.push_to_hub(folder, "me/my-gan", token="hf_wrongSecretToken42")
     assert "hf_wrongSecretToken42" not in str(err.value)
 
     hub_server.fail_with = (500, f"server echoed {TEST_TOKEN}")
     with pytest.raises(StudioError) as err:
-        hub.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN)
+        hub_push.push_to_hub(folder, "me/my-gan", token=TEST_TOKEN)
     assert TEST_TOKEN not in str(err.value) and "\n" not in str(err.value)
 
 
 def test_push_bad_repo_id(hub_server, tmp_path):
     with pytest.raises(BadInput, match="bad repo id"):
-        hub.push_to_hub(_saved_model(tmp_path), "no slash", token=TEST_TOKEN)
+        hub_push.push_to_hub(_saved_model(tmp_path), "no slash", token=TEST_TOKEN)
 
 
 def test_private_repo_uses_hf_token_from_environment(hub_server, monkeypatch):
@@ -277,5 +283,5 @@ def test_private_repo_uses_hf_token_from_environment(hub_server, monkeypatch):
 
 def test_push_uses_hf_token_from_environment(hub_server, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
-    assert hub.push_to_hub(_saved_model(tmp_path), "me/env-gan", private=True).endswith("/me/env-gan")
+    assert hub_push.push_to_hub(_saved_model(tmp_path), "me/env-gan", private=True).endswith("/me/env-gan")
     assert hub_server.files("me/env-gan")["config.json"] == json.dumps(GAN_CONFIG).encode()

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ganstudio.checks import integer, shown, text
 from ganstudio.actions.text import loaded_gpt
+from ganstudio.checks import integer, shown, text
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel
 from ganstudio.gpt import attention as gpt_attention

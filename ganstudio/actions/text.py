@@ -14,8 +14,8 @@ from ganstudio import checks
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.gpt.generate import SamplingConfig, encode_prompt, stream_tokens
-from ganstudio.gpt.load import OPTIONAL_FILES, REQUIRED_FILES, LoadedGPT, load_gpt_folder
-from ganstudio.hub import bundled_models, resolve
+from ganstudio.gpt.load import LoadedGPT, load_gpt_folder, resolve_gpt
+from ganstudio.hub import bundled_models
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, check_client_quota
 from ganstudio.settings import SETTINGS
@@ -48,8 +48,7 @@ def loaded_gpt(spec: str, owner: str = "cli", progress: Callable[[str], None] | 
                        empty="no model given: pick one from the list or type a Hub id such as openai-community/gpt2")
     spec = spec.strip()
     engine = get_engine()
-    folder = None if spec in _cache else resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES, progress=progress,
-                                                 allow_paths=SETTINGS.allow_paths)
+    folder = None if spec in _cache else resolve_gpt(spec, progress, allow_paths=SETTINGS.allow_paths)
 
     def load() -> LoadedGPT:
         if spec in _cache:

@@ -8,13 +8,24 @@ waits for the worker.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 from typing import Any
 
 from ganstudio import checks
+from ganstudio.actions import train_view
 from ganstudio.actions.visitors import session_of
-from ganstudio.engine import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, RunLimits, get_engine
+from ganstudio.engine import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    RunLimits,
+    get_engine,
+)
 from ganstudio.errors import BadInput, StudioError
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, Run, check_client_quota
@@ -130,6 +141,7 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
     A live run is replaced when ``replace`` (the UI asks the visitor first), else refused.
     """
     from ganstudio.admission import check_training
+    from ganstudio.gan.config import IMAGE_SETS
     from ganstudio.gan.live_run import LiveRun
     from ganstudio.gan.sources import load_training_data
 
@@ -149,8 +161,12 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
         name = session.next_run_name(cfg.data if cfg.data_kind == "2d" else Path(cfg.data).stem, cfg.arch)
         folder = session.new_path("run")
         task = LiveRun(cfg, data, engine.device, folder)
-        job = engine.submit_training(task, owner=owner, limits=run_limits(), on_end=lambda job: task.finish_and_save(save=not session.ending))
-        session.add_run(Run(name=name, job_id=job.id, task=task, folder=folder, params=cfg.to_dict()))
+        job = engine.submit_training(task, owner=owner, limits=run_limits(),
+                                     on_end=lambda job: task.finish_and_save(save=not session.ending))
+        shown_data = cfg.data if cfg.data_kind == "2d" or cfg.data in IMAGE_SETS else "upload"
+        session.add_run(Run(name=name, job_id=job.id, task=task, folder=folder, params=cfg.to_dict(),
+                            token=secrets.token_urlsafe(16),
+                            preview=train_view.preview(shown_data, cfg.custom_points, cfg.seed)))
     return job.id
 
 
@@ -177,15 +193,16 @@ def _current(owner: str) -> Run:
 
 
 def poll_training(owner: str) -> dict:
-    """Latest snapshot, job state and a progress line. Never waits for the worker."""
+    """Latest snapshot, job state, a progress line and whether the run is saved. Never waits for the worker."""
     run = session_of(owner).current
     job = get_engine().get(run.job_id) if run is not None else None
     if job is None:
         return {"state": "idle", "error": None, "snapshot": {}, "progress": 0.0, "text": "idle: press Start",
-                "ended_by": None, "run": None}
+                "ended_by": None, "run": None, "saved": False}
     get_engine().touch(job.id)
     snap = job.snapshot or {}
     return {
+        "saved": run.task.saved,
         "state": job.state,
         "error": job.error,
         "snapshot": snap,
@@ -227,7 +244,9 @@ def stop_training(owner: str) -> dict:
 
 
 def pause_training(owner: str) -> dict:
+    """Pause the run; while paused the view draws G itself, so each manual step shows."""
     run = _current(owner)
+    run.task.manual = True
     get_engine().pause(run.job_id)
     return poll_training(owner)
 
@@ -237,6 +256,7 @@ def resume_training(owner: str) -> dict:
     engine = get_engine()
     job = engine.get(run.job_id)
     if job is not None and job.state == PAUSED:
+        run.task.manual = False
         engine.resume(run.job_id)
     return poll_training(owner)
 
@@ -255,7 +275,7 @@ def single_step(owner: str, which: str = "both") -> dict:
     def work() -> dict:
         trainer = run.task.build()
         {"d": trainer.step_d, "g": trainer.step_g, "both": trainer.step}[which]()
-        return trainer.snapshot(force=True)
+        return trainer.snapshot(force=True, raw=True)
 
     snap = engine.run(work, owner=owner, timeout=STEP_TIMEOUT_S)
     job.snapshot = snap  # the published snapshot is replaced whole, never mutated
@@ -272,6 +292,21 @@ def reset(owner: str) -> dict:
         get_engine().forget(run.job_id)
         session.forget_run(run)
     return poll_training(owner)
+
+
+def live_value(owner: str) -> dict:
+    """The live view's value for this visitor's current run (its real data, title and frame token)."""
+    run = _current(owner)
+    return train_view.run_value(run, f"{run.name}")
+
+
+def lesson_params(name: str) -> dict:
+    """The settings of a Train-tab lesson ("collapse" or "fix"), as plain values for the form and start."""
+    from ganstudio.gan.config import LESSONS, TrainConfig
+
+    lesson = dict(LESSONS[checks.choice("lesson", name, LESSONS)])
+    data = lesson.pop("data")
+    return TrainConfig.defaults_for(data, **lesson).to_dict()
 
 
 # ---- results ------------------------------------------------------------------------------
@@ -294,11 +329,14 @@ def save_checkpoint(owner: str) -> str:
         engine.run(save, owner=owner, timeout=STEP_TIMEOUT_S)
     if not run.task.saved:
         raise BadInput("nothing to save yet: let the run train for a moment first")
+    stem = f"gan-{run.params['arch']}-{Path(str(run.params['data'])).stem}"
+    existing = sorted(session.folder.glob(f"{stem}-*.zip"))
+    if existing and existing[-1].stat().st_mtime_ns >= (run.folder / "model.safetensors").stat().st_mtime_ns:
+        return str(existing[-1])  # unchanged weights: the same file (Gradio serves its cached copy again)
     for old in session.folder.glob("gan-*.zip"):  # one download per session is enough
         old.unlink(missing_ok=True)
-    zip_path = session.new_path(f"gan-{run.params['arch']}-{Path(str(run.params['data'])).stem}", ".zip")
     session.reserve(_folder_bytes(run.folder), "the checkpoint zip")
-    return str(zip_folder(run.folder, zip_path))
+    return str(zip_folder(run.folder, session.new_path(stem, ".zip")))
 
 
 def _checkpoint_bytes(run: Run) -> int:
@@ -320,7 +358,7 @@ def push_checkpoint(owner: str, repo_id: str, token: str | None = None, private:
     the server's token is never used for a visitor. Locally, without one, the login of the person
     running the app is used.
     """
-    from ganstudio.hub import push_to_hub
+    from ganstudio.hub_push import push_to_hub
 
     repo_id = checks.text("repo id", repo_id, LIMITS.max_name_chars, empty="enter a Hub repo id like your-name/my-gan")
     private = checks.boolean("private", private)
@@ -330,6 +368,22 @@ def push_checkpoint(owner: str, repo_id: str, token: str | None = None, private:
     save_checkpoint(owner)
     return push_to_hub(run.folder, repo_id.strip(), token=token or None, private=private,
                        use_login=not SETTINGS.on_space)
+
+
+def open_latest(owner: str) -> str:
+    """The name of this visitor's run to open in Explore: the current one (saved now if it is still
+    training), else the newest saved one."""
+    run = session_of(owner).current
+    if run is not None:
+        job = get_engine().get(run.job_id)
+        if job is not None and not job.finished:
+            save_checkpoint(owner)
+        if run.task.saved:
+            return run.name
+    name = latest_trained(owner)
+    if name is None:
+        raise BadInput("nothing to open yet: train a model first (Start), then Open in Explore")
+    return name
 
 
 def trained_models(owner: str) -> list[str]:

@@ -59,15 +59,15 @@ class SessionReport:
 def _status(outputs, started: float) -> Poll:
     text = str(outputs[0])
     step = re.search(r"step (\d+)", text)
-    modes = re.search(r"Modes captured:\*\* \d+/(\d+)", str(outputs[3]))
+    modes = re.search(r"Modes captured:\*\* \d+/(\d+)", str(outputs[2]))
     return Poll(time.monotonic() - started, text.split(" ", 1)[0].strip(":"), int(step.group(1)) if step else -1,
                 int(modes.group(1)) if modes else None)
 
 
 def _train_inputs(data: str, seconds: float) -> tuple:
     # the Train tab's inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA, SN,
-    # DiffAugment, conditional, seed
-    return (data, None, "mlp", "ns", 0, seconds, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0)
+    # DiffAugment, conditional, seed, packing
+    return (data, None, "mlp", "ns", 0, seconds, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1)
 
 
 def _session(url: str, index: int, cfg: LoadConfig, started: float, go: threading.Barrier) -> SessionReport:

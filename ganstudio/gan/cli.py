@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 
 from ganstudio.errors import BadInput, Diverged
+from ganstudio.hub_transfer import terminal_progress
+from ganstudio.limits import LIMITS
 
-MAX_SAMPLES = 10_000
+MAX_SAMPLES = LIMITS.max_cli_samples
 
 
 def register(subparsers) -> None:
@@ -165,15 +167,15 @@ class ProgressBar:
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ganstudio.gan.io import load_gan_spec, samples_picture, sample_array
     from ganstudio.gan import render
+    from ganstudio.gan.io import load_gan_spec, sample_array, samples_picture
 
     if not 1 <= args.n <= MAX_SAMPLES:
         raise BadInput(f"--n must be between 1 and {MAX_SAMPLES}, got {args.n}")
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise BadInput(f"--out must end in .png or .npy, not {out.name!r}")
-    model = load_gan_spec(args.model, device=args.device, progress=lambda line: print(line, file=sys.stderr))
+    model = load_gan_spec(args.model, device=args.device, progress=terminal_progress())
     g = model.generator
     labels = None
     if args.label is not None:

@@ -192,3 +192,12 @@ DIGIT_PRESET = dict(
 )
 # Colour images: same recipe, full DiffAugment, 32 px.
 COLOUR_PRESET = dict(DIGIT_PRESET, diffaug="translation,color,cutout", image_size=32, batch_size=32, seconds=600.0)
+
+# The mode-collapse lesson on grid25 (the Train tab's two lesson buttons): first a plain GAN — equal
+# learning rates, D judging one sample at a time, no averaging of G — whose generator settles on a few
+# of the 25 modes; then the fix: PacGAN packing (D judges 4 samples together, so a G that repeats itself
+# is easy to catch), a D that learns faster than G (TTUR), and an EMA of G for sampling.
+LESSONS: dict[str, dict] = {
+    "collapse": dict(_TOY, data="grid25", seconds=20.0, lr_g=1e-3, lr_d=1e-3, ema=0.0, lr_decay=0.0, pack=1),
+    "fix": dict(_TOY, data="grid25", seconds=20.0, lr_g=5e-4, lr_d=2e-3, ema=0.999, lr_decay=0.3, pack=4),
+}

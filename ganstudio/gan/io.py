@@ -20,11 +20,18 @@ import torch
 from torch import nn
 
 from ganstudio import __version__
+from ganstudio.checks import shown
 from ganstudio.errors import BadModel
 from ganstudio.gan import render
 from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
-from ganstudio.checks import shown
-from ganstudio.weights_io import CONFIG_NAME, WEIGHTS_NAME, load_into, read_config, read_state_dict, save_model
+from ganstudio.weights_io import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    load_into,
+    read_config,
+    read_state_dict,
+    save_model,
+)
 
 MODEL_TYPE = "ganstudio-gan"
 PREFIXES = ("generator.", "discriminator.", "generator_online.")
@@ -32,7 +39,7 @@ PREFIXES = ("generator.", "discriminator.", "generator_online.")
 
 @dataclass
 class GanParts:
-    """What a checkpoint is made of (a GanTrainer provides these via `parts_of`)."""
+    """What a checkpoint is made of (``GanTrainer.parts()`` provides these)."""
 
     spec: GanSpec
     generator: nn.Module  # the one to sample from (EMA copy when EMA was on)
@@ -69,25 +76,8 @@ class GanModel:
         return sample_array(self.generator, n, seed, y, batch)
 
 
-def parts_of(trainer) -> GanParts:
-    t = trainer
-    toy = None
-    if t.data_kind == "2d":
-        d = t.source.toy
-        toy = {"extent": list(d.extent), "scale": d.scale, "std": d.std,
-               "modes": None if d.modes is None else np.asarray(d.modes).tolist()}
-    return GanParts(
-        spec=t.spec, generator=t.sampler, discriminator=t.D,
-        generator_online=t.G if t.G_ema is not None else None,
-        data=t.cfg.data if t.data_kind == "2d" else t.source.name, data_kind=t.data_kind, loss=t.cfg.loss,
-        train=t.cfg.to_dict(), metrics=dict(t.metrics), steps=t.step_count, seconds=round(t.train_time, 2),
-        class_names=list(getattr(t.source, "class_names", []) or []), toy=toy,
-    )
-
-
-def save_gan(folder: str | Path, trainer_or_parts, card_extra: dict | None = None) -> Path:
-    """Write the checkpoint folder atomically; return its path."""
-    parts = trainer_or_parts if isinstance(trainer_or_parts, GanParts) else parts_of(trainer_or_parts)
+def save_gan(folder: str | Path, parts: GanParts, card_extra: dict | None = None) -> Path:
+    """Write the checkpoint folder atomically; return its path (a trainer hands its ``parts()``)."""
     spec = parts.spec
     config = {
         "model_type": MODEL_TYPE,
@@ -128,15 +118,11 @@ def load_gan(folder: str | Path, device: str | torch.device = "cpu", name: str |
     The config is checked and the nets' memory estimated before anything is built; ``name`` is how
     messages call the model (default: the folder's name).
     """
-    from ganstudio.admission import check_file_size, check_gan_checkpoint
+    from ganstudio.admission import check_file_size
 
     folder = Path(folder)
     name = name or folder.name
-    config = read_config(folder, name)
-    if config.get("model_type") != MODEL_TYPE:
-        raise BadModel(f"{name}: not a GAN Studio generator (model_type {shown(config.get('model_type'))})")
-    spec = GanSpec.from_dict(config.get("model"), name)
-    check_gan_checkpoint(spec, name)
+    config, spec = check_gan_config(folder, name)
     weights = folder / WEIGHTS_NAME
     if weights.is_file():
         check_file_size(weights.stat().st_size, name)
@@ -166,17 +152,25 @@ def load_online_generator(folder: str | Path, spec: GanSpec) -> nn.Module | None
     return generator
 
 
+def check_gan_config(folder: str | Path, name: str) -> tuple[dict, GanSpec]:
+    """The folder's config.json, checked: a GAN Studio generator whose nets fit the memory budget."""
+    from ganstudio.admission import check_gan_checkpoint
+
+    config = read_config(folder, name)
+    if config.get("model_type") != MODEL_TYPE:
+        raise BadModel(f"{name}: not a GAN Studio generator (model_type {shown(config.get('model_type'))})")
+    spec = GanSpec.from_dict(config.get("model"), name)
+    check_gan_checkpoint(spec, name)
+    return config, spec
+
+
 def resolve_gan(spec: str, progress=None, allow_paths: bool = True) -> Path:
     """The local folder of a GAN spec (bundled name, folder or Hub repo ``owner/name[@rev]``); downloads
-    happen here, so call it off the engine's worker."""
+    happen here, so call it off the engine's worker. The config is checked before the weights come."""
     from ganstudio.hub import resolve
 
-    folder = resolve(spec, files=(CONFIG_NAME, WEIGHTS_NAME), optional=("README.md", "samples.png"),
-                     progress=progress, allow_paths=allow_paths)
-    config = read_config(folder, spec)
-    if config.get("model_type") != MODEL_TYPE:
-        raise BadModel(f"{spec}: not a GAN Studio generator (model_type {shown(config.get('model_type'))})")
-    return folder
+    return resolve(spec, files=(CONFIG_NAME, WEIGHTS_NAME), optional=("README.md", "samples.png"),
+                   progress=progress, allow_paths=allow_paths, validate=lambda folder: check_gan_config(folder, spec))
 
 
 def load_gan_spec(spec: str, device: str | torch.device = "cpu", progress=None) -> GanModel:
@@ -189,7 +183,17 @@ def load_gan_spec(spec: str, device: str | torch.device = "cpu", progress=None) 
 
 @torch.no_grad()
 def sample_array(generator: nn.Module, n: int, seed: int = 0, y: np.ndarray | None = None, batch: int = 256) -> np.ndarray:
-    """n samples from `generator`: uint8 (n, H, W, C) images or float32 (n, 2) points."""
+    """n samples from `generator` in eval mode (its mode and BatchNorm statistics are left as they were):
+    uint8 (n, H, W, C) images or float32 (n, 2) points."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        return _sample_array(generator, n, seed, y, batch)
+    finally:
+        generator.train(was_training)
+
+
+def _sample_array(generator: nn.Module, n: int, seed: int, y: np.ndarray | None, batch: int) -> np.ndarray:
     device = next(generator.parameters()).device
     g = torch.Generator(device="cpu").manual_seed(seed)
     z = torch.randn(n, generator.z_dim, generator=g)

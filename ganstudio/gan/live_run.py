@@ -24,6 +24,10 @@ class LiveRun:
         self._data = data  # decoded training data (numpy), handed to the trainer when it is built
         self.trainer = None  # GanTrainer once built; only the worker touches it
         self.ended = False
+        self.manual = False  # paused and stepped by hand: the view draws G itself, not its slow EMA copy
+        # how often the engine publishes a snapshot while training: the 2D view is data and cheap, so the
+        # page can move ~12 times a second; image grids cost a forward pass and a PNG each
+        self.snapshot_every_s = 0.08 if cfg.data_kind == "2d" else 0.4
 
     # ---- engine task ------------------------------------------------------------------
 
@@ -44,7 +48,7 @@ class LiveRun:
         self.build().step()
 
     def snapshot(self, force: bool = False) -> dict:
-        return {} if self.trainer is None else self.trainer.snapshot(force)
+        return {} if self.trainer is None else self.trainer.snapshot(force, raw=self.manual)
 
     # ---- after the run ----------------------------------------------------------------
 

@@ -62,3 +62,41 @@ def d_output_meaning(kind: str) -> str:
 def readable(kind: str, scores: torch.Tensor) -> torch.Tensor:
     """Mean D output as shown to the user: sigmoid for ns (D(x) as a probability), raw otherwise."""
     return torch.sigmoid(scores).mean() if kind == "ns" else scores.mean()
+
+
+def terms(kind: str, real: torch.Tensor, fake: torch.Tensor) -> dict:
+    """The objective of ``kind`` written out, with the current value of each term.
+
+    ``real`` and ``fake`` are D's raw scores on a batch of real and generated samples. Returns
+    ``{"game": what D and G play, "rows": [[term, value, who wants it how]], "d_loss", "g_loss"}``.
+    """
+    if kind == "ns":
+        log_d_real = F.logsigmoid(real).mean()  # E[log D(x)], D(x) = sigmoid(score)
+        log_1m_d_fake = F.logsigmoid(-fake).mean()  # E[log(1 - D(G(z)))]
+        value = log_d_real + log_1m_d_fake
+        rows = [["E[log D(x)]", log_d_real, "D pushes it up to 0 (D(x) → 1)"],
+                ["E[log(1 − D(G(z)))]", log_1m_d_fake, "D pushes it up (D(G(z)) → 0); G pushes it down"],
+                ["V(D, G) = the sum", value, "D maximises it; G minimises it"],
+                ["G's non-saturating loss −E[log D(G(z))]", F.softplus(-fake).mean(),
+                 "what G minimises instead: strong gradients while D wins"]]
+        game = "min over G, max over D of V(D, G) = E[log D(x)] + E[log(1 − D(G(z)))]"
+    elif kind == "lsgan":
+        rows = [["½E[(D(x) − 1)²]", 0.5 * ((real - 1) ** 2).mean(), "D pulls its score on real data to 1"],
+                ["½E[D(G(z))²]", 0.5 * (fake**2).mean(), "D pulls its score on fakes to 0"],
+                ["G: ½E[(D(G(z)) − 1)²]", 0.5 * ((fake - 1) ** 2).mean(), "G pulls D's score on its fakes to 1"]]
+        game = "least squares: D regresses real → 1, fake → 0; G wants its fakes scored 1"
+    elif kind == "hinge":
+        rows = [["E[max(0, 1 − D(x))]", F.relu(1 - real).mean(), "D wants real scores above 1"],
+                ["E[max(0, 1 + D(G(z)))]", F.relu(1 + fake).mean(), "D wants fake scores below −1"],
+                ["G: −E[D(G(z))]", -fake.mean(), "G raises D's score on its fakes"]]
+        game = "hinge: D keeps a margin of 1 around real and fake; G raises its fakes' scores"
+    elif kind == "wgan-gp":
+        rows = [["E[D(x)]", real.mean(), "the critic scores real data high"],
+                ["E[D(G(z))]", fake.mean(), "…and fakes low"],
+                ["E[D(x)] − E[D(G(z))]", real.mean() - fake.mean(), "estimates the Wasserstein distance"],
+                ["G: −E[D(G(z))]", -fake.mean(), "G raises the critic's score on its fakes"]]
+        game = "Wasserstein: the critic maximises E[D(x)] − E[D(G(z))] − λ·E[(‖∇D(x̂)‖ − 1)²]"
+    else:
+        raise ValueError(kind)
+    return {"game": game, "rows": [[name, float(v), note] for name, v, note in rows],
+            "d_loss": float(d_loss(kind, real, fake)), "g_loss": float(g_loss(kind, fake))}

@@ -41,6 +41,7 @@ def mode_stats(samples: np.ndarray, modes: np.ndarray, std: float) -> dict:
     return {
         "modes": captured,
         "total_modes": int(len(modes)),
+        "per_mode": [bool(c) for c in counts > 0],  # captured or not, mode by mode (the live view marks them)
         "high_quality": float(hq.mean()) if len(samples) else 0.0,
         "reverse_kl": reverse_kl,
     }

@@ -18,8 +18,15 @@ from torch import nn
 from ganstudio import checks
 from ganstudio.checks import shown
 from ganstudio.errors import BadInput, BadModel
+from ganstudio.gan.layers import (
+    CLASS_DIM,
+    Projection,
+    SelfAttention2d,
+    dcgan_init,
+    default_labels,
+    maybe_sn,
+)
 from ganstudio.limits import LIMITS
-from ganstudio.gan.layers import CLASS_DIM, Projection, SelfAttention2d, dcgan_init, default_labels, maybe_sn
 
 
 @dataclass

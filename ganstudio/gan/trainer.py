@@ -70,6 +70,8 @@ class GanTrainer:
         self.augment = cfg.augment_list() if self.data_kind == "image" else []
 
         self.step_count = 0  # completed iterations (each ends with a G update)
+        self.d_updates = 0  # discriminator updates, manual ones included
+        self.g_updates = 0  # generator updates, manual ones included
         self.train_time = 0.0  # seconds spent inside step()/step_d()/step_g(); pauses don't count
         self.history = History()
         self.metrics: dict = {}
@@ -198,6 +200,7 @@ class GanTrainer:
         loss.backward()
         grad = _grad_norm(self.D)
         self.opt_d.step()
+        self.d_updates += 1
         self._pending.update(loss_d=loss.detach(), grad_d=grad,
                              d_real=losses.readable(kind, s_real.detach()), d_fake=losses.readable(kind, s_fake.detach()))
 
@@ -215,6 +218,7 @@ class GanTrainer:
         loss.backward()
         grad = _grad_norm(self.G)
         self.opt_g.step()
+        self.g_updates += 1
         self._update_ema()
         self._pending.update(loss_g=loss.detach(), grad_g=grad)
 
@@ -290,14 +294,56 @@ class GanTrainer:
         return self.G_ema if self.G_ema is not None else self.G
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        net = self.sampler
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, raw: bool = False) -> torch.Tensor:
+        """G(z, y) in eval mode, without gradients: the EMA copy (``sampler``), or G itself with ``raw``."""
+        net = self.G if raw else self.sampler
         was_training = net.training
         net.eval()
         try:
             return net(z, y)
         finally:
             net.train(was_training)
+
+    @torch.no_grad()
+    def discriminate(self, x: torch.Tensor, y: torch.Tensor | None = None, repeat: int = 1) -> torch.Tensor:
+        """D's scores for ``x`` in eval mode; ``repeat`` judges packs of identical samples (PacGAN)."""
+        was_training = self.D.training
+        self.D.eval()
+        try:
+            return self.D(x.repeat_interleave(repeat, 0) if repeat > 1 else x, y)
+        finally:
+            self.D.train(was_training)
+
+    def real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n real samples (and labels) from the training data, drawn with the data's own generator."""
+        return self.source.sample(n)
+
+    @property
+    def toy(self):
+        """The 2D distribution being learnt (None for images): its modes, extent and sampler."""
+        return self.source.toy if self.data_kind == "2d" else None
+
+    def eval_labels(self, n: int) -> torch.Tensor | None:
+        """Labels 0, 1, 2, ... in turn for a conditional G (None otherwise): every class equally."""
+        return torch.arange(n, device=self.device) % self.spec.n_classes if self.spec.n_classes else None
+
+    def parts(self):
+        """What a checkpoint is made of (``ganstudio.gan.io.save_gan`` writes it)."""
+        from ganstudio.gan.io import GanParts
+
+        toy = None
+        if self.data_kind == "2d":
+            d = self.source.toy
+            toy = {"extent": list(d.extent), "scale": d.scale, "std": d.std,
+                   "modes": None if d.modes is None else np.asarray(d.modes).tolist()}
+        return GanParts(
+            spec=self.spec, generator=self.sampler, discriminator=self.D,
+            generator_online=self.G if self.G_ema is not None else None,
+            data=self.cfg.data if self.data_kind == "2d" else self.source.name, data_kind=self.data_kind,
+            loss=self.cfg.loss, train=self.cfg.to_dict(), metrics=dict(self.metrics), steps=self.step_count,
+            seconds=round(self.train_time, 2), class_names=list(getattr(self.source, "class_names", []) or []),
+            toy=toy,
+        )
 
     def evaluate(self, final: bool = False) -> dict:
         """2D: PacGAN mode metrics on 2,500 samples. Images: FID-style score (slow: call rarely)."""
@@ -306,14 +352,12 @@ class GanTrainer:
 
             g = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 7)
             z = torch.randn(N_EVAL, self.cfg.z_dim, device=self.device, generator=g)
-            fake = self.generate(z, self._eval_labels(N_EVAL)).cpu().numpy()
+            fake = self.generate(z, self.eval_labels(N_EVAL)).cpu().numpy()
             self.metrics = {**toy_metrics(fake, self.source.toy, self.cfg.seed), "step": self.step_count}
         else:
             self.metrics = {**self.metrics, **self._frechet(), "step": self.step_count}
         return self.metrics
 
-    def _eval_labels(self, n: int) -> torch.Tensor | None:
-        return torch.arange(n, device=self.device) % self.spec.n_classes if self.spec.n_classes else None
 
     def _frechet(self) -> dict:
         n = self.cfg.fid_samples
@@ -366,14 +410,15 @@ class GanTrainer:
     def save(self, folder: str | Path, card_extra: dict | None = None) -> Path:
         from ganstudio.gan.io import save_gan
 
-        path = save_gan(folder, self, card_extra)
+        path = save_gan(folder, self.parts(), card_extra)
         self.saved_to = str(path)
         return path
 
-    def snapshot(self, force: bool = False) -> dict:
-        """Plain-type view of the run for the UI (see snapshot.py); cheap unless `force`."""
+    def snapshot(self, force: bool = False, raw: bool = False) -> dict:
+        """Plain-type view of the run for the UI (see snapshot.py); cheap unless `force`. ``raw`` draws G
+        itself rather than its EMA copy (manual stepping)."""
         with cpu_threads(self.step_threads):
-            return self.renderer.snapshot(force)
+            return self.renderer.snapshot(force, raw)
 
     def close(self) -> None:
         self._good_state = None

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ganstudio.errors import BadInput
+from ganstudio.hub_transfer import terminal_progress
 
 DEFAULT_MODEL = "shakespeare-gpt"
 MODEL_HELP = f"bundled name, model folder or Hub id (default {DEFAULT_MODEL})"
@@ -44,7 +45,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     cfg = SamplingConfig.from_values(args.max_new_tokens, args.temperature, args.top_k, args.top_p,
                                      args.repetition_penalty, args.seed, args.ignore_eos)
-    loaded = load_gpt(args.model, progress=lambda line: print(line, file=sys.stderr))
+    loaded = load_gpt(args.model, progress=terminal_progress())
     prompt = encode_prompt(loaded.tokenizer, args.prompt, loaded.config.n_positions)
     if prompt.dropped:
         print(f"note: the prompt is longer than the model's {loaded.config.n_positions}-token context: its first "
@@ -77,7 +78,7 @@ def cmd_attention(args: argparse.Namespace) -> int:
         raise BadInput(f"--out must name a .npz file, got {out.name[:60]!r}")
     if not out.parent.exists():
         raise BadInput("the --out folder does not exist")
-    loaded = load_gpt(args.model, progress=lambda line: print(line, file=sys.stderr))
+    loaded = load_gpt(args.model, progress=terminal_progress())
     limit = min(loaded.config.n_positions, LIMITS.max_attention_tokens)
     prompt = encode_prompt(loaded.tokenizer, args.prompt, limit)
     if prompt.dropped:

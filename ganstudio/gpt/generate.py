@@ -8,7 +8,6 @@ the sampling settings.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterator
 

@@ -12,7 +12,7 @@ from ganstudio.errors import BadModel
 from ganstudio.gpt.config import GPTConfig
 from ganstudio.gpt.model import GPT
 from ganstudio.gpt.tokenizer import TOKENIZER_FILES, GPTTokenizer
-from ganstudio.weights_io import read_config, read_state_dict, load_into, save_model
+from ganstudio.weights_io import load_into, read_config, read_state_dict, save_model
 
 HUB_PREFIX = "transformer."
 # HF's Conv1D stores weights as (in, out); nn.Linear wants (out, in).
@@ -73,12 +73,11 @@ def load_gpt_folder(folder: str | Path, name: str | None = None, device: torch.d
 
     The config is bounded and the model's memory estimated before anything is allocated.
     """
-    from ganstudio.admission import check_file_size, check_gpt
+    from ganstudio.admission import check_file_size
 
     folder = Path(folder)
     name = name or folder.name
-    cfg = GPTConfig.from_hub(read_config(folder, name), name)
-    check_gpt(cfg, name)
+    cfg = check_gpt_config(folder, name)
     weights = folder / REQUIRED_FILES[1]
     if weights.is_file():
         check_file_size(weights.stat().st_size, name)
@@ -91,13 +90,29 @@ def load_gpt_folder(folder: str | Path, name: str | None = None, device: torch.d
     return LoadedGPT(name=name, model=model, tokenizer=tokenizer, folder=folder)
 
 
+def check_gpt_config(folder: str | Path, name: str) -> GPTConfig:
+    """The folder's config.json as a GPTConfig: bounded, and the model's memory within the budget."""
+    from ganstudio.admission import check_gpt
+
+    cfg = GPTConfig.from_hub(read_config(folder, name), name)
+    check_gpt(cfg, name)
+    return cfg
+
+
+def resolve_gpt(spec: str, progress: Callable[[str], None] | None = None, allow_paths: bool = True) -> Path:
+    """The local folder of a GPT spec (bundled, folder or Hub id); the config is checked before the weights come."""
+    from ganstudio.hub import (
+        resolve,  # the Hub layer decides bundled / local / cached / download
+    )
+
+    return resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES, progress=progress, allow_paths=allow_paths,
+                   validate=lambda folder: check_gpt_config(folder, spec))
+
+
 def load_gpt(spec: str, device: torch.device | str = "cpu",
              progress: Callable[[str], None] | None = None) -> LoadedGPT:
     """Load by spec: a bundled name, a local folder, or a Hub repo id (downloaded when online)."""
-    from ganstudio.hub import resolve  # the Hub layer decides bundled / local / cached / download
-
-    folder = resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES, progress=progress)
-    return load_gpt_folder(folder, name=spec, device=device)
+    return load_gpt_folder(resolve_gpt(spec, progress), name=spec, device=device)
 
 
 def save_gpt(folder: str | Path, model: GPT, tokenizer_json: str, card: str,

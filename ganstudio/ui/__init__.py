@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import gradio as gr
 
 from ganstudio.actions import system, visitors
 from ganstudio.sessions import SESSIONS
 from ganstudio.settings import SETTINGS
 from ganstudio.ui.attention_tab import build_attention_tab
+from ganstudio.errors import StudioError
+from ganstudio.ui.common import name_fields_in_gradio_checks, owner, user_error
 from ganstudio.ui.explore_tab import build_explore_tab
 from ganstudio.ui.text_tab import build_text_tab
 from ganstudio.ui.train_tab import build_train_tab
@@ -15,13 +19,38 @@ from ganstudio.ui.train_tab import build_train_tab
 QUEUE_SIZE = 64  # requests waiting beyond this get "queue full" instead of piling up
 EVENT_CONCURRENCY = 16  # events served at once; the engine serialises device work itself
 MAX_FILE_SIZE = f"{SETTINGS.max_upload_mb}mb"
-# Gradio's own copies of files it served (downloads, uploads): checked every 10 min, removed after an hour.
-DELETE_CACHE = (600, 3600)
+# Gradio's own copies of files it served (downloads, uploads): checked every 5 min, removed after 15 min.
+DELETE_CACHE = (300, 900)
 
 INTRO = (
     "# GAN Studio\n"
     "Train a GAN live, steer pretrained generators, generate text with our own GPT, and see what attention looks at."
 )
+
+
+def _configure_logging() -> None:
+    """One short line per refused request on stderr (see ``common.user_error``); Gradio keeps tracebacks for bugs."""
+    log = logging.getLogger("ganstudio")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s ganstudio %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def open_in_explore(request: gr.Request):
+    """Save the visitor's run if needed, switch to Explore and select it there (its samples and sliders follow)."""
+    from ganstudio.actions import explore as explore_actions
+    from ganstudio.actions import train as train_actions
+
+    who = owner(request)
+    try:
+        name = train_actions.open_latest(who)
+    except StudioError as err:
+        raise user_error(err) from None
+    choices = explore_actions.list_generators(who)
+    return gr.Tabs(selected="explore"), gr.update(choices=choices, value=name), f"opened **{name}** in Explore"
 
 
 def _end_session(request: gr.Request) -> None:
@@ -30,6 +59,8 @@ def _end_session(request: gr.Request) -> None:
 
 
 def build_demo() -> gr.Blocks:
+    _configure_logging()
+    name_fields_in_gradio_checks()
     visitors.start_up()
     info = system.status()
     with gr.Blocks(title="GAN Studio", delete_cache=DELETE_CACHE) as demo:
@@ -38,13 +69,14 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs() as tabs:
             shared = {"tabs": tabs}
             with gr.Tab("Train", id="train"):
-                build_train_tab(shared)
+                train = build_train_tab(shared)
             with gr.Tab("Explore", id="explore"):
-                build_explore_tab(shared)
+                explore = build_explore_tab(shared)
             with gr.Tab("Text", id="text"):
                 build_text_tab(shared)
             with gr.Tab("Attention", id="attention"):
                 build_attention_tab(shared)
+        train.to_explore.click(open_in_explore, None, [tabs, explore.model, train.status], api_visibility="private")
         demo.unload(_end_session)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=EVENT_CONCURRENCY)
     return demo
@@ -62,6 +94,6 @@ def launch_kwargs() -> dict:
         "server_port": SETTINGS.port,
         "share": False,
         "max_file_size": MAX_FILE_SIZE,
-        "show_error": True,
+        "show_error": False,  # a bug shows a plain "Error"; our own messages (gr.Error) always show
         "allowed_paths": [str(SESSIONS.root)],
     }

@@ -12,7 +12,7 @@ import gradio as gr
 from ganstudio.actions import attention as actions
 from ganstudio.actions.text import list_text_models
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK, owner
+from ganstudio.ui.common import DEVICE_WORK, owner, user_error
 
 DEFAULT_PROMPT = "The king is dead. Long live the king, for the king is wise."
 VIEWS = [("Single head", "head"), ("Head average", "average"), ("Rollout (all layers)", "rollout")]
@@ -75,7 +75,7 @@ def on_attention(model, prompt, view, layer, head, discount, request: gr.Request
         head = actions.clamp_index("head", head, data["n_heads"])
         payload = _view_payload(data, view, layer, head, discount)
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
     tokens = " ".join(f"{i}:{t!r}" for i, t in enumerate(data["tokens"]))
     note = (data["note"] + "\n\n" if data["note"] else "") + f"**{len(data['tokens'])} tokens** — {tokens}"
     return (
@@ -95,7 +95,7 @@ def on_view(data, view, layer, head, discount):
     try:
         return _view_payload(data, view, layer, head, discount)
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
 
 
 def _class_value(cls):
@@ -109,7 +109,7 @@ def on_gan(spec, seed, cls, x, y, request: gr.Request):
         result = actions.gan_attention(spec, seed=seed, class_id=_class_value(cls), query_xy=point,
                                        owner=owner(request))
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
     overlays = [(layer["overlay"], f"{layer['name']} ({layer['k_grid'][0]}×{layer['k_grid'][1]} keys)")
                 for layer in result["layers"]]
     qx, qy = result["query_xy"]

@@ -1,15 +1,24 @@
-"""What every tab shares: who is asking, and how model work is scheduled."""
+"""What every tab shares: who is asking, how handlers report mistakes, and how model work is scheduled."""
 
 from __future__ import annotations
+
+import functools
+import inspect
+import logging
 
 import gradio as gr
 
 from ganstudio.actions import visitors
+from ganstudio.checks import shown
+from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
 
 # Events that run model work share one concurrency group: the engine serialises device work
 # itself, so this only bounds how many such requests hold a server thread at once.
 DEVICE_WORK = {"concurrency_id": "device", "concurrency_limit": 16}
+LOG_CHARS = 160  # an expected mistake is logged as one line of at most this many characters
+
+log = logging.getLogger("ganstudio")
 
 
 def client_address(request: gr.Request | None) -> str:
@@ -28,3 +37,64 @@ def owner(request: gr.Request | None) -> str:
     """The visitor's session id (Gradio's session hash), noted as active, from its address."""
     sid = (getattr(request, "session_hash", None) if request is not None else None) or "api"
     return visitors.visit(sid, client_address(request))
+
+
+def user_error(err: StudioError | str) -> gr.Error:
+    """The one-line message a visitor sees; logged as one short line, never as a traceback."""
+    message = str(err)
+    log.info("refused: %s", message[:LOG_CHARS])
+    return gr.Error(message, print_exception=False)
+
+
+def handled(fn):
+    """Turn a handler's StudioError into a one-line gr.Error (generators too); other errors are bugs and
+    keep their traceback in the log (the visitor sees Gradio's plain "Error")."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except StudioError as err:
+                raise user_error(err) from None
+
+        return generator
+
+    @functools.wraps(fn)
+    def plain(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StudioError as err:
+            raise user_error(err) from None
+
+    return plain
+
+
+def name_fields_in_gradio_checks() -> None:
+    """Gradio's own checks of number and choice inputs (ranges, choices, wrong JSON types) end as our one-line
+    messages naming the field ("Seed: value -1 is less than minimum value 0"), never echo a long value and
+    never log a traceback. Patched once, in place: subclassing a Gradio component would make Gradio write a
+    .pyi stub next to our source."""
+    for cls in (gr.Number, gr.Slider, gr.Dropdown, gr.Radio, gr.CheckboxGroup):
+        if getattr(cls.preprocess, "names_its_field", False):
+            continue
+        cls.preprocess = _naming(cls.preprocess)
+
+
+def _naming(preprocess):
+    @functools.wraps(preprocess)
+    def wrapper(self, payload):
+        label = str(self.label or "value")
+        try:
+            return preprocess(self, payload)
+        except gr.Error as err:
+            message = " ".join(str(err.message).split()).rstrip(".")
+            if len(message) > 120:
+                message = message[:100] + "…"
+            raise user_error(f"{label}: {message[:1].lower()}{message[1:]}") from None
+        except Exception:
+            what = "must be a number" if isinstance(self, (gr.Number, gr.Slider)) else "is not a valid choice"
+            raise user_error(f"{label}: {what}, got {shown(payload)}") from None
+
+    wrapper.names_its_field = True
+    return wrapper

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ganstudio.actions import explore as actions
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK, owner
+from ganstudio.ui.common import DEVICE_WORK, owner, user_error
 
 K_SLIDERS = 6  # sliders on screen, the first K directions of the chosen method (on_explore names six)
 DEFAULT_MODEL = "digits-dcgan"
@@ -54,7 +54,7 @@ def on_sample(spec, seed, n, psi, class_id, request: gr.Request):
     try:
         return actions.sample_grid(spec, seed, n, psi, _class_value(class_id), owner=owner(request))["image"]
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
 
 
 def on_explore(spec, seed, n, psi, class_id, method, slider_1, slider_2, slider_3, slider_4, slider_5, slider_6,
@@ -64,7 +64,7 @@ def on_explore(spec, seed, n, psi, class_id, method, slider_1, slider_2, slider_
     try:
         return actions.explore(spec, seed, n, psi, _class_value(class_id), method, values, owner=owner(request))
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
 
 
 def on_model(request: gr.Request, spec, seed, n, psi, method, progress=gr.Progress()):
@@ -75,7 +75,7 @@ def on_model(request: gr.Request, spec, seed, n, psi, method, progress=gr.Progre
         labels = actions.direction_labels(spec, method, K_SLIDERS, owner=who)
         image = actions.sample_grid(spec, seed, n, psi, None, owner=who)["image"]
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
     classes = [("any", ANY_CLASS)] + [(str(c), c) for c in range(info["n_classes"])]
     cls = gr.update(choices=classes, value=ANY_CLASS, visible=info["n_classes"] > 0)
     return [image, cls, *_sliders_reset(labels)]
@@ -88,7 +88,7 @@ def on_method(request: gr.Request, spec, seed, n, psi, cls, method):
         labels = actions.direction_labels(spec, method, K_SLIDERS, owner=who)
         image = actions.sample_grid(spec, seed, n, psi, _class_value(cls), owner=who)["image"]
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
     return [image, *_sliders_reset(labels)]
 
 
@@ -102,7 +102,7 @@ def on_export(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
     try:
         paths = actions.export(spec, seed, n, psi, _class_value(cls), method, list(sliders), owner=owner(request))
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
     return gr.update(value=[paths["png_path"], paths["npy_path"]], visible=True)
 
 
@@ -113,7 +113,7 @@ def on_interpolate(request: gr.Request, spec, seed_a, seed_b, steps, mode, psi, 
             spec, seed_a, seed_b, steps, mode, _class_value(cls), owner=owner(request), truncation_psi=psi
         )
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
     files = [out["gif_path"]] + ([out["mp4_path"]] if out["mp4_path"] else [])
     note = "" if out["mp4_path"] else "MP4 needs an ffmpeg executable on this machine; the GIF has the same frames."
     return [out["strip"], out["gif_path"], files, note]
@@ -136,7 +136,14 @@ PIXEL_CSS = (
 )
 
 
-def build_explore_tab(state: dict) -> None:
+class ExploreTab:
+    """The components other tabs wire to (the Train tab's Open in Explore selects a model here)."""
+
+    def __init__(self, model: gr.Dropdown):
+        self.model = model
+
+
+def build_explore_tab(state: dict) -> ExploreTab:
     """Lay out the Explore tab inside the caller's ``gr.Tab`` and wire it to the actions."""
     gr.HTML("", head=PIXEL_CSS, visible="hidden")
     gr.Markdown(HELP)
@@ -150,6 +157,7 @@ def build_explore_tab(state: dict) -> None:
                     info="bundled, your trained model, or a Hub id owner/name[@revision]",
                     allow_custom_value=True,
                     scale=4,
+                    elem_id="explore-model",
                 )
                 refresh = gr.Button("↻", size="sm", scale=0, min_width=40)
             with gr.Row():
@@ -248,3 +256,4 @@ def build_explore_tab(state: dict) -> None:
             [model, grid, drawn, cls, *sliders],
             api_visibility="private",
         )
+    return ExploreTab(model)

@@ -15,7 +15,7 @@ import gradio as gr
 
 from ganstudio.actions import text as actions
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK, owner
+from ganstudio.ui.common import DEVICE_WORK, owner, user_error
 
 DEFAULT_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
 SLIDER_MAX_TOKENS = 1024  # the API accepts up to the engine's cap; the slider stops here
@@ -105,7 +105,7 @@ def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repeti
                 tokens,
             )
     except StudioError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
 
 
 def on_pick_step(tokens, step):

@@ -1,20 +1,24 @@
-"""Train tab: pick data and a GAN, press Start, watch it learn.
+"""Train tab: pick data and a GAN, press Start, watch it learn — GAN Lab's view, for 2D and images.
 
-Widgets only; every computation is a call into ``ganstudio.actions.train``. A 0.4 s timer
-polls the run's latest snapshot (never waiting for the training worker).
-API endpoints: ``train_start`` (data, arch, loss, steps, seconds, batch size, latent size,
-lr G, lr D, D steps, EMA, spectral norm, DiffAugment, conditional, seed) -> status,
-``train_poll`` -> status, progress, view, metrics, ``train_stop`` -> status.
+Widgets only; every computation is a call into ``ganstudio.actions.train`` / ``train_view``. The live
+view (``live_view.py``) draws itself in the browser from compact frames, many times a second; a 1 s
+timer refreshes the numbers, the curves, the game's terms and which buttons can act.
+API endpoints: ``train_start`` (data, upload, arch, loss, steps, seconds, batch size, latent size, lr G, lr D,
+D steps, EMA, spectral norm, DiffAugment, conditional, seed) -> status, ``train_poll`` -> status, progress,
+metrics, game, curves…, ``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip,
+``train_push`` (repo id, private).
 """
 
 from __future__ import annotations
 
 import gradio as gr
-import pandas as pd
 
 from ganstudio.actions import train as actions
+from ganstudio.actions import train_view
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK, owner
+from ganstudio.settings import SETTINGS
+from ganstudio.ui.common import DEVICE_WORK, owner, user_error
+from ganstudio.ui.live_view import live_view
 
 DATA_CHOICES = [
     ("8 Gaussians on a ring (2D)", "ring8"),
@@ -33,17 +37,23 @@ ARCH_CHOICES = [("MLP (2D)", "mlp"), ("DCGAN", "dcgan"), ("SAGAN (self-attention
                 ("Transformer G (TransGAN-style)", "transformer")]
 LOSS_CHOICES = [("non-saturating", "ns"), ("least squares", "lsgan"), ("hinge", "hinge"), ("WGAN-GP", "wgan-gp")]
 AUG_CHOICES = ["translation", "cutout", "color"]
-FINISHED = ("done", "failed", "cancelled", "idle")
+LIVE = ("queued", "running", "paused")
+POLL_S = 1.0  # numbers, curves and button states; the picture has its own, faster loop
 
 HELP = (
-    "**Green** points are real data, **purple** ones come from the generator. The background is the "
-    "discriminator's opinion (green: \"real\", purple: \"fake\"); grey lines show how G warps a grid of latent "
-    "codes. Pause to step D or G by hand and watch each player move."
+    "A GAN is a game: **D** (the discriminator) learns to tell real data from fakes, **G** (the generator) learns "
+    "to fool it. On 2D data the view shows both players: the background is D's verdict (green: \"real\", purple: "
+    "\"fake\"), **green** points are real, **purple** points are G's, and the grey sheet is how G warps a grid of "
+    "latent codes. Pause to step D or G by hand and watch each player move."
+)
+LESSON_HELP = (
+    "**Lesson: mode collapse.** ① trains a plain GAN on the 25-mode grid: watch G settle on a few modes (red "
+    "dashed circles are modes nobody generates). ② applies the fix — PacGAN packing (D judges 4 samples at "
+    "once, so a G that repeats itself is caught), a faster D (TTUR) and an averaged G — and the count recovers."
 )
 
 
-def _err(err: StudioError) -> gr.Error:
-    return gr.Error(str(err))
+# ---- view helpers -------------------------------------------------------------------------------
 
 
 def _bar(progress: float, state: str) -> str:
@@ -53,16 +63,6 @@ def _bar(progress: float, state: str) -> str:
             f'<div style="background:{colour};width:{pct:.1f}%;height:12px;border-radius:4px"></div></div>')
 
 
-def _curves(history: dict, names: dict[str, str]) -> pd.DataFrame:
-    steps = history.get("step") or []
-    rows = []
-    for key, label in names.items():
-        for step, value in zip(steps, history.get(key) or []):
-            if value is not None:
-                rows.append((step, float(value), label))
-    return pd.DataFrame(rows, columns=["step", "value", "series"])
-
-
 def _metrics_text(snap: dict) -> str:
     m = snap.get("metrics") or {}
     latest = snap.get("latest") or {}
@@ -70,39 +70,249 @@ def _metrics_text(snap: dict) -> str:
     if "modes" in m:
         kl = m.get("reverse_kl")
         parts.append(f"**Modes captured:** {m['modes']}/{m['total_modes']} · **high quality:** "
-                     f"{100 * m['high_quality']:.1f}%" + (f" · reverse KL {kl:.3f}" if kl is not None else ""))
+                     f"{100 * m['high_quality']:.1f}%" + (f" · reverse KL {kl:.3f}" if kl is not None else "")
+                     + " (PacGAN protocol, 2,500 samples)")
     if "precision" in m:
         parts.append(f"**Precision:** {100 * m['precision']:.1f}% · **coverage:** {100 * m['coverage']:.1f}%")
     if "fid" in m:
         parts.append(f"**{m.get('fid_name', 'FID')}:** {m['fid']:.2f} (step {m.get('step', '?')})")
+    if snap:
+        parts.append(f"Updates: **D {snap.get('d_updates', 0)}** · **G {snap.get('g_updates', 0)}** "
+                     f"(iterations {snap.get('step', 0)})")
     if latest:
         what = "P(real)" if snap.get("d_output") == "probability" else "score"
         parts.append(f"D(x) {what}: {latest.get('d_real', float('nan')):.3f} · D(G(z)): "
                      f"{latest.get('d_fake', float('nan')):.3f} · ‖∇D‖ {latest.get('grad_d', float('nan')):.2f} · "
                      f"‖∇G‖ {latest.get('grad_g', float('nan')):.2f}")
-    return "\n\n".join(parts) or "metrics appear once training runs"
+    return "\n\n".join(parts) or "Metrics appear once training runs."
+
+
+def _game_html(snap: dict) -> str:
+    """The chosen loss written out, with this run's current value of every term."""
+    terms = snap.get("terms") or {}
+    if not terms:
+        return "<div class='gs-game'><em>The game's terms appear once training runs.</em></div>"
+    rows = "".join(f"<tr><td><code>{name}</code></td><td class='num'>{value:+.3f}</td><td>{note}</td></tr>"
+                   for name, value, note in terms["rows"])
+    return (f"<div class='gs-game'><b>The game</b> ({snap.get('loss', '')}): {terms['game']}"
+            f"<table>{rows}</table><div>D's loss now {terms['d_loss']:.3f} · G's loss now {terms['g_loss']:.3f} "
+            "(on a fresh batch of 128 real and 128 generated samples)</div></div>")
+
+
+GAME_CSS = """
+.gs-game {font-size: 0.92em} .gs-game table {border-collapse: collapse; margin: 6px 0}
+.gs-game td {padding: 2px 10px; border-bottom: 1px solid #e3e3e3} .gs-game td.num {font-family: ui-monospace, monospace;
+text-align: right}
+"""
+
+
+def _buttons(state: str, saved: bool) -> list:
+    """[start, pause, stop, reset, step D, step G, step D+G, save, explore]: enabled only when they can act."""
+    live = state in LIVE
+    return [
+        gr.update(interactive=not live),
+        gr.update(interactive=state in ("running", "paused"), value="Resume" if state == "paused" else "Pause"),
+        gr.update(interactive=live),
+        gr.update(interactive=state != "idle"),
+        *[gr.update(interactive=state == "paused")] * 3,
+        gr.update(interactive=state in ("running", "paused") or saved),
+        gr.update(interactive=state in ("running", "paused") or saved),
+    ]
 
 
 def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-            conditional, seed, points) -> dict:
+            conditional, seed, pack=None, points=None) -> tuple[dict, str | None]:
+    upload_path = None
     if data == "upload":
         if not upload:
             raise StudioError("upload a zip of images first")
-        data = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
+        upload_path = upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
     return {
         "data": data, "arch": arch, "loss": loss, "steps": steps, "seconds": seconds, "batch_size": batch,
-        "z_dim": z_dim, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "ema": ema, "spectral_norm": bool(sn),
-        "diffaug": ",".join(diffaug or []), "conditional": bool(conditional), "seed": seed,
+        "z_dim": z_dim, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "ema": ema, "spectral_norm": sn,
+        "diffaug": ",".join(diffaug or []), "conditional": conditional, "seed": seed, "pack": pack,
         "custom_points": (points or []) if data == "custom" else None,
-    }
+    }, upload_path
 
 
-def build_train_tab(state: dict | None = None) -> None:
+# ---- handlers (module level; the layout below wires them) ---------------------------------------
+
+
+def on_data(choice, points, seed, request: gr.Request):
+    """Another data set: its preset, which inputs apply, and the real data in the view before Start
+    (a live run keeps the view until it ends)."""
+    toy = choice in TOY
+    p = actions.default_params("uploaded-images" if choice == "upload" else choice)
+    live = actions.poll_training(owner(request))["state"] in LIVE
+    preview = gr.skip() if live else train_view.preview(choice if choice != "upload" else "upload", points, seed or 0)
+    return [gr.update(visible=choice == "upload"), gr.update(visible=choice == "custom"),
+            gr.update(value=p["arch"], choices=ARCH_CHOICES[:1] if toy else ARCH_CHOICES[1:]), p["loss"], p["steps"],
+            p["seconds"], p["batch_size"], p["z_dim"], p["lr_g"], p["lr_d"], p["d_steps"], p["ema"],
+            p["spectral_norm"], [a for a in AUG_CHOICES if a in p["diffaug"].split(",")], p["conditional"], p["pack"],
+            gr.update(visible=toy), preview]
+
+
+def on_canvas_click(points, evt: gr.SelectData):
+    try:
+        new_points, picture = actions.add_custom_point(points, evt.index[0], evt.index[1])
+    except StudioError as err:
+        raise user_error(err) from None
+    return new_points, picture, train_view.preview("custom", new_points)
+
+
+def on_clear_points():
+    return [], actions.custom_canvas([]), train_view.preview("custom", [])
+
+
+def on_start(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
+             conditional, seed, pack, points, request: gr.Request):
+    """Start a run (refused while this visitor's run is live: stop it first)."""
+    who = owner(request)
+    try:
+        params, upload_path = _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps,
+                                      ema, sn, diffaug, conditional, seed, pack, points)
+        actions.start_training(who, params, upload=upload_path, replace=False)
+        value = actions.live_value(who)
+    except StudioError as err:
+        raise user_error(err) from None
+    return ["starting…", gr.Timer(active=True), value, *_buttons("queued", False)]
+
+
+def on_poll(request: gr.Request, shown=""):
+    """Numbers, the game's terms and the buttons (sent only when they changed); the picture and the curves
+    refresh themselves in the page."""
+    info = actions.poll_training(owner(request))
+    snap = info.get("snapshot") or {}
+    state = info["state"]
+    buttons_key = f"{state}:{bool(info.get('saved'))}"
+    return [
+        info["text"],
+        _bar(info["progress"], state),
+        _metrics_text(snap),
+        _game_html(snap),
+        gr.Timer(active=state in LIVE),
+        buttons_key,
+        *(_buttons(state, bool(info.get("saved"))) if buttons_key != shown else [gr.skip()] * 9),
+    ]
+
+
+def on_pause(request: gr.Request):
+    """Pause, or resume a paused run."""
+    who = owner(request)
+    try:
+        info = actions.poll_training(who)
+        info = actions.resume_training(who) if info["state"] == "paused" else actions.pause_training(who)
+    except StudioError as err:
+        raise user_error(err) from None
+    return [info["text"], gr.Timer(active=True), *_buttons(info["state"], bool(info.get("saved")))]
+
+
+def on_stop(request: gr.Request):
+    try:
+        result = actions.stop_training(owner(request))
+    except StudioError as err:
+        raise user_error(err) from None
+    text = (f"stopped · saved as **{result['run']}** (Save downloads it, Open in Explore shows it)"
+            if result["saved"] else "stopped")
+    return [text, *_buttons("done", result["saved"])]
+
+
+def on_step(which: str, request: gr.Request):
+    try:
+        info = actions.single_step(owner(request), which)
+    except StudioError as err:
+        raise user_error(err) from None
+    snap = info["snapshot"]
+    return [info["text"], _metrics_text(snap), _game_html(snap)]
+
+
+def on_step_d(request: gr.Request):
+    return on_step("d", request)
+
+
+def on_step_g(request: gr.Request):
+    return on_step("g", request)
+
+
+def on_step_both(request: gr.Request):
+    return on_step("both", request)
+
+
+def on_reset(data, points, seed, request: gr.Request):
+    actions.reset(owner(request))
+    return ["idle: press Start", _bar(0.0, "idle"), "", _game_html({}), gr.Timer(active=False), "",
+            train_view.preview(data if data != "upload" else "upload", points, seed or 0), *_buttons("idle", False)]
+
+
+def on_save(request: gr.Request):
+    try:
+        return actions.save_checkpoint(owner(request))
+    except StudioError as err:
+        raise user_error(err) from None
+
+
+def on_push(repo_id, is_private, request: gr.Request, oauth_token: gr.OAuthToken | None = None):
+    try:
+        url = actions.push_checkpoint(owner(request), repo_id, token=oauth_token.token if oauth_token else None,
+                                      private=is_private)
+    except StudioError as err:
+        raise user_error(err) from None
+    return f"pushed: [{url}]({url})"
+
+
+def on_lesson(name: str, request: gr.Request):
+    """Fill the form with a lesson's settings and start it (one click), replacing a live run."""
+    who = owner(request)
+    lesson = actions.lesson_params(name)
+    try:
+        actions.start_training(who, lesson, replace=True)
+        value = actions.live_value(who)
+    except StudioError as err:
+        raise user_error(err) from None
+    return [gr.update(value=lesson["data"]), lesson["loss"], lesson["seconds"], lesson["batch_size"], lesson["lr_g"],
+            lesson["lr_d"], lesson["ema"], lesson["pack"], f"lesson {name}: starting…", gr.Timer(active=True), value,
+            *_buttons("queued", False)]
+
+
+def on_lesson_collapse(request: gr.Request):
+    return on_lesson("collapse", request)
+
+
+def on_lesson_fix(request: gr.Request):
+    return on_lesson("fix", request)
+
+
+def _token_and_version(args) -> tuple:
+    return tuple((list(args) + [None, -1])[:2]) if isinstance(args, (list, tuple)) else (None, -1)
+
+
+def frame(args):
+    """Server function the live view calls ~14 times a second: [token, version] -> the newer frame or None."""
+    return train_view.live_frame(*_token_and_version(args))
+
+
+def curves(args):
+    """Server function for the live view's training curves: [token, version] -> the newer history or None."""
+    return train_view.live_curves(*_token_and_version(args))
+
+
+# ---- layout and wiring --------------------------------------------------------------------------
+
+
+class TrainTab:
+    """The components other tabs wire to (Open in Explore)."""
+
+    def __init__(self, to_explore: gr.Button, status: gr.Markdown):
+        self.to_explore, self.status = to_explore, status
+
+
+def build_train_tab(state: dict | None = None) -> TrainTab:
     points = gr.State([])
-    shown_step = gr.State(-1)
+    shown_state = gr.State("")
     gr.Markdown(HELP)
-    with gr.Row():
-        with gr.Column(scale=1, min_width=320):
+    preset = actions.default_params("ring8")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
             data = gr.Dropdown(DATA_CHOICES, value="ring8", label="Data")
             upload = gr.File(label="Zip of images (folders = classes)", file_types=[".zip"], type="filepath",
                              visible=False)
@@ -113,183 +323,86 @@ def build_train_tab(state: dict | None = None) -> None:
             with gr.Row():
                 arch = gr.Dropdown(ARCH_CHOICES, value="mlp", label="Architecture")
                 loss = gr.Dropdown(LOSS_CHOICES, value="ns", label="Loss")
-            with gr.Accordion("Hyperparameters", open=False):
-                preset = actions.default_params("ring8")
-                with gr.Row():
-                    steps = gr.Number(preset["steps"], label="Steps (0 = no limit)", precision=0, minimum=0)
-                    seconds = gr.Number(preset["seconds"], label="Seconds (0 = no limit)", minimum=0)
-                with gr.Row():
-                    batch = gr.Number(preset["batch_size"], label="Batch size", precision=0, minimum=2)
-                    z_dim = gr.Number(preset["z_dim"], label="Latent size", precision=0, minimum=1)
-                with gr.Row():
-                    lr_g = gr.Number(preset["lr_g"], label="G learning rate")
-                    lr_d = gr.Number(preset["lr_d"], label="D learning rate")
-                with gr.Row():
-                    d_steps = gr.Number(preset["d_steps"], label="D steps per G step", precision=0, minimum=1)
-                    ema = gr.Number(preset["ema"], label="EMA decay of G (0 = off)", minimum=0, maximum=0.99999)
-                with gr.Row():
-                    sn = gr.Checkbox(preset["spectral_norm"], label="Spectral norm on D")
-                    conditional = gr.Checkbox(preset["conditional"], label="Class-conditional")
-                diffaug = gr.CheckboxGroup(AUG_CHOICES, value=[], label="DiffAugment (images)")
-                seed = gr.Number(0, label="Seed", precision=0)
             with gr.Row():
-                start = gr.Button("Start", variant="primary")
-                pause = gr.Button("Pause / Resume")
-                stop = gr.Button("Stop")
-                reset = gr.Button("Reset")
-            with gr.Row():
-                step_d = gr.Button("Step D", size="sm")
-                step_g = gr.Button("Step G", size="sm")
-                step_both = gr.Button("Step D+G", size="sm")
-            with gr.Row():
-                save = gr.Button("Save checkpoint")
-                to_explore = gr.Button("Open in Explore")
-            download = gr.File(label="Checkpoint (zip)", interactive=False, height=90)
-            with gr.Accordion("Push to the Hugging Face Hub", open=False):
-                repo = gr.Textbox(label="Repo id", placeholder="your-name/my-gan")
-                push = gr.Button("Push")
-                push_result = gr.Markdown()
-        with gr.Column(scale=2):
-            status = gr.Markdown("idle: press Start")
+                # narrow enough to share one row on a phone, so the view follows right under them
+                start = gr.Button("Start", variant="primary", elem_id="train-start", min_width=70)
+                pause = gr.Button("Pause", interactive=False, elem_id="train-pause", min_width=70)
+                stop = gr.Button("Stop", interactive=False, elem_id="train-stop", min_width=70)
+                reset = gr.Button("Reset", interactive=False, min_width=70)
+        with gr.Column(scale=2, min_width=320):
+            view = live_view(frame, curves, train_view.preview("ring8"))
+            status = gr.Markdown("idle: press Start", elem_id="train-status")
             bar = gr.HTML(_bar(0.0, "idle"))
-            view = gr.Image(label="Live view", type="pil", interactive=False, height=400)
-            metrics = gr.Markdown()
             with gr.Row():
-                loss_plot = gr.LinePlot(x="step", y="value", color="series", title="Losses", height=220)
-                d_plot = gr.LinePlot(x="step", y="value", color="series", title="D(x) and D(G(z))", height=220)
-            grad_plot = gr.LinePlot(x="step", y="value", color="series", title="Gradient norms", height=200)
-    timer = gr.Timer(0.4, active=False)
+                step_d = gr.Button("Step D", size="sm", interactive=False, elem_id="train-step-d")
+                step_g = gr.Button("Step G", size="sm", interactive=False, elem_id="train-step-g")
+                step_both = gr.Button("Step D+G", size="sm", interactive=False)
+    with gr.Group(visible=True) as lesson_group:
+        gr.Markdown(LESSON_HELP)
+        with gr.Row():
+            collapse_btn = gr.Button("① Watch it collapse", size="sm")
+            fix_btn = gr.Button("② Apply the fix", size="sm")
+    with gr.Row():
+        metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
+        game = gr.HTML(_game_html({}), css_template=GAME_CSS)
+    with gr.Accordion("Hyperparameters", open=False):
+        with gr.Row():
+            steps = gr.Number(preset["steps"], label="Steps (0 = no limit)", precision=0)
+            seconds = gr.Number(preset["seconds"], label="Seconds (0 = no limit)")
+            batch = gr.Number(preset["batch_size"], label="Batch size", precision=0)
+            z_dim = gr.Number(preset["z_dim"], label="Latent size", precision=0)
+        with gr.Row():
+            lr_g = gr.Number(preset["lr_g"], label="G learning rate")
+            lr_d = gr.Number(preset["lr_d"], label="D learning rate")
+            d_steps = gr.Number(preset["d_steps"], label="D steps per G step", precision=0)
+            ema = gr.Number(preset["ema"], label="EMA decay of G (0 = off)")
+        with gr.Row():
+            pack = gr.Number(preset["pack"], label="Packing (PacGAN, 2D): samples D judges at once", precision=0)
+            seed = gr.Number(0, label="Seed", precision=0)
+            sn = gr.Checkbox(preset["spectral_norm"], label="Spectral norm on D")
+            conditional = gr.Checkbox(preset["conditional"], label="Class-conditional")
+        diffaug = gr.CheckboxGroup(AUG_CHOICES, value=[], label="DiffAugment (images)")
+    with gr.Row():
+        save = gr.Button("Save checkpoint", interactive=False, elem_id="train-save")
+        to_explore = gr.Button("Open in Explore", interactive=False, elem_id="train-explore")
+    download = gr.File(label="Checkpoint (zip)", interactive=False, height=90, elem_id="train-download")
+    with gr.Accordion("Push to the Hugging Face Hub", open=False):
+        if SETTINGS.on_space:  # visitors push as themselves, never with the Space's token
+            gr.Markdown("Sign in with your Hugging Face account to push to it.")
+            gr.LoginButton()
+        repo = gr.Textbox(label="Repo id", placeholder="your-name/my-gan")
+        private = gr.Checkbox(False, label="Private repo")
+        push = gr.Button("Push")
+        push_result = gr.Markdown()
+    timer = gr.Timer(POLL_S, active=False)
 
-    hyper = [steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug, conditional, seed]
-    start_inputs = [data, upload, arch, loss, *hyper]
+    form = [data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
+            conditional, seed, pack]
+    buttons = [start, pause, stop, reset, step_d, step_g, step_both, save, to_explore]
+    poll_outputs = [status, bar, metrics, game, timer, shown_state, *buttons]
+    private_api = {"api_visibility": "private"}
 
-    # ---- handlers ---------------------------------------------------------------------------
-
-    def on_data(choice):
-        toy = choice in TOY
-        updates = [gr.update(visible=choice == "upload"), gr.update(visible=choice == "custom")]
-        p = actions.default_params("uploaded-images" if choice == "upload" else choice)
-        arch_update = gr.update(value=p["arch"], choices=ARCH_CHOICES[:1] if toy else ARCH_CHOICES[1:])
-        return updates + [arch_update, p["loss"], p["steps"], p["seconds"], p["batch_size"], p["z_dim"], p["lr_g"],
-                          p["lr_d"], p["d_steps"], p["ema"], p["spectral_norm"],
-                          [a for a in AUG_CHOICES if a in p["diffaug"].split(",")], p["conditional"]]
-
-    def on_canvas_click(pts, evt: gr.SelectData):
-        try:
-            new_points, picture = actions.add_custom_point(pts, evt.index[0], evt.index[1])
-        except StudioError as err:
-            raise _err(err) from None
-        return new_points, picture
-
-    def on_start(request: gr.Request, *values):
-        *inputs, pts = values
-        try:
-            params = _params(*inputs, pts)
-            actions.start_training(owner(request), params)
-        except StudioError as err:
-            raise _err(err) from None
-        return "starting…", gr.Timer(active=True), -1
-
-    def on_poll(request: gr.Request, last_step=-1):
-        info = actions.poll_training(owner(request))
-        snap = info.get("snapshot") or {}
-        state_ = info["state"]
-        keep_polling = state_ not in FINISHED
-        step = snap.get("step", -1)
-        fresh = step != last_step or not keep_polling
-        history = snap.get("history") or {}
-        return (
-            info["text"],
-            _bar(info["progress"], state_),
-            snap.get("image") if fresh and snap.get("image") is not None else gr.skip(),
-            _metrics_text(snap),
-            _curves(history, {"loss_d": "D loss", "loss_g": "G loss"}) if fresh else gr.skip(),
-            _curves(history, {"d_real": "D(x)", "d_fake": "D(G(z))"}) if fresh else gr.skip(),
-            _curves(history, {"grad_d": "‖∇D‖", "grad_g": "‖∇G‖"}) if fresh else gr.skip(),
-            gr.Timer(active=keep_polling),
-            step,
-        )
-
-    poll_outputs = [status, bar, view, metrics, loss_plot, d_plot, grad_plot, timer, shown_step]
-
-    def on_stop(request: gr.Request):
-        try:
-            result = actions.stop_training(owner(request))
-        except StudioError as err:
-            raise _err(err) from None
-        return f"stopped · saved as **{result['run']}** (Save downloads it, Explore opens it)" if result["saved"] else "stopped"
-
-    def on_pause(request: gr.Request):
-        who = owner(request)
-        try:
-            info = actions.poll_training(who)
-            if info["state"] == "paused":
-                info = actions.resume_training(who)
-            else:
-                info = actions.pause_training(who)
-        except StudioError as err:
-            raise _err(err) from None
-        return info["text"], gr.Timer(active=True)
-
-    def make_step(which: str):
-        def on_step(request: gr.Request):
-            try:
-                info = actions.single_step(owner(request), which)
-            except StudioError as err:
-                raise _err(err) from None
-            snap = info["snapshot"]
-            history = snap.get("history") or {}
-            return (info["text"], _bar(info["progress"], info["state"]), snap.get("image"), _metrics_text(snap),
-                    _curves(history, {"loss_d": "D loss", "loss_g": "G loss"}),
-                    _curves(history, {"d_real": "D(x)", "d_fake": "D(G(z))"}),
-                    _curves(history, {"grad_d": "‖∇D‖", "grad_g": "‖∇G‖"}), gr.skip(), snap.get("step", -1))
-        return on_step
-
-    def on_reset(request: gr.Request):
-        actions.reset(owner(request))
-        return "idle: press Start", _bar(0.0, "idle"), None, "", gr.Timer(active=False), -1
-
-    def on_save(request: gr.Request):
-        try:
-            return actions.save_checkpoint(owner(request))
-        except StudioError as err:
-            raise _err(err) from None
-
-    def on_push(repo_id, request: gr.Request, oauth_token: gr.OAuthToken | None = None):
-        try:
-            url = actions.push_checkpoint(owner(request), repo_id, token=oauth_token.token if oauth_token else None)
-        except StudioError as err:
-            raise _err(err) from None
-        return f"pushed: [{url}]({url})"
-
-    def on_explore(request: gr.Request):
-        who = owner(request)
-        try:
-            if actions.latest_trained(who) is None:
-                actions.save_checkpoint(who)
-        except StudioError as err:
-            raise _err(err) from None
-        tabs = (state or {}).get("tabs")
-        note = "saved: in Explore choose **(your trained model)**"
-        return (gr.Tabs(selected="explore") if tabs is not None else gr.skip()), note
-
-    # ---- wiring -----------------------------------------------------------------------------
-
-    data.change(on_data, data, [upload, canvas_group, arch, loss, *hyper[:-1]], api_visibility="private")
-    canvas.select(on_canvas_click, points, [points, canvas], api_visibility="private")
-    clear_points.click(lambda: ([], actions.custom_canvas([])), None, [points, canvas], api_visibility="private")
-    start.click(on_start, start_inputs + [points], [status, timer, shown_step], api_name="train_start", **DEVICE_WORK)
-    timer.tick(on_poll, shown_step, poll_outputs, api_visibility="private", show_progress="hidden")
+    data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
+                                                lr_d, d_steps, ema, sn, diffaug, conditional, pack, lesson_group,
+                                                view], **private_api)
+    canvas.select(on_canvas_click, points, [points, canvas, view], **private_api)
+    clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
+    start.click(on_start, form + [points], [status, timer, view, *buttons], api_name="train_start",
+                show_progress="minimal", **DEVICE_WORK)
+    timer.tick(on_poll, shown_state, poll_outputs, show_progress="hidden", **private_api)
     poll_btn = gr.Button("Refresh", visible=False)
     poll_btn.click(on_poll, None, poll_outputs, api_name="train_poll")
-    stop.click(on_stop, None, status, api_name="train_stop")
-    pause.click(on_pause, None, [status, timer], api_visibility="private")
-    step_outputs = poll_outputs
-    step_d.click(make_step("d"), None, step_outputs, api_visibility="private")
-    step_g.click(make_step("g"), None, step_outputs, api_visibility="private")
-    step_both.click(make_step("both"), None, step_outputs, api_visibility="private")
-    reset.click(on_reset, None, [status, bar, view, metrics, timer, shown_step], api_visibility="private")
-    save.click(on_save, None, download, api_visibility="private")
-    push.click(on_push, repo, push_result, api_visibility="private")
-    tabs = (state or {}).get("tabs")
-    to_explore.click(on_explore, None, [tabs if tabs is not None else gr.State(), status], api_visibility="private")
+    pause.click(on_pause, None, [status, timer, *buttons], api_name="train_pause", show_progress="hidden")
+    stop.click(on_stop, None, [status, *buttons], api_name="train_stop", show_progress="minimal")
+    step_outputs = [status, metrics, game]
+    step_d.click(on_step_d, None, step_outputs, show_progress="hidden", **private_api)
+    step_g.click(on_step_g, None, step_outputs, show_progress="hidden", **private_api)
+    step_both.click(on_step_both, None, step_outputs, show_progress="hidden", **private_api)
+    reset.click(on_reset, [data, points, seed], [status, bar, metrics, game, timer, shown_state, view, *buttons],
+                **private_api)
+    save.click(on_save, None, download, api_name="train_save")
+    push.click(on_push, [repo, private], push_result, api_name="train_push")
+    lesson_outputs = [data, loss, seconds, batch, lr_g, lr_d, ema, pack, status, timer, view, *buttons]
+    collapse_btn.click(on_lesson_collapse, None, lesson_outputs, **private_api)
+    fix_btn.click(on_lesson_fix, None, lesson_outputs, **private_api)
+    return TrainTab(to_explore, status)

@@ -1,0 +1,236 @@
+"""Safe to host publicly: the app as a Hugging Face Space, tried by hostile visitors.
+
+One `python app.py` in its default configuration (no GANSTUDIO_DATA; HOME outside the temp dir) with
+SPACE_ID set and OAuth configured the way a Space has it, and short limits so their effects show within
+seconds. Visitors are raw HTTP calls (no browser session, one new session per call, as a script would
+make) and gradio_client sessions; their address is the X-Forwarded-For header, as behind the Space's
+proxy. Every refusal must be one clear line, the app must keep serving a bystander throughout, no server
+path may reach a visitor, and nothing a session wrote may outlive it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from app_server import AppProcess
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client.exceptions import AppError  # noqa: E402
+
+IDLE_S = 6  # GANSTUDIO_IDLE_RUN_S and GANSTUDIO_PAUSED_RUN_S for this app
+SESSION_IDLE_S = 20  # GANSTUDIO_SESSION_IDLE_S: silent sessions end (and their files go) after this
+LIMITS_ENV = {
+    "GANSTUDIO_IDLE_RUN_S": str(IDLE_S),
+    "GANSTUDIO_PAUSED_RUN_S": str(IDLE_S),
+    "GANSTUDIO_MAX_RUN_S": "60",
+    "GANSTUDIO_MAX_TRAIN_JOBS": "2",
+    "GANSTUDIO_MAX_QUEUED": "2",
+    "GANSTUDIO_SESSION_IDLE_S": str(SESSION_IDLE_S),
+    "GANSTUDIO_SESSION_DISK_MB": "40",
+}
+# the Train tab's train_start inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA,
+# spectral norm, DiffAugment, conditional, seed, packing
+RING8 = ["ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1]
+BYSTANDER_WAIT_S = 15.0  # a bystander's sample must come back within this, whatever the others do
+
+
+@pytest.fixture(scope="module")
+def app():
+    with AppProcess("hosting", extra_env=LIMITS_ENV, space=True) as server:
+        yield server
+
+
+def call(url: str, endpoint: str, args: list, address: str = "10.0.0.66", timeout: float = 120) -> tuple[str, str]:
+    """A raw API call (no session), from ``address``: ("ok", data) or ("error", the one-line message)."""
+    body = json.dumps({"data": args}, allow_nan=True).encode()
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": address}
+    request = urllib.request.Request(f"{url}gradio_api/call/{endpoint}", data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        event_id = json.loads(response.read())["event_id"]
+    stream_request = urllib.request.Request(f"{url}gradio_api/call/{endpoint}/{event_id}", headers=headers)
+    with urllib.request.urlopen(stream_request, timeout=timeout) as response:
+        stream = response.read().decode()
+    if "event: error" in stream:
+        payload = stream.split("event: error", 1)[1].split("data:", 1)[1].strip().splitlines()[0]
+        return "error", (json.loads(payload) or {}).get("error") or "Error"
+    return "ok", stream.rsplit("data:", 1)[1].strip()
+
+
+def client(app, address: str) -> "gradio_client.Client":
+    return gradio_client.Client(app.url, verbose=False, headers={"X-Forwarded-For": address})
+
+
+def bystander_sample(app) -> float:
+    """Seconds a well-behaved visitor waits for a grid while the others do their worst."""
+    start = time.perf_counter()
+    status, _ = call(app.url, "sample", ["digits-dcgan", 0, 4, 1.0, -1], address="10.9.9.9")
+    assert status == "ok"
+    return time.perf_counter() - start
+
+
+def log_after_start(app) -> str:
+    log = app.log()
+    return log.split("Running on local URL", 1)[-1]
+
+
+# ---- what the web may name ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint, args, index", [
+    ("sample", ["/etc", 0, 4, 1.0, -1], 0),
+    ("sample", ["../../etc", 0, 4, 1.0, -1], 0),
+    ("interpolate", ["~", 0, 1, 4, "slerp", 1.0, -1], 0),
+    ("generate", ["/proc/self", "Hi", 3, 0.8, 40, 1.0, 1.0, 0], 0),
+    ("attention", ["/etc", "The king", "head", 0, 0, False], 0),
+    ("gan_attention", ["/tmp", 0, -1, 10, 10], 0),
+])
+def test_server_folders_cannot_be_named_from_the_web(app, endpoint, args, index):
+    status, message = call(app.url, endpoint, args)
+    assert status == "error" and "server folders cannot be opened here" in message, message
+    assert not re.search(r"(/etc|/proc|/tmp|/root|/home|~)", message.replace("owner/name", "")), message
+    assert str(app.home) not in message
+
+
+def test_training_data_cannot_be_a_server_folder(app):
+    status, message = call(app.url, "train_start", ["/etc", *RING8[1:]])
+    assert status == "error" and re.search(r"list of choices|unknown data set", message), message
+
+
+# ---- admission before allocation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch, batch", [("sagan", 8192), ("transformer", 8192), ("dcgan", 8192)])
+def test_huge_runs_are_refused_before_anything_is_allocated(app, arch, batch):
+    before = app.rss_mb()
+    args = ["digits", None, arch, "hinge", 0, 30, batch, 64, 1e-3, 1e-3, 1, 0.999, True, [], False, 0, 1]
+    status, message = call(app.url, "train_start", args)
+    assert status == "error" and "MB of memory" in message and "batch size" in message, message
+    assert app.rss_mb() - before < 200, "a refused run still allocated memory"
+
+
+# ---- fair share: the queue, idle and paused runs, per-address limits ---------------------------------
+
+
+def test_raw_api_calls_cannot_lock_out_a_new_visitor(app):
+    """Twenty scripted starts (each a new session, a week long, from one address), then forged addresses."""
+    week = [*RING8[:5], 7 * 24 * 3600, *RING8[6:]]
+    answers = [call(app.url, "train_start", week) for _ in range(3)]
+    assert all(s == "error" and "seconds must be at most 60" in m for s, m in answers), answers
+
+    results = [call(app.url, "train_start", RING8, address="10.0.0.66") for _ in range(20)]
+    accepted = [m for s, m in results if s == "ok"]
+    refused = [m for s, m in results if s == "error"]
+    assert len(accepted) == 2, results  # GANSTUDIO_RUNS_PER_CLIENT on a Space: 2 per address
+    assert all("your address already has 2 training runs" in m for m in refused), refused[:3]
+
+    forged = [call(app.url, "train_start", RING8, address=f"10.1.0.{i}") for i in range(6)]
+    busy = [m for s, m in forged if s == "error"]
+    assert busy and all("busy" in m for m in busy), forged  # 2 running + 2 queued, then busy
+
+    waited = bystander_sample(app)
+    assert waited < BYSTANDER_WAIT_S, f"sampling waited {waited:.1f} s behind the scripted runs"
+
+    # Nobody polls the scripted runs: they end after IDLE_S and the newcomer gets a slot.
+    newcomer = client(app, "10.5.5.5")
+    start = time.monotonic()
+    while True:
+        try:
+            newcomer.predict(*RING8, api_name="/train_start")
+            break
+        except AppError as err:
+            assert "busy" in str(err), str(err)
+            assert time.monotonic() - start < 4 * IDLE_S + 30, "a new visitor stayed locked out"
+            time.sleep(1)
+    wait_s = time.monotonic() - start
+    print(f"newcomer locked out for {wait_s:.1f} s (idle limit {IDLE_S} s)")
+    newcomer.predict(api_name="/train_stop")
+
+
+def test_a_paused_run_ends_and_frees_its_slot(app):
+    visitor = client(app, "10.7.7.7")
+    visitor.predict(*RING8, api_name="/train_start")
+    deadline = time.monotonic() + 60
+    while not visitor.predict(api_name="/train_poll")[0].startswith("running"):  # it may queue behind others first
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    visitor.predict(api_name="/train_pause")
+    deadline = time.monotonic() + 4 * IDLE_S + 20
+    while True:
+        status = visitor.predict(api_name="/train_poll")[0]  # polling keeps it from being idle: only the pause ends it
+        if status.startswith("ended: paused"):
+            break
+        assert time.monotonic() < deadline, f"a paused run stayed: {status}"
+        time.sleep(1)
+
+
+# ---- pushing: the visitor's identity, never the Space's ----------------------------------------------
+
+
+def test_push_on_a_space_needs_the_visitors_own_login(app):
+    status, message = call(app.url, "train_push", ["someone-else/their-model", False])
+    assert status == "error" and "sign in with Hugging Face" in message, message
+
+
+# ---- messages and logs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint, args, expected", [
+    ("sample", ["digits-dcgan", "9" * 1_000_000, 4, 1.0, -1], r"seed"),
+    ("generate", ["shakespeare-gpt", "Hi", 3, 1e-45, 40, 1.0, 1.0, 0], r"temperature"),
+    ("generate", ["shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 1e30], r"seed"),
+    ("generate", [12345, "Hi", 3, 0.8, 40, 1.0, 1.0, 0], r"model"),
+    ("sample", [12345, 0, 4, 1.0, -1], r"generator"),
+    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, 256, 2, 1e-3, 1e-3, 1, 0.999, "maybe", [], False, 0, 1],
+     r"spectral norm must be true or false"),
+    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, -5, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1],
+     r"batch size"),
+])
+def test_bad_input_is_one_short_line(app, endpoint, args, expected):
+    status, message = call(app.url, endpoint, args)
+    assert status == "error", message
+    assert re.search(expected, message, re.IGNORECASE) and "\n" not in message and len(message) < 300, message
+    for internal in ("Traceback", "object has no attribute", "TextInputSequence", "probability tensor", "Overflow"):
+        assert internal not in message
+
+
+def test_the_log_has_no_tracebacks_and_no_long_echoes(app):
+    call(app.url, "sample", ["digits-dcgan", "7" * 1_000_000, 4, 1.0, -1])
+    log = log_after_start(app)
+    assert "Traceback" not in log, log[log.find("Traceback") - 200:][:2000]
+    long_lines = [line for line in log.splitlines() if len(line) > 400]
+    assert not long_lines, f"{len(long_lines)} lines longer than 400 characters, e.g. {long_lines[0][:200]}…"
+
+
+# ---- disk ----------------------------------------------------------------------------------------------
+
+
+def _session_bytes(app) -> int:
+    root = app.data_dir / "sessions"
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
+
+
+def test_saved_runs_and_downloads_go_when_the_session_does(app):
+    visitor = client(app, "10.8.8.8")
+    for _ in range(5):
+        visitor.predict("ring8", None, "mlp", "ns", 30, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1,
+                        api_name="/train_start")
+        deadline = time.monotonic() + 60
+        while not visitor.predict(api_name="/train_poll")[0].startswith("done"):
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        saved = visitor.predict(api_name="/train_save")
+        assert Path(saved).suffix == ".zip"
+    assert _session_bytes(app) > 0
+    # The visitor goes quiet: the session ends and its folder (runs, zips) is removed.
+    deadline = time.monotonic() + SESSION_IDLE_S + 60
+    while _session_bytes(app) > 0:
+        call(app.url, "sample", ["digits-dcgan", 0, 1, 1.0, -1], address="10.9.9.9")  # others keep the app busy
+        assert time.monotonic() < deadline, "a silent session's files were never removed"
+        time.sleep(2)
+    leftovers = [p for p in app.data_dir.rglob("*") if p.name.startswith((".tmp-", ".old-"))]
+    assert not leftovers, leftovers
