@@ -17,7 +17,7 @@ from ganstudio.errors import StudioError
 # Modules with a `register(subparsers)` that adds their subcommands.
 FEATURE_CLIS = ("ganstudio.gan.cli", "ganstudio.gpt.cli")
 # `bench NAME` runs `ganstudio.benchmarks.NAME.run(args) -> dict`.
-BENCHMARKS = ("engine", "sample", "generate", "train", "app", "load")
+BENCHMARKS = ("engine", "sample", "generate", "train", "app", "load", "hosting")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="one JSON line on stdout")
     bench.add_argument("--seconds", type=float, default=None, help="how long each timed phase runs")
     bench.add_argument("--model", default=None, help="model spec to benchmark (default: the bundled one)")
+    bench.add_argument("--cycles", type=int, default=None, help="hosting: train/stop/save cycles of one visitor")
+    bench.add_argument("--sessions", type=int, default=None, help="load: concurrent visitors (default 4)")
     bench.set_defaults(handler=cmd_bench)
 
     for name in FEATURE_CLIS:

@@ -2,10 +2,14 @@
 
 Three kinds of work reach the worker:
 
-* interactive calls (`Engine.run`): sampling, a slider move, an attention map. They run
-  before anything else, so they wait at most for the training *step* in flight;
-* streams (`Engine.stream`): token-by-token generation. Each `next()` runs on the worker;
-  a stream shares the device with training runs round-robin, one time slice each;
+* interactive calls (`Engine.run`, `Engine.batched`): sampling, a slider move, an attention map.
+  They run before anything else, so they wait at most for the training *step* in flight; calls
+  that arrive together for the same model (`batched`, same key) run as one batch, one forward
+  pass for all of them, and each caller gets its own share of the result;
+* decode groups (`Engine.decode`): token-by-token generation with continuous batching. All live
+  generations of one model form one group (``ganstudio.gpt.batch_decode.DecodeBatch``) that decodes
+  them together, one forward per step; a group shares the device with training runs round-robin,
+  one time slice each;
 * training runs (`Engine.submit_training`): a task object whose `.step()` is one small unit
   of work. The worker runs steps for a slice (`slice_ms`), then moves on, so several
   sessions' runs share the device fairly. Snapshots (`task.snapshot()`) are taken by the
@@ -24,13 +28,12 @@ from __future__ import annotations
 import collections
 import gc
 import itertools
-import queue
 import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Protocol
 
 import torch
 
@@ -94,6 +97,18 @@ class Job:
         return self.state in FINISHED
 
 
+MAX_BATCH_CALLS = 32  # interactive calls merged into one forward at most
+
+
+@dataclass(frozen=True)
+class _Batchable:
+    """An interactive call that may share a forward pass with others of the same key."""
+
+    key: Any
+    item: Any
+    run_batch: Callable[[list], list]
+
+
 def pick_device(requested: str = "") -> torch.device:
     """CUDA, else MPS, else CPU; an explicit request (GANSTUDIO_DEVICE) wins."""
     if requested:
@@ -115,16 +130,6 @@ def describe_error(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}"[:300] if text else type(err).__name__
 
 
-class _Stream:
-    """Carries one generator's items from the worker to the caller."""
-
-    def __init__(self, job: Job, make: Callable[[], Iterator]):
-        self.job, self.make, self.gen = job, make, None
-        self.items: queue.Queue = queue.Queue()
-
-    _END = object()
-
-
 class Engine:
     """Owns the device and the worker thread. Use `get_engine()` for the shared one."""
 
@@ -138,6 +143,8 @@ class Engine:
         self._rotation: collections.deque = collections.deque()  # training jobs and streams, round-robin
         self._waiting: collections.deque = collections.deque()  # training jobs over the cap, in order
         self._jobs: dict[str, Job] = {}
+        self._groups: dict = {}  # model key -> its decode group's job
+        self.batch_stats = {"batches": 0, "calls": 0}  # calls / batches = how many shared a forward, on average
         self._ids = itertools.count(1)
         self._stopping = False
         self._ended: collections.deque = collections.deque()  # finished jobs whose on_end callbacks are due
@@ -150,7 +157,7 @@ class Engine:
     def run(self, fn: Callable[[], Any], owner: str = "cli", timeout: float | None = None) -> Any:
         """Run `fn()` on the worker ahead of training and streams; return its result or raise its error."""
         if threading.current_thread() is self._thread:
-            return fn()
+            return fn.run_batch([fn.item])[0] if isinstance(fn, _Batchable) else fn()
         job = self._new_job("interactive", owner, RUNNING)
         future: Future = Future()
         with self._lock:
@@ -164,15 +171,49 @@ class Engine:
         finally:
             self._forget(job)
 
-    def stream(self, make: Callable[[], Iterator], owner: str = "cli") -> Iterator:
-        """Iterate `make()` with every `next()` running on the worker. Closing the iterator cancels it."""
-        job = self._new_job("stream", owner, RUNNING)
-        stream = _Stream(job, make)
-        job.task = stream
+    def batched(self, key, item: Any, run_batch: Callable[[list], list], owner: str = "cli",
+                timeout: float | None = None) -> Any:
+        """Run ``item`` on the worker together with the other queued items of the same ``key``:
+        ``run_batch(items) -> results`` (one per item, in order) is called once for all of them."""
+        return self.run(_Batchable(key, item, run_batch), owner=owner, timeout=timeout)
+
+    def decode(self, key, make_group: Callable[[], Any], prompt_ids: list[int], cfg: Any, owner: str = "cli"):
+        """Add a generation to the decode group of model ``key`` (made by ``make_group()`` the first time);
+        returns its row, whose ``tokens()`` yield TokenSteps as the group produces them."""
         with self._lock:
-            self._rotation.append(job)
+            job = self._groups.get(key)
+            if job is None or job.finished:
+                job = self._new_job("stream", "shared", RUNNING)
+                job.task = make_group()
+                self._groups[key] = job
+                self._rotation.append(job)
+            row = job.task.add(prompt_ids, cfg, owner)
+            row.wake = self._wake
             self._lock.notify_all()
-        return self._drain(stream)
+        return row
+
+    def stop_streams(self, owner: str) -> None:
+        """End a session's generations (Stop): every group lets its rows go at its next step."""
+        with self._lock:
+            groups = [job.task for job in self._groups.values() if not job.finished]
+        for group in groups:
+            group.close_owner(owner)
+
+    def live_streams(self, owner: str | None = None) -> int:
+        """Generations in progress (of one session, or all), across every model's decode group."""
+        with self._lock:
+            groups = [job.task for job in self._groups.values() if not job.finished]
+        return sum(group.live_rows(owner) for group in groups)
+
+    def decode_stats(self) -> dict:
+        """Forwards run and rows stepped by every decode group so far (rows / forwards = the mean batch)."""
+        with self._lock:
+            groups = [job.task for job in self._groups.values()]
+        return {"forwards": sum(g.steps for g in groups), "rows": sum(g.rows_stepped for g in groups)}
+
+    def _wake(self) -> None:
+        with self._lock:
+            self._lock.notify_all()
 
     def submit_training(self, task: TrainingTask, owner: str, limits: RunLimits | None = None,
                         on_end: Callable[[Job], None] | None = None) -> Job:
@@ -269,6 +310,9 @@ class Engine:
     def cancel_owner(self, owner: str) -> int:
         """Cancel a session's work and forget its jobs (the session ended). Returns how many were live."""
         with self._lock:
+            for group in self._groups.values():
+                if not group.finished:
+                    group.task.close_owner(owner)
             jobs = [j for j in self._jobs.values() if j.owner == owner]
             live = 0
             for job in jobs:
@@ -320,7 +364,10 @@ class Engine:
         if job.on_end:
             self._ended.append(job)
         if job.kind == "stream":
-            job.task.items.put(_Stream._END)
+            if state != DONE:
+                job.task.fail(error or "generation stopped")
+            self._groups = {k: j for k, j in self._groups.items() if j is not job}
+            self._jobs.pop(job.id, None)
         if job.kind == "train":
             while self._waiting and self._active_train() < self.config.max_train_jobs:
                 self._start(self._waiting.popleft())
@@ -330,21 +377,6 @@ class Engine:
 
     def _active_train(self) -> int:
         return sum(1 for j in self._jobs.values() if j.kind == "train" and j.state in (RUNNING, PAUSED))
-
-    def _drain(self, stream: _Stream) -> Iterator:
-        try:
-            while True:
-                item = stream.items.get()
-                if item is _Stream._END:
-                    if stream.job.state == FAILED:
-                        raise StudioError(stream.job.error or "generation failed")
-                    return
-                yield item
-        finally:
-            with self._lock:
-                if not stream.job.finished:
-                    self._finish(stream.job, CANCELLED)
-            self._forget(stream.job)
 
     def _free_memory(self) -> None:
         gc.collect()
@@ -401,8 +433,14 @@ class Engine:
                 except BaseException as err:  # a failing clean-up must not take the worker down
                     job.error = job.error or f"could not save the run: {describe_error(err)}"
 
+    @staticmethod
+    def _runnable(job: Job) -> bool:
+        if job.kind == "stream":  # a decode group with tokens to make (or rows to let go)
+            return job.task.ready or job.task.done
+        return job.state == RUNNING or job.snapshot_requested
+
     def _has_runnable(self) -> bool:
-        return any(j.state == RUNNING or (j.kind == "train" and j.snapshot_requested) for j in self._rotation)
+        return any(not j.finished and self._runnable(j) for j in self._rotation)
 
     def _next_in_rotation(self) -> Job | None:  # holds the lock
         for _ in range(len(self._rotation)):
@@ -410,19 +448,56 @@ class Engine:
             if job.finished:
                 continue
             self._rotation.append(job)
-            if job.state == RUNNING or job.snapshot_requested:
+            if self._runnable(job):
                 return job
         return None
 
     def _run_interactive(self, job: Job, fn: Callable[[], Any], future: Future) -> None:
+        if isinstance(fn, _Batchable):
+            return self._run_batch(fn, future)
         if not future.set_running_or_notify_cancel():
             return
         try:
             future.set_result(fn())
         except BaseException as err:  # the worker must outlive any job
-            if isinstance(err, torch.cuda.OutOfMemoryError):
-                self._free_memory()
-            future.set_exception(err if isinstance(err, StudioError) else StudioError(describe_error(err)))
+            future.set_exception(self._caller_error(err))
+
+    def _run_batch(self, first: "_Batchable", future: Future) -> None:
+        """``first`` and every queued call with its key, as one ``run_batch`` (each alone if that fails)."""
+        group = [(first, future)]
+        with self._lock:
+            rest = collections.deque()
+            while self._interactive:
+                entry = self._interactive.popleft()
+                _, fn, other = entry
+                if isinstance(fn, _Batchable) and fn.key == first.key and len(group) < MAX_BATCH_CALLS:
+                    group.append((fn, other))
+                else:
+                    rest.append(entry)
+            self._interactive = rest
+        group = [(fn, fut) for fn, fut in group if fut.set_running_or_notify_cancel()]  # callers that gave up leave
+        if not group:
+            return
+        self.batch_stats["batches"] += 1
+        self.batch_stats["calls"] += len(group)
+        try:
+            results = first.run_batch([fn.item for fn, _ in group])
+            for (_, fut), result in zip(group, results):
+                fut.set_result(result)
+        except BaseException as err:
+            if len(group) == 1:
+                group[0][1].set_exception(self._caller_error(err))
+                return
+            for fn, fut in group:  # one bad call must not fail the others: run each alone
+                try:
+                    fut.set_result(fn.run_batch([fn.item])[0])
+                except BaseException as alone:
+                    fut.set_exception(self._caller_error(alone))
+
+    def _caller_error(self, err: BaseException) -> StudioError:
+        if isinstance(err, torch.cuda.OutOfMemoryError):
+            self._free_memory()
+        return err if isinstance(err, StudioError) else StudioError(describe_error(err))
 
     def _run_slice(self, job: Job) -> None:
         deadline = time.perf_counter() + self.config.slice_ms / 1000.0
@@ -441,19 +516,15 @@ class Engine:
                 self._publish(job)
 
     def _stream_slice(self, job: Job, deadline: float) -> None:
-        stream: _Stream = job.task
-        if stream.gen is None:
-            stream.gen = stream.make()
-        while job.state == RUNNING and not self._interactive:
-            try:
-                item = next(stream.gen)
-            except StopIteration:
-                with self._lock:
-                    self._finish(job, DONE)
-                return
-            stream.items.put(item)
+        group = job.task
+        while job.state == RUNNING and not self._interactive and group.ready:
+            group.step()
             if time.perf_counter() >= deadline:
-                return
+                break
+        if group.done:
+            with self._lock:
+                if group.done and not job.finished:  # nobody joined meanwhile
+                    self._finish(job, DONE)
 
     def _train_slice(self, job: Job, deadline: float) -> None:
         task = job.task

@@ -62,6 +62,7 @@ class Session:
         self._counter = 0
         self.runs: OrderedDict[str, Run] = OrderedDict()  # name -> run, oldest first
         self.current: Run | None = None  # the run the Train tab shows
+        self.generation: dict | None = None  # the Text tab's latest generation: token, tokens so far, how it ended
         self.ending = False  # set before the end callbacks run: nothing new is saved into the folder
         self.closed = False
 
@@ -144,6 +145,7 @@ class Session:
             self.closed = True
             self.runs.clear()
             self.current = None
+            self.generation = None
             folder, self._folder = self._folder, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -177,6 +179,14 @@ class SessionRegistry:
     def all(self) -> list[Session]:
         with self._lock:
             return list(self._sessions.values())
+
+    def generation_with_token(self, token: str) -> dict | None:
+        """The generation a page's token names (tokens are secrets, not names)."""
+        for session in self.all():
+            generation = session.generation
+            if generation is not None and generation.get("token") == token:
+                return generation
+        return None
 
     def run_with_token(self, token: str) -> Run | None:
         """The run a live view's token names, whoever's session holds it (tokens are secrets, not names)."""

@@ -156,19 +156,49 @@ def test_interpolate_gives_a_strip_and_an_animation(client):
 # ---- Text -----------------------------------------------------------------------------------
 
 
-def test_generate_streams_growing_text(client):
+def streamed_tokens(outputs) -> list[dict]:
+    """Put a generation's streamed updates back together, checking each starts where the last ended."""
+    tokens: list[dict] = []
+    for update, *_ in outputs:
+        if update.get("tokens"):
+            assert update["start"] == len(tokens), "an update skipped or repeated tokens"
+            tokens += update["tokens"]
+    return tokens
+
+
+def test_generate_streams_only_the_new_tokens(client):
     prompt = "ROMEO.\nBut soft, "
-    job = client.submit("shakespeare-gpt", prompt, 20, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    job = client.submit("shakespeare-gpt", prompt, 60, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
     final = job.result(timeout=120)
-    texts = [out[0] for out in job.outputs()]
-    assert len(set(texts)) >= 5, f"expected several partial outputs, got {len(set(texts))}"
-    assert all(len(a) <= len(b) for a, b in zip(texts, texts[1:])), "streamed text shrank"
-    assert all(t.startswith(prompt) for t in texts)
-    assert final[0].startswith(prompt) and len(final[0]) > len(prompt)
-    assert "gs-tok" in final[1]  # the coloured tokens
-    assert final[4].startswith("20 tokens") or "end-of-text" in final[4]
-    again = client.predict("shakespeare-gpt", prompt, 20, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
-    assert again[0] == final[0], "the same seed gave another text"
+    outputs = job.outputs()
+    assert len(outputs) >= 5, f"expected several partial outputs, got {len(outputs)}"
+    assert outputs[0][0]["prompt_tail"] == prompt and all("prompt_tail" not in o[0] for o in outputs[1:])
+    tokens = streamed_tokens(outputs)
+    assert final[0]["done"] and final[0]["count"] == len(tokens) and 1 <= len(tokens) <= 60
+    assert final[2] == prompt + "".join(t["text"] for t in tokens)  # the plain text, once, at the end
+    assert all(len(str(o[0])) < 4000 for o in outputs[1:]), "an update carried more than its new tokens"
+    again = client.predict("shakespeare-gpt", prompt, 60, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    assert again[2] == final[2], "the same seed gave another text"
+
+
+def test_generation_streams_steadily_and_stops_when_asked(client):
+    """>= 10 updates a second while tokens come, and Stop ends it within a fraction of a second."""
+    job = client.submit("shakespeare-gpt", "ROMEO.\n", 1024, 0.8, 40, 1.0, 1.0, 3, api_name="/generate")
+    deadline = time.monotonic() + 60
+    while len(job.outputs()) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    first, started = len(job.outputs()), time.monotonic()
+    time.sleep(1.5)
+    rate = (len(job.outputs()) - first) / (time.monotonic() - started)
+    stop_clicked = time.monotonic()
+    client.predict(api_name="/stop_generation")
+    final = job.result(timeout=30)
+    stopped_after = time.monotonic() - stop_clicked
+    print(f"updates {rate:.1f}/s, stopped {stopped_after * 1000:.0f} ms after Stop")
+    assert rate >= 5, f"only {rate:.1f} updates a second"  # ~15 on an idle machine
+    assert final[0]["done"] and final[0]["stop_reason"] == "stopped" and final[0]["count"] < 1024
+    assert stopped_after < 1.0, f"generation went on {stopped_after:.2f} s after Stop"
 
 
 # ---- Attention ------------------------------------------------------------------------------

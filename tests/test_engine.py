@@ -6,8 +6,10 @@ import time
 import pytest
 import torch
 
-from ganstudio.engine import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, Engine, EngineConfig
+from ganstudio.engine import CANCELLED, DONE, FAILED, PAUSED, QUEUED, Engine, EngineConfig
 from ganstudio.errors import Busy, StudioError
+from ganstudio.gpt.batch_decode import END, Row
+from ganstudio.gpt.generate import SamplingConfig, TokenStep
 
 
 class CountingTask:
@@ -164,38 +166,91 @@ def test_session_cleanup_cancels_and_forgets(engine):
     engine.submit_training(CountingTask(steps=1), owner="gone")  # the slot is free again
 
 
-def test_stream_yields_on_worker_and_can_be_closed(engine):
-    def tokens():
-        for i in range(1000):
-            yield (i, threading.current_thread().name)
+class CountingGroup:
+    """A decode group whose rows each count 0, 1, 2, ... up to their prompt's one number; it records where it ran."""
 
+    def __init__(self, fail_after=None):
+        self.rows, self.threads, self.steps, self.rows_stepped, self.fail_after = [], set(), 0, 0, fail_after
+
+    def add(self, prompt_ids, cfg, owner="cli"):
+        row = Row(list(prompt_ids), SamplingConfig(max_new_tokens=1000), owner)
+        self.rows.append(row)
+        return row
+
+    @property
+    def ready(self):
+        return any(r.closed or r.out.qsize() < 4 for r in self.rows)
+
+    @property
+    def done(self):
+        return not self.rows
+
+    def live_rows(self, owner=None):
+        return sum(1 for r in self.rows if not r.closed and owner in (None, r.owner))
+
+    def close_owner(self, owner):
+        for r in self.rows:
+            if r.owner == owner:
+                r.close()
+
+    def fail(self, message):
+        for r in self.rows:
+            r.error = message
+            r.out.put(END)
+        self.rows = []
+
+    def step(self):
+        self.threads.add(threading.current_thread().name)
+        self.rows = [r for r in self.rows if not r.closed]
+        self.steps += 1
+        if self.fail_after is not None and self.steps > self.fail_after:
+            raise RuntimeError("tokenizer exploded")
+        for r in list(self.rows):
+            if r.out.qsize() < 4:
+                self.rows_stepped += 1
+                r.produced += 1
+                r.out.put(TokenStep(r.produced - 1, str(r.produced - 1), 1.0, []))
+                if r.produced == r.prompt_ids[0]:
+                    r.out.put(END)
+                    self.rows.remove(r)
+
+
+def test_decode_group_runs_on_the_worker_and_a_row_can_stop(engine):
+    group = CountingGroup()
+    row = engine.decode("m", lambda: group, [1000], None, owner="a")
     items = []
-    it = engine.stream(tokens, owner="a")
-    for item in it:
-        items.append(item)
+    for step in row.tokens():
+        items.append(step.token_id)
         if len(items) == 5:
-            break
-    it.close()
-    assert [i for i, _ in items] == [0, 1, 2, 3, 4]
-    assert {name for _, name in items} == {"ganstudio-engine"}
-    assert engine.jobs_of("a") == []
+            row.close()
+    assert items[:5] == [0, 1, 2, 3, 4] and len(items) <= 6  # Stop: what was queued is dropped
+    assert group.threads == {"ganstudio-engine"}
+    assert wait_until(lambda: engine.live_streams() == 0)
 
 
-def test_stream_error_reaches_caller(engine):
-    def broken():
-        yield 1
-        raise RuntimeError("tokenizer exploded")
+def test_rows_of_one_model_share_a_group_and_backpressure_holds_them(engine):
+    group = CountingGroup()
+    fast = engine.decode("m", lambda: group, [30], None, owner="a")
+    slow = engine.decode("m", lambda: CountingGroup(), [30], None, owner="b")  # same key: joins the first group
+    assert [s.token_id for s in fast.tokens()] == list(range(30))
+    assert slow.out.qsize() <= 6 and slow.produced <= 6  # nobody read it: it waited instead of racing ahead
+    assert [s.token_id for s in slow.tokens()] == list(range(30))
+    assert group.rows_stepped > group.steps  # both rows in one step, at least sometimes
 
+
+def test_group_error_reaches_every_reader(engine):
+    row = engine.decode("broken", lambda: CountingGroup(fail_after=2), [100], None, owner="a")
     with pytest.raises(StudioError, match="tokenizer exploded"):
-        list(engine.stream(broken, owner="a"))
+        list(row.tokens())
+    assert engine.run(lambda: "alive") == "alive"
 
 
-def test_stream_and_training_alternate(engine):
+def test_decode_and_training_alternate(engine):
     task = CountingTask(step_ms=1)
     engine.submit_training(task, owner="t")
     assert wait_until(lambda: task.count > 3)
-    got = list(engine.stream(lambda: iter(range(50)), owner="s"))
-    assert got == list(range(50))
+    row = engine.decode("m", lambda: CountingGroup(), [50], None, owner="s")
+    assert [s.token_id for s in row.tokens()] == list(range(50))
     before = task.count
     assert wait_until(lambda: task.count > before + 5)
 

@@ -167,19 +167,19 @@ def test_long_prompt_is_cut_from_the_left(loaded):
 # ---- the action and the CLI (through the engine) ---------------------------------------
 
 
-def test_generate_stream_action_streams_cumulative_state(tiny):
+def test_generate_stream_action_sends_each_token_once(tiny):
     from ganstudio.actions.text import generate_stream
 
-    states = list(generate_stream(str(tiny), "To be", max_new_tokens=8, temperature=0.7, seed=5, ignore_eos=True))
-    assert states[0]["tokens"] == [] and states[0]["text"] == "To be" and not states[0]["done"]
-    assert [len(s["tokens"]) for s in states[1:-1]] == list(range(1, 9))
-    last = states[-1]
-    assert last["done"] and last["stop_reason"] == "length"
-    assert last["text"] == "To be" + "".join(t["text"] for t in last["tokens"])
-    token = last["tokens"][0]
+    events = list(generate_stream(str(tiny), "To be", max_new_tokens=8, temperature=0.7, seed=5, ignore_eos=True))
+    start, *tokens, end = events
+    assert start["event"] == "start" and start["prompt"] == "To be" and start["token"]
+    assert [e["event"] for e in tokens] == ["token"] * 8 and [e["count"] for e in tokens] == list(range(1, 9))
+    assert end["event"] == "end" and end["stop_reason"] == "length"
+    assert end["continuation"] == "".join(e["token"]["text"] for e in tokens)
+    token = tokens[0]["token"]
     assert set(token) >= {"token_id", "text", "prob", "top5"} and len(token["top5"]) == 5
     again = list(generate_stream(str(tiny), "To be", max_new_tokens=8, temperature=0.7, seed=5, ignore_eos=True))
-    assert again[-1]["text"] == last["text"]
+    assert again[-1]["continuation"] == end["continuation"]
 
 
 def test_generate_stream_reports_a_cut_prompt(tiny):
@@ -187,6 +187,36 @@ def test_generate_stream_reports_a_cut_prompt(tiny):
 
     first = next(generate_stream(str(tiny), "to be or not to be " * 40, max_new_tokens=2))
     assert "were cut" in first["note"]
+
+
+def test_batched_generations_match_each_alone(tiny):
+    """Continuous batching: rows of other prompts, lengths and settings decode together, token for token as alone."""
+    from ganstudio.gpt.batch_decode import END, DecodeBatch
+
+    loaded = load_gpt_folder(tiny)
+    model, tok = loaded.model, loaded.tokenizer
+    asks = [("To be", SamplingConfig(max_new_tokens=12, temperature=0, ignore_eos=True)),
+            ("or not to be, that is", SamplingConfig(max_new_tokens=7, temperature=0.9, top_k=20, seed=1,
+                                                      ignore_eos=True)),
+            ("a", SamplingConfig(max_new_tokens=15, temperature=1.2, top_p=0.9, repetition_penalty=1.3, seed=2,
+                                 ignore_eos=True))]
+    alone = [[(s.token_id, s.prob) for s in stream_tokens(model, tok, tok.encode(p), c)] for p, c in asks]
+    batch = DecodeBatch(model, tok)
+    rows = [batch.add(tok.encode(p), c) for p, c in asks[:2]]
+    got: list[list] = [[], [], []]
+    batch.step()
+    rows.append(batch.add(tok.encode(asks[2][0]), asks[2][1]))  # joins while the others decode
+    while not batch.done:
+        batch.step()
+        for i, row in enumerate(rows):
+            while not row.out.empty():
+                item = row.out.get()
+                if item is not END:
+                    got[i].append((item.token_id, item.prob))
+    assert [[t for t, _ in g] for g in got] == [[t for t, _ in a] for a in alone]
+    for g, a in zip(got, alone):
+        assert max(abs(p - q) for (_, p), (_, q) in zip(g, a)) < 1e-4
+    assert batch.rows_stepped > batch.steps  # several rows per forward: it really batched
 
 
 @pytest.mark.parametrize(

@@ -150,8 +150,8 @@ def test_text_action_downloads_off_the_worker_and_reports_progress(tmp_path, hub
         threads.add(threading.current_thread().name)
         lines.append(line)
 
-    states = list(text.generate_stream("community/tiny-gpt2-stream", "hello", max_new_tokens=3, temperature=0,
+    events = list(text.generate_stream("community/tiny-gpt2-stream", "hello", max_new_tokens=3, temperature=0,
                                        ignore_eos=True, owner="t", progress=progress))
-    assert len(states[-1]["tokens"]) == 3
+    assert events[-1]["count"] == 3
     assert any("model.safetensors" in line for line in lines)
     assert "ganstudio-engine" not in threads  # a download never holds the shared worker

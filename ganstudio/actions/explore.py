@@ -256,18 +256,32 @@ def _forward(loaded: _Loaded, z: np.ndarray, y: np.ndarray | None) -> np.ndarray
         return loaded.generator(zt, yt).float().cpu().numpy()
 
 
+MAX_BATCH_ROWS = 512  # latents in one forward pass when several visitors' requests are merged
+
+
+def _forward_many(loaded: _Loaded, requests: list[tuple[np.ndarray, np.ndarray | None]]) -> list[np.ndarray]:
+    """Several visitors' (z, y) in one forward pass (split again per request). On the worker."""
+    sizes = [len(z) for z, _ in requests]
+    z = np.concatenate([z for z, _ in requests])
+    y = None if loaded.n_classes == 0 else np.concatenate([y for _, y in requests])
+    out = np.concatenate([_forward(loaded, z[i:i + MAX_BATCH_ROWS], None if y is None else y[i:i + MAX_BATCH_ROWS])
+                          for i in range(0, len(z), MAX_BATCH_ROWS)])
+    return np.split(out, np.cumsum(sizes)[:-1])
+
+
+def _generate(loaded: _Loaded, z: np.ndarray, y: np.ndarray | None, owner: str) -> np.ndarray:
+    """G(z, y) on the worker, batched with whatever other requests for the same generator are waiting."""
+    return get_engine().batched(("gan", loaded.key), (z, y), lambda items: _forward_many(loaded, items), owner=owner)
+
+
 def _render(loaded: _Loaded, z: np.ndarray, y: np.ndarray | None, owner: str, offset: np.ndarray | None = None,
             psi: float = 1.0) -> Image.Image:  # fmt: skip
     """Run G on the worker, draw outside it: an image grid, or a 2D scatter over the model's cloud."""
     if loaded.data_kind == "2d":
         cloud_z = _cloud_latents(loaded, psi) + (0 if offset is None else offset)
         cloud_y = _labels(loaded, CLOUD_SIZE, None)
-        points, cloud = get_engine().run(
-            lambda: (_forward(loaded, z, y), _forward(loaded, cloud_z, cloud_y)), owner=owner
-        )
-        return _scatter(points, cloud, loaded.extent)
-    images = get_engine().run(lambda: _forward(loaded, z, y), owner=owner)
-    return _grid(images)
+        return _scatter(_generate(loaded, z, y, owner), _generate(loaded, cloud_z, cloud_y, owner), loaded.extent)
+    return _grid(_generate(loaded, z, y, owner))
 
 
 # ---- public actions --------------------------------------------------------------------
@@ -349,7 +363,7 @@ def interpolate(
         frames = [_render(loaded, path[i : i + 1], None if y is None else y[i : i + 1], owner, psi=psi)
                   for i in range(steps)]  # fmt: skip
     else:
-        images = get_engine().run(lambda: _forward(loaded, path, y), owner=owner)
+        images = _generate(loaded, path.astype(np.float32), y, owner)
         frames = [_grid(images[i : i + 1]) for i in range(steps)]  # each frame = that latent's 1-sample grid
     session = session_of(owner)
     big = [_enlarged(f) for f in frames]

@@ -10,3 +10,10 @@ def status() -> dict:
     """Device and bundled models, for the page header."""
     engine = get_engine()
     return {"device": str(engine.device), "bundled": sorted(bundled_models())}
+
+
+def engine_stats() -> dict:
+    """How much work shared a forward pass: interactive batches and decode-group steps (numbers only)."""
+    engine = get_engine()
+    return {**engine.batch_stats, **{f"decode_{k}": v for k, v in engine.decode_stats().items()},
+            "live_generations": engine.live_streams()}

@@ -6,6 +6,7 @@ per spec (a few, least recently used dropped first), so the second request start
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
@@ -13,7 +14,8 @@ from typing import Any, Callable, Iterator
 from ganstudio import checks
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
-from ganstudio.gpt.generate import SamplingConfig, encode_prompt, stream_tokens
+from ganstudio.gpt.batch_decode import DecodeBatch
+from ganstudio.gpt.generate import SamplingConfig, encode_prompt
 from ganstudio.gpt.load import LoadedGPT, load_gpt_folder, resolve_gpt
 from ganstudio.hub import bundled_models
 from ganstudio.limits import LIMITS
@@ -82,15 +84,18 @@ def generate_stream(
     owner: str = "cli",
     progress: Callable[[str], None] | None = None,
 ) -> Iterator[dict]:
-    """Generate a continuation of ``prompt``, yielding the whole state after every token.
+    """Generate a continuation of ``prompt``, as events that carry only what is new:
 
-    Each state: ``model``, ``prompt``, ``text`` (prompt + continuation so far), ``continuation``,
-    ``tokens`` (one dict per new token: ``token_id``, ``text``, ``prob`` (the model's probability
-    of it), ``top5`` ([text, prob] pairs, the model's likeliest choices at that step), ``eos``),
-    ``note`` (non-empty when the prompt was cut to fit the context), ``done``, ``stop_reason``
-    (``"eos"`` | ``"length"`` | ``"stopped"`` once done), ``tokens_per_s``. The first state has no
-    tokens yet. Closing the iterator stops the generation on the worker. ``progress`` receives
-    download lines when the model comes from the Hub.
+    * ``{"event": "start", "model", "prompt", "prompt_tokens", "note"}`` — ``note`` is non-empty when the
+      prompt was cut to fit the context;
+    * ``{"event": "token", "token": {"token_id", "text", "prob", "top5": [[text, prob], ...], "eos"}, "count",
+      "tokens_per_s"}`` — one per new token, as the model makes it (``prob``: the model's probability of it,
+      ``top5``: its likeliest choices at that step);
+    * ``{"event": "end", "stop_reason": "eos" | "length" | "stopped", "count", "tokens_per_s", "continuation"}``.
+
+    The generation decodes in its model's decode group, batched with everyone else's (continuous
+    batching). Closing the iterator, or ``stop_generation(owner)``, ends it at the group's next step.
+    ``progress`` receives download lines when the model comes from the Hub.
     """
     cfg = sampling_config(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
     prompt = checks.text("prompt", prompt, LIMITS.max_prompt_chars, empty="the prompt is empty: type a few words to continue")
@@ -102,37 +107,63 @@ def generate_stream(
     if encoded.dropped:
         note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens, longer than the model's "
                 f"{n_positions}-token context: its first {encoded.dropped} tokens were cut.")
-    state: dict = {
-        "model": str(model).strip(), "prompt": prompt, "text": prompt, "continuation": "", "tokens": [],
-        "prompt_tokens": len(encoded.ids), "note": note, "done": False, "stop_reason": None, "tokens_per_s": 0.0,
-    }
-    yield dict(state)
-    steps = get_engine().stream(lambda: stream_tokens(loaded.model, loaded.tokenizer, encoded.ids, cfg), owner=owner)
-    tokens: list[dict] = []
-    continuation = ""
+    record = {"token": secrets.token_urlsafe(16), "tokens": [], "done": False, "stop_reason": None,
+              "tokens_per_s": 0.0, "note": note}  # this visitor's latest generation, for the page to catch up from
+    session_of(owner).generation = record
+    yield {"event": "start", "model": str(model).strip(), "prompt": prompt, "prompt_tokens": len(encoded.ids),
+           "note": note, "token": record["token"]}
+    engine = get_engine()
+    row = engine.decode(("gpt", str(model).strip(), id(loaded.model)),
+                        lambda: DecodeBatch(loaded.model, loaded.tokenizer), encoded.ids, cfg, owner)
+    count, stop_reason, pieces = 0, "stopped", []
     start = time.perf_counter()
-    stop_reason = "stopped"
     try:
-        for step in steps:
+        for step in row.tokens():
+            count += 1
             token = step.as_dict()
             token["top5"] = [[text, prob] for text, prob in token["top5"]]
-            tokens.append(token)
-            continuation += step.text
-            elapsed = time.perf_counter() - start
-            state.update(text=prompt + continuation, continuation=continuation, tokens=list(tokens),
-                         tokens_per_s=len(tokens) / elapsed if elapsed > 0 else 0.0)
+            pieces.append(step.text)
             if step.eos:
                 stop_reason = "eos"
-            elif len(tokens) == cfg.max_new_tokens:
+            elif count == cfg.max_new_tokens:
                 stop_reason = "length"
-            yield dict(state)
+            record["tokens"].append(token)
+            record["tokens_per_s"] = _rate(count, start)
+            yield {"event": "token", "token": token, "count": count, "tokens_per_s": record["tokens_per_s"]}
     finally:
-        steps.close()
-    state.update(done=True, stop_reason=stop_reason)
-    yield dict(state)
+        row.close()
+        record.update(done=True, stop_reason=stop_reason)
+    yield {"event": "end", "stop_reason": stop_reason, "count": count, "tokens_per_s": _rate(count, start),
+           "continuation": "".join(pieces)}
 
 
+def tokens_since(token: Any, index: Any) -> dict | None:
+    """A page catching up: the tokens of the generation ``token`` names from ``index`` on, and whether it ended."""
+    if not isinstance(token, str) or not 8 <= len(token) <= 64:
+        return None
+    record = SESSIONS.generation_with_token(token)
+    if record is None:
+        return None
+    try:
+        index = max(0, int(index))
+    except (TypeError, ValueError):
+        index = 0
+    return {"token": token, "start": index, "tokens": record["tokens"][index:], "done": record["done"],
+            "stop_reason": record["stop_reason"], "count": len(record["tokens"]),
+            "tokens_per_s": record["tokens_per_s"]}
+
+
+def stop_generation(owner: str) -> int:
+    """End this visitor's generations at their decode group's next step; returns how many were live."""
+    live = get_engine().live_streams(owner)
+    get_engine().stop_streams(owner)
+    return live
+
+
+def _rate(count: int, start: float) -> float:
+    elapsed = time.perf_counter() - start
+    return count / elapsed if elapsed > 0 else 0.0
 
 
 def _live_streams(session) -> int:
-    return sum(1 for job in get_engine().jobs_of(session.id) if job.kind == "stream" and not job.finished)
+    return get_engine().live_streams(session.id)

@@ -37,7 +37,7 @@ def _through_engine(spec: str, prompt: str, n: int) -> float:
     start, last = time.perf_counter(), None
     for last in generate_stream(spec, prompt, max_new_tokens=n, temperature=0.0, ignore_eos=True, owner="bench"):
         pass
-    return len(last["tokens"]) / (time.perf_counter() - start)
+    return last["count"] / (time.perf_counter() - start)
 
 
 def _hf_model(folder):

@@ -34,7 +34,7 @@ class LoadConfig:
     stop_first_after_s: float = 8.0  # session 0 stops its training run this far in
     train_seconds: float = 60.0  # each run's own time budget: longer than the test, so runs end by Stop
     grid: int = 4  # samples per Explore grid
-    new_tokens: int = 8  # tokens per generation: short, it is the streaming path that matters
+    new_tokens: int = 30  # tokens per generation (the issue's 30-token generation)
 
 
 @dataclass
@@ -87,12 +87,18 @@ def _session(url: str, index: int, cfg: LoadConfig, started: float, go: threadin
             report.latencies.setdefault(kind, []).append(time.perf_counter() - begin)
 
     def generate():
+        begin = time.perf_counter()
         job = client.submit(TEXT_MODEL, PROMPT, cfg.new_tokens, 0.8, 40, 1.0, 1.0, rng.randrange(1000),
                             api_name="/generate")
+        while not job.done():  # the first update that carries a token: what the visitor waits to see move
+            if any(out[0].get("tokens") for out in job.outputs()):
+                report.latencies.setdefault("first_token", []).append(time.perf_counter() - begin)
+                break
+            time.sleep(0.01)
         final = job.result(timeout=120)
         report.partial_outputs.append(len(job.outputs()))
-        if not str(final[0]).startswith(PROMPT) or len(final[0]) <= len(PROMPT):
-            raise StudioError(f"generation did not grow the prompt: {final[0]!r}")
+        if not str(final[2]).startswith(PROMPT) or len(final[2]) <= len(PROMPT):
+            raise StudioError(f"generation did not grow the prompt: {str(final[2])[:200]!r}")
         return final
 
     def poll() -> None:
@@ -198,11 +204,12 @@ def run(args) -> dict:
         import gradio_client  # noqa: F401
     except ImportError:
         raise StudioError("bench load needs gradio_client (pip install -r requirements-dev.txt)") from None
-    cfg = LoadConfig(seconds=float(args.seconds) if getattr(args, "seconds", None) else LoadConfig.seconds)
+    cfg = LoadConfig(seconds=float(args.seconds) if getattr(args, "seconds", None) else LoadConfig.seconds,
+                     sessions=int(getattr(args, "sessions", None) or LoadConfig.sessions))
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="ganstudio-bench-load-") as tmp:
-        env = dict(os.environ, GANSTUDIO_PORT=str(port), GANSTUDIO_HOST="127.0.0.1", HF_HUB_OFFLINE="1",
-                   GANSTUDIO_DATA=os.path.join(tmp, "data"), GRADIO_TEMP_DIR=os.path.join(tmp, "gradio"))
+    (REPO_ROOT / "runs").mkdir(exist_ok=True)  # git-ignored; the app's home lies outside the temp dir, as a host's
+    with tempfile.TemporaryDirectory(prefix="bench-load-", dir=REPO_ROOT / "runs") as tmp:
+        env = dict(os.environ, GANSTUDIO_PORT=str(port), GANSTUDIO_HOST="127.0.0.1", HF_HUB_OFFLINE="1", HOME=tmp)
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
@@ -220,7 +227,12 @@ def run(args) -> dict:
 
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
+            from gradio_client import Client
+
+            stats_client = Client(url, verbose=False)
+            stats_before = stats_client.predict(api_name="/engine_stats")
             reports = run_load(url, cfg)
+            stats_after = stats_client.predict(api_name="/engine_stats")
             done.set()
             watcher.join()
             time.sleep(2.0)  # let the last runs wind down before reading memory again
@@ -229,7 +241,17 @@ def run(args) -> dict:
             proc.terminate()
             proc.wait(timeout=30)
     figures = summarise(reports)
-    flat = {f"{kind}_p{q}_s": v[f"p{q}_s"] for kind, v in figures["latency"].items() for q in (50, 95)}
+    flat = {f"{kind}_{q}_s": v[f"{q}_s"] for kind, v in figures["latency"].items() for q in ("p50", "p95", "max")}
     return {"sessions": cfg.sessions, "seconds": cfg.seconds, "requests": figures["requests"],
             "errors": len(figures["errors"]), **flat, "rss_mb_before": round(before), "rss_mb_peak": round(max(peak)),
-            "rss_mb_after": round(after)}
+            "rss_mb_after": round(after), **_sharing(stats_before, stats_after)}
+
+
+def _sharing(before: dict, after: dict) -> dict:
+    """How many requests shared each forward pass during the load (the engine's own counters)."""
+    def ratio(num: str, den: str) -> float:
+        d = after[den] - before[den]
+        return round((after[num] - before[num]) / d, 2) if d else 0.0
+
+    return {"sample_calls_per_forward": ratio("calls", "batches"),
+            "generations_per_decode_step": ratio("decode_rows", "decode_forwards")}

@@ -16,7 +16,7 @@ import torch
 from ganstudio import checks
 from ganstudio.errors import BadInput
 from ganstudio.gpt.model import GPT
-from ganstudio.gpt.tokenizer import GPTTokenizer, StreamDecoder
+from ganstudio.gpt.tokenizer import GPTTokenizer
 from ganstudio.limits import LIMITS
 
 MAX_NEW_TOKENS_CAP = LIMITS.max_new_tokens  # one request cannot hold the device for minutes
@@ -123,51 +123,25 @@ def choose_next(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Gene
     return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
 
 
-@torch.inference_mode()
 def stream_tokens(
     model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig
 ) -> Iterator[TokenStep]:
-    """Yield one TokenStep per new token; stops at end-of-text (unless ignore_eos) or max_new_tokens."""
-    cfg.validate()
-    n_positions = model.config.n_positions
-    device = model.wte.weight.device
-    generator = torch.Generator(device=device)
-    if cfg.seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(cfg.seed)
-    context = list(prompt_ids[-n_positions:])
-    seen = torch.zeros(model.config.vocab_size, dtype=torch.bool, device=device)
-    seen[torch.tensor(context, device=device)] = True
-    penalise = cfg.repetition_penalty != 1.0
-    cache = model.new_cache()
-    logits = model(torch.tensor([context], device=device), cache, last_only=True).logits[0, -1]
-    decoder = StreamDecoder(tokenizer)
-    eos_id = None if cfg.ignore_eos else tokenizer.eos_id
-    for step in range(cfg.max_new_tokens):
-        probs = logits.softmax(-1)
-        if penalise:
-            logits = apply_repetition_penalty(logits, seen, cfg.repetition_penalty)
-        next_id = choose_next(logits, cfg, generator)
-        top = torch.topk(probs, TOP_ALTERNATIVES)
-        alternatives = [(tokenizer.piece(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist())]
-        prob = float(probs[next_id])
-        if next_id == eos_id:
-            yield TokenStep(next_id, decoder.flush(), prob, alternatives, eos=True)
-            return
-        last = step == cfg.max_new_tokens - 1
-        text = decoder.push(next_id) + (decoder.flush() if last else "")
-        yield TokenStep(next_id, text, prob, alternatives)
-        if last:
-            return
-        context.append(next_id)
-        seen[next_id] = True
-        if cache.length == n_positions:  # full: recompute on the most recent window, then carry on
-            cache.reset()
-            window = context[-max(1, int(n_positions * SLIDE_KEEP)):]
-            logits = model(torch.tensor([window], device=device), cache, last_only=True).logits[0, -1]
-        else:
-            logits = model(torch.tensor([[next_id]], device=device), cache, last_only=True).logits[0, -1]
+    """Yield one TokenStep per new token, decoding in this thread (a batch of one row, see batch_decode);
+    stops at end-of-text (unless ignore_eos) or max_new_tokens. Closing the iterator stops it."""
+    from ganstudio.gpt.batch_decode import DecodeBatch
+
+    batch = DecodeBatch(model, tokenizer, max_rows=1)
+    row = batch.add(prompt_ids, cfg)
+    try:
+        while not batch.done:
+            batch.step()
+            while not row.out.empty():
+                item = row.out.get_nowait()
+                if not isinstance(item, TokenStep):
+                    return
+                yield item
+    finally:
+        row.close()
 
 
 def generate_ids(model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig) -> list[int]:

@@ -24,24 +24,74 @@ class GPTOutput(NamedTuple):
 
 
 class KVCache:
-    """Keys and values of positions already seen, one preallocated buffer per layer."""
+    """Keys and values of the positions already seen, for a batch of sequences of their own lengths.
 
-    def __init__(self, cfg: GPTConfig, batch: int, device: torch.device, dtype: torch.dtype):
-        shape = (batch, cfg.n_head, cfg.n_positions, cfg.head_size)
-        self.keys = [torch.empty(shape, device=device, dtype=dtype) for _ in range(cfg.n_layer)]
-        self.values = [torch.empty(shape, device=device, dtype=dtype) for _ in range(cfg.n_layer)]
-        self.capacity = cfg.n_positions
-        self.length = 0  # positions filled, shared by all layers
+    One buffer per layer, (B, nh, capacity, hs); ``lens`` counts each row's filled positions (plain
+    ints: reading them never waits for the device). A single sequence is B = 1. ``step(layer, k, v)``
+    writes this step's keys and values after each row's past and returns what attention needs;
+    ``advance(T, rows)`` moves only the rows that really took the step (a skipped row's write is
+    overwritten next time).
+    """
 
-    def extend(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Write this step's k, v (B, nh, T, hs) after the past; return past + new."""
-        end = self.length + k.size(2)
-        self.keys[layer][:, :, self.length:end] = k
-        self.values[layer][:, :, self.length:end] = v
-        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+    def __init__(self, cfg: GPTConfig, batch: int, device: torch.device, dtype: torch.dtype, capacity: int | None = None):
+        self.capacity = min(capacity or cfg.n_positions, cfg.n_positions)
+        shape = (batch, cfg.n_head, self.capacity, cfg.head_size)
+        # zeros, not empty: a short row's unused positions are masked out of the softmax, but their values
+        # are still multiplied by those zero weights, and 0 x NaN (stale memory) would poison the row
+        self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.n_layer)]
+        self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.n_layer)]
+        self.device = device
+        self.lens = [0] * batch  # filled positions per row
+        self._index: tuple | None = None  # (rows, lengths) tensors for the ragged path, built once per step
+
+    @property
+    def length(self) -> int:
+        """The longest row (all rows, for a single sequence)."""
+        return max(self.lens, default=0)
+
+    @property
+    def uniform(self) -> bool:
+        return len(set(self.lens)) <= 1
+
+    def positions(self, T: int) -> torch.Tensor:
+        """(B, T) position ids of the next T tokens of every row."""
+        if self.uniform:
+            return torch.arange(self.length, self.length + T, device=self.device)[None]
+        return torch.tensor(self.lens, device=self.device)[:, None] + torch.arange(T, device=self.device)
+
+    def step(self, layer: int, k: torch.Tensor, v: torch.Tensor):
+        """Write k, v (B, nh, T, hs) after each row's past; return (keys, values, mask) to attend with.
+
+        The mask is None when the new token may see every key (one token, rows of equal length), else a
+        bool (B, 1, T, Tk) hiding each row's padding and, for T > 1, the future.
+        """
+        T = k.size(2)
+        if self.uniform:
+            start = self.length
+            end = start + T
+            self.keys[layer][:, :, start:end] = k
+            self.values[layer][:, :, start:end] = v
+            mask = None if T == 1 else causal_mask(T, start, k.device)
+            return self.keys[layer][:, :, :end], self.values[layer][:, :, :end], mask
+        if T != 1:
+            raise ValueError("rows of different lengths take one token at a time")
+        if self._index is None:
+            self._index = (torch.arange(len(self.lens), device=k.device), torch.tensor(self.lens, device=k.device))
+        rows, lengths = self._index
+        self.keys[layer][rows, :, lengths] = k[:, :, 0]
+        self.values[layer][rows, :, lengths] = v[:, :, 0]
+        end = self.length + 1
+        mask = torch.arange(end, device=k.device)[None, :] <= lengths[:, None]  # (B, Tk): its past and itself
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end], mask[:, None, None]
+
+    def advance(self, T: int, rows: list[bool] | None = None) -> None:
+        """Count T new positions for every row, or only for the rows marked True."""
+        self.lens = [n + T if rows is None or rows[i] else n for i, n in enumerate(self.lens)]
+        self._index = None
 
     def reset(self) -> None:
-        self.length = 0
+        self.lens = [0] * len(self.lens)
+        self._index = None
 
 
 class CausalSelfAttention(nn.Module):
@@ -55,22 +105,24 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
-        past = 0
         if cache is not None:
-            past = cache.length
-            k, v = cache.extend(self.layer, k, v)  # (B, nh, past + T, hs)
+            k, v, mask = cache.step(self.layer, k, v)  # (B, nh, past + T, hs); mask None or (B, 1, T, past + T)
+        else:
+            mask = None if T == 1 else causal_mask(T, 0, x.device)
         if return_attn:
             att = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))  # (B, nh, T, past + T)
-            att = att.masked_fill(~causal_mask(T, past, x.device), float("-inf")).softmax(dim=-1)
+            if mask is not None:
+                att = att.masked_fill(~mask, float("-inf"))
+            att = att.softmax(dim=-1)
             y = att @ v
         else:
             att = None
-            if T == 1:  # one new token sees every cached position: no mask needed
+            if mask is None:  # one new token that may see every cached position
                 y = F.scaled_dot_product_attention(q, k, v)
-            elif past == 0:
+            elif cache is None or cache.length == 0:
                 y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             else:
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, past, x.device))
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
         return self.c_proj(y), att
 
@@ -133,13 +185,17 @@ class GPT(nn.Module):
         cache: KVCache | None = None,
         return_attn: bool = False,
         last_only: bool = False,
+        advance_rows: list[bool] | None = None,
     ) -> GPTOutput:
-        """idx (B, T) token ids -> next-token logits; positions continue after the cache."""
+        """idx (B, T) token ids -> next-token logits; each row's positions continue after its cache.
+
+        ``advance_rows`` (with a cache) marks the rows whose new tokens count; the others' are placeholders.
+        """
         B, T = idx.shape
         past = cache.length if cache is not None else 0
-        if past + T > self.config.n_positions:
+        if past + T > (cache.capacity if cache is not None else self.config.n_positions):
             raise ValueError(f"sequence of {past + T} exceeds the context of {self.config.n_positions}")
-        pos = torch.arange(past, past + T, device=idx.device)
+        pos = cache.positions(T) if cache is not None else torch.arange(T, device=idx.device)  # (B, T) or (T,)
         x = self.wte(idx) + self.wpe(pos)  # (B, T, C)
         attentions = [] if return_attn else None
         for block in self.h:
@@ -147,15 +203,15 @@ class GPT(nn.Module):
             if return_attn:
                 attentions.append(att)
         if cache is not None:
-            cache.length += T
+            cache.advance(T, advance_rows)
         if last_only:
             x = x[:, -1:]
         logits = self.lm_head(self.ln_f(x))  # (B, T, vocab)
         return GPTOutput(logits, attentions)
 
-    def new_cache(self, batch: int = 1) -> KVCache:
+    def new_cache(self, batch: int = 1, capacity: int | None = None) -> KVCache:
         w = self.wte.weight
-        return KVCache(self.config, batch, w.device, w.dtype)
+        return KVCache(self.config, batch, w.device, w.dtype, capacity)
 
     @torch.no_grad()
     def initialise(self, generator: torch.Generator | None = None) -> None:

@@ -77,6 +77,7 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Attention", id="attention"):
                 build_attention_tab(shared)
         train.to_explore.click(open_in_explore, None, [tabs, explore.model, train.status], api_visibility="private")
+        gr.api(system.engine_stats, api_name="engine_stats", api_visibility="undocumented")  # load tests read it
         demo.unload(_end_session)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=EVENT_CONCURRENCY)
     return demo
