@@ -145,6 +145,8 @@ class Engine:
         self._jobs: dict[str, Job] = {}
         self._groups: dict = {}  # model key -> its decode group's job
         self.batch_stats = {"batches": 0, "calls": 0}  # calls / batches = how many shared a forward, on average
+        self.decode_totals = {"forwards": 0, "rows": 0}  # of decode groups that have finished
+        self._last_kind = ""
         self._ids = itertools.count(1)
         self._stopping = False
         self._ended: collections.deque = collections.deque()  # finished jobs whose on_end callbacks are due
@@ -209,7 +211,9 @@ class Engine:
         """Forwards run and rows stepped by every decode group so far (rows / forwards = the mean batch)."""
         with self._lock:
             groups = [job.task for job in self._groups.values()]
-        return {"forwards": sum(g.steps for g in groups), "rows": sum(g.rows_stepped for g in groups)}
+            totals = dict(self.decode_totals)
+        return {"forwards": totals["forwards"] + sum(g.steps for g in groups),
+                "rows": totals["rows"] + sum(g.rows_stepped for g in groups)}
 
     def _wake(self) -> None:
         with self._lock:
@@ -366,6 +370,8 @@ class Engine:
         if job.kind == "stream":
             if state != DONE:
                 job.task.fail(error or "generation stopped")
+            self.decode_totals["forwards"] += job.task.steps
+            self.decode_totals["rows"] += job.task.rows_stepped
             self._groups = {k: j for k, j in self._groups.items() if j is not job}
             self._jobs.pop(job.id, None)
         if job.kind == "train":
@@ -443,12 +449,20 @@ class Engine:
         return any(not j.finished and self._runnable(j) for j in self._rotation)
 
     def _next_in_rotation(self) -> Job | None:  # holds the lock
+        """Round-robin over training runs and decode groups; a decode group that has tokens to make also
+        gets the turn after every training slice (people watch text arrive; training is background work)."""
+        if self._last_kind == "train":
+            for job in self._rotation:
+                if job.kind == "stream" and not job.finished and self._runnable(job):
+                    self._last_kind = "stream"
+                    return job
         for _ in range(len(self._rotation)):
             job = self._rotation.popleft()
             if job.finished:
                 continue
             self._rotation.append(job)
             if self._runnable(job):
+                self._last_kind = job.kind
                 return job
         return None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from functools import lru_cache
 
 from ganstudio import checks
@@ -72,11 +73,15 @@ def run_value(run, title: str) -> dict:
     return {**run.preview, "token": run.token, "title": title}
 
 
-def _job_of(token):
+def _job_of(token, watching: bool = False):
     if not isinstance(token, str) or not 8 <= len(token) <= 64:
         return None
     run = SESSIONS.run_with_token(token)
-    return None if run is None else get_engine().get(run.job_id)
+    if run is None:
+        return None
+    if watching:
+        run.task.watched_at = time.monotonic()  # the run publishes frames at full rate while a page watches
+    return get_engine().get(run.job_id)
 
 
 def _version(value) -> int:
@@ -101,7 +106,7 @@ def live_frame(token, version) -> dict | None:
 
     Asking counts as watching: a run whose page still asks for frames is not idle.
     """
-    job = _job_of(token)
+    job = _job_of(token, watching=True)
     if job is None:
         return None
     get_engine().touch(job.id)

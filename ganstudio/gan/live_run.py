@@ -8,12 +8,15 @@ not the queue.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganstudio.gan.config import TrainConfig
+
+WATCH_GRACE_S = 2.0  # a page that asked for a frame this recently is still watching
 
 
 class LiveRun:
@@ -25,9 +28,16 @@ class LiveRun:
         self.trainer = None  # GanTrainer once built; only the worker touches it
         self.ended = False
         self.manual = False  # paused and stepped by hand: the view draws G itself, not its slow EMA copy
-        # how often the engine publishes a snapshot while training: the 2D view is data and cheap, so the
-        # page can move ~12 times a second; image grids cost a forward pass and a PNG each
-        self.snapshot_every_s = 0.08 if cfg.data_kind == "2d" else 0.4
+        self.watched_at = -1e9  # monotonic time a page last asked for this run's frames
+
+    @property
+    def snapshot_every_s(self) -> float:
+        """How often the engine publishes a snapshot while training: while a page is watching, the 2D view
+        (data, cheap) ~12 times a second and image grids (a forward pass and a PNG each) ~2.5 times; unwatched,
+        twice a second (the numbers for polls)."""
+        if time.monotonic() - self.watched_at > WATCH_GRACE_S:
+            return 0.5
+        return 0.08 if self.cfg.data_kind == "2d" else 0.4
 
     # ---- engine task ------------------------------------------------------------------
 

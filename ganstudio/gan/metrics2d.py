@@ -15,6 +15,7 @@ import numpy as np
 from ganstudio.gan.data2d import Toy2D
 
 N_EVAL = 2500  # samples per evaluation (PacGAN)
+N_LIVE_CURVES = 600  # samples for the live precision/coverage of curves (2,500 x 2,500 distances each second is slow)
 
 
 def _nearest(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,4 +63,4 @@ def toy_metrics(samples: np.ndarray, toy: Toy2D, seed: int = 0) -> dict:
     """The right metric for `toy`: mode stats for mixtures, precision/coverage for curves."""
     if toy.modes is not None:
         return mode_stats(samples, toy.modes, toy.std)
-    return curve_stats(samples, toy.numpy_sample(N_EVAL, seed=seed + 1), toy.std)
+    return curve_stats(samples, toy.numpy_sample(len(samples), seed=seed + 1), toy.std)

@@ -348,11 +348,13 @@ class GanTrainer:
     def evaluate(self, final: bool = False) -> dict:
         """2D: PacGAN mode metrics on 2,500 samples. Images: FID-style score (slow: call rarely)."""
         if self.data_kind == "2d":
-            from ganstudio.gan.metrics2d import N_EVAL, toy_metrics
+            from ganstudio.gan.metrics2d import N_EVAL, N_LIVE_CURVES, toy_metrics
 
+            # curves compare every sample with every real one: live views use a smaller sample (same protocol)
+            n = N_EVAL if final or self.source.toy.modes is not None else N_LIVE_CURVES
             g = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 7)
-            z = torch.randn(N_EVAL, self.cfg.z_dim, device=self.device, generator=g)
-            fake = self.generate(z, self.eval_labels(N_EVAL)).cpu().numpy()
+            z = torch.randn(n, self.cfg.z_dim, device=self.device, generator=g)
+            fake = self.generate(z, self.eval_labels(n)).cpu().numpy()
             self.metrics = {**toy_metrics(fake, self.source.toy, self.cfg.seed), "step": self.step_count}
         else:
             self.metrics = {**self.metrics, **self._frechet(), "step": self.step_count}

@@ -17,7 +17,8 @@ from ganstudio.ui.text_tab import build_text_tab
 from ganstudio.ui.train_tab import build_train_tab
 
 QUEUE_SIZE = 64  # requests waiting beyond this get "queue full" instead of piling up
-EVENT_CONCURRENCY = 16  # events served at once; the engine serialises device work itself
+EVENT_CONCURRENCY = 64  # events served at once; the engine schedules device work itself
+MAX_THREADS = 128  # Gradio's worker threads: every waiting model request holds one
 MAX_FILE_SIZE = f"{SETTINGS.max_upload_mb}mb"
 # Gradio's own copies of files it served (downloads, uploads): checked every 5 min, removed after 15 min.
 DELETE_CACHE = (300, 900)
@@ -97,4 +98,5 @@ def launch_kwargs() -> dict:
         "max_file_size": MAX_FILE_SIZE,
         "show_error": False,  # a bug shows a plain "Error"; our own messages (gr.Error) always show
         "allowed_paths": [str(SESSIONS.root)],
+        "max_threads": MAX_THREADS,
     }

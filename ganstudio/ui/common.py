@@ -13,9 +13,11 @@ from ganstudio.checks import shown
 from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
 
-# Events that run model work share one concurrency group: the engine serialises device work
-# itself, so this only bounds how many such requests hold a server thread at once.
-DEVICE_WORK = {"concurrency_id": "device", "concurrency_limit": 16}
+# Events that run model work share one concurrency group: the engine schedules (and batches) device
+# work itself, so this only bounds how many such requests hold a server thread at once. It must be
+# well above the visitors at once: a generation holds its slot while it streams, and a slot short of
+# that makes the next visitor's slider wait in Gradio's queue instead of joining the engine's batch.
+DEVICE_WORK = {"concurrency_id": "device", "concurrency_limit": 64}
 LOG_CHARS = 160  # an expected mistake is logged as one line of at most this many characters
 
 log = logging.getLogger("ganstudio")

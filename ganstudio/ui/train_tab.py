@@ -175,7 +175,7 @@ def on_start(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d,
         value = actions.live_value(who)
     except StudioError as err:
         raise user_error(err) from None
-    return ["starting…", gr.Timer(active=True), value, *_buttons("queued", False)]
+    return ["starting…", gr.update(active=True), value, *_buttons("queued", False)]
 
 
 def on_poll(request: gr.Request, shown=""):
@@ -185,14 +185,15 @@ def on_poll(request: gr.Request, shown=""):
     snap = info.get("snapshot") or {}
     state = info["state"]
     buttons_key = f"{state}:{bool(info.get('saved'))}"
+    changed = buttons_key != shown  # an update rebuilds the component in Gradio's session state: only on change
     return [
         info["text"],
         _bar(info["progress"], state),
         _metrics_text(snap),
         _game_html(snap),
-        gr.Timer(active=state in LIVE),
+        gr.update(active=state in LIVE) if changed else gr.skip(),
         buttons_key,
-        *(_buttons(state, bool(info.get("saved"))) if buttons_key != shown else [gr.skip()] * 9),
+        *(_buttons(state, bool(info.get("saved"))) if changed else [gr.skip()] * 9),
     ]
 
 
@@ -204,7 +205,7 @@ def on_pause(request: gr.Request):
         info = actions.resume_training(who) if info["state"] == "paused" else actions.pause_training(who)
     except StudioError as err:
         raise user_error(err) from None
-    return [info["text"], gr.Timer(active=True), *_buttons(info["state"], bool(info.get("saved")))]
+    return [info["text"], gr.update(active=True), *_buttons(info["state"], bool(info.get("saved")))]
 
 
 def on_stop(request: gr.Request):
@@ -240,7 +241,7 @@ def on_step_both(request: gr.Request):
 
 def on_reset(data, points, seed, request: gr.Request):
     actions.reset(owner(request))
-    return ["idle: press Start", _bar(0.0, "idle"), "", _game_html({}), gr.Timer(active=False), "",
+    return ["idle: press Start", _bar(0.0, "idle"), "", _game_html({}), gr.update(active=False), "",
             train_view.preview(data if data != "upload" else "upload", points, seed or 0), *_buttons("idle", False)]
 
 
@@ -270,7 +271,7 @@ def on_lesson(name: str, request: gr.Request):
     except StudioError as err:
         raise user_error(err) from None
     return [gr.update(value=lesson["data"]), lesson["loss"], lesson["seconds"], lesson["batch_size"], lesson["lr_g"],
-            lesson["lr_d"], lesson["ema"], lesson["pack"], f"lesson {name}: starting…", gr.Timer(active=True), value,
+            lesson["lr_d"], lesson["ema"], lesson["pack"], f"lesson {name}: starting…", gr.update(active=True), value,
             *_buttons("queued", False)]
 
 
@@ -389,9 +390,9 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
     start.click(on_start, form + [points], [status, timer, view, *buttons], api_name="train_start",
                 show_progress="minimal", **DEVICE_WORK)
-    timer.tick(on_poll, shown_state, poll_outputs, show_progress="hidden", **private_api)
+    timer.tick(on_poll, shown_state, poll_outputs, show_progress="hidden", queue=False, **private_api)
     poll_btn = gr.Button("Refresh", visible=False)
-    poll_btn.click(on_poll, None, poll_outputs, api_name="train_poll")
+    poll_btn.click(on_poll, None, poll_outputs, api_name="train_poll", queue=False)  # reads a snapshot: never queued
     pause.click(on_pause, None, [status, timer, *buttons], api_name="train_pause", show_progress="hidden")
     stop.click(on_stop, None, [status, *buttons], api_name="train_stop", show_progress="minimal")
     step_outputs = [status, metrics, game]
