@@ -63,6 +63,7 @@ class Session:
         self.runs: OrderedDict[str, Run] = OrderedDict()  # name -> run, oldest first
         self.current: Run | None = None  # the run the Train tab shows
         self.generation: dict | None = None  # the Text tab's latest generation: token, tokens so far, how it ended
+        self.attention: dict | None = None  # the Attention tab's latest analysis: token, ids, weights (layers, heads, T, T)
         self.ending = False  # set before the end callbacks run: nothing new is saved into the folder
         self.closed = False
 
@@ -146,6 +147,7 @@ class Session:
             self.runs.clear()
             self.current = None
             self.generation = None
+            self.attention = None
             folder, self._folder = self._folder, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -186,6 +188,14 @@ class SessionRegistry:
             generation = session.generation
             if generation is not None and generation.get("token") == token:
                 return generation
+        return None
+
+    def attention_with_token(self, token: str) -> dict | None:
+        """The attention analysis a page's token names."""
+        for session in self.all():
+            analysis = session.attention
+            if analysis is not None and analysis.get("token") == token:
+                return analysis
         return None
 
     def run_with_token(self, token: str) -> Run | None:

@@ -6,6 +6,7 @@ and picture move, sliders that change the grid, text that streams in and grows, 
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.request
@@ -204,20 +205,40 @@ def test_generation_streams_steadily_and_stops_when_asked(client):
 # ---- Attention ------------------------------------------------------------------------------
 
 
-def test_text_attention_heatmap(client):
-    payload, overview, note, layer, head = client.predict(
-        "shakespeare-gpt", "The king is dead.", "head", 0, 0, False, api_name="/attention"
-    )
-    n = payload["n"]
-    assert n == len(payload["tokens"]) == 5 and "5 tokens" in note
-    assert payload["src"].startswith("data:image/png;base64,")
-    rows = np.asarray(payload["milli"]).reshape(n, n)
-    assert np.allclose(rows.sum(1), 1000, atol=n)  # every row sums to one (in thousandths)
-    assert np.all(np.triu(rows, 1) == 0)  # a token only looks back
-    with Image.open(overview) as picture:
-        assert picture.width > 0 and picture.height > 0
-    rollout = client.predict("shakespeare-gpt", "The king is dead.", "rollout", 0, 0, True, api_name="/attention")[0]
-    assert "rollout" in rollout["title"] and rollout["milli"] != payload["milli"]
+def explorer_call(url: str, fn_name: str, args: list):
+    """What the Attention explorer in the page does: a server-function POST."""
+    config = json.loads(urllib.request.urlopen(f"{url}config", timeout=30).read())
+    component = next(c["id"] for c in config["components"]
+                     if c.get("props", {}).get("elem_id") == "attention-explorer")
+    body = json.dumps({"data": args, "component_id": component, "fn_name": fn_name, "session_hash": "page"}).encode()
+    request = urllib.request.Request(f"{url}gradio_api/component_server/", data=body,
+                                     headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request, timeout=60).read())
+
+
+def matrix(payload: dict) -> np.ndarray:
+    cells = np.frombuffer(base64.b64decode(payload["cells"]), np.uint8).reshape(payload["n"], payload["n"])
+    return cells / 255 * payload["vmax"]
+
+
+def test_text_attention_explorer(client, app_url):
+    data, note = client.predict("shakespeare-gpt", "The king is dead.", 4, api_name="/attention")
+    n = len(data["tokens"])
+    assert data["prompt_len"] == 5 and 5 < n <= 9 and f"{n} tokens" in note  # the prompt, then what it generated
+    rows = matrix(data["view"])
+    assert data["view"]["title"] == "layer 0, head 0" and rows.shape == (n, n)
+    assert np.allclose(rows.sum(1), 1, atol=0.05) and np.all(np.triu(rows, 1) < 1e-6)  # rows sum to one, no future
+    overview = data["overview"]
+    assert len(base64.b64decode(overview["cells"])) == overview["layers"] * overview["heads"] * overview["side"] ** 2
+    other = explorer_call(app_url, "view", [data["token"], "head", 1, 2, False])  # a click in the overview
+    assert other["title"] == "layer 1, head 2" and other["cells"] != data["view"]["cells"]
+    rollout = explorer_call(app_url, "view", [data["token"], "rollout", 0, 0, True])
+    assert "rollout" in rollout["title"]
+    steps = explorer_call(app_url, "explain", [data["token"], 1, 2, n - 1])
+    weights = np.array([k["weight"] for k in steps["keys"]])
+    assert np.allclose(weights, matrix(other)[n - 1], atol=other["vmax"] / 255 + 1e-6)
+    assert len(steps["final"]) == 5 and abs(sum(k["weight"] for k in steps["keys"]) - 1) < 1e-5
+    assert explorer_call(app_url, "view", [data["token"][::-1], "head", 0, 0, False]) is None
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ SAMPLE = ("digits-dcgan", 0, 4, 1.0, -1)
 EXPLORE = (*SAMPLE, "sefa", 0, 0, 0, 0, 0, 0)
 INTERPOLATE = ("digits-dcgan", 0, 1, 4, "slerp", 1.0, -1)
 GENERATE = ("shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 0)
-ATTENTION = ("shakespeare-gpt", "The king", "head", 0, 0, False)
+ATTENTION = ("shakespeare-gpt", "The king", 0)
 TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1)
 # endpoint -> (base inputs, input names in order, for readable case ids)
 ENDPOINTS = {
@@ -48,7 +48,7 @@ ENDPOINTS = {
     "interpolate": (INTERPOLATE, ["spec", "seed_a", "seed_b", "steps", "mode", "psi", "class"]),
     "generate": (GENERATE, ["model", "prompt", "max_new_tokens", "temperature", "top_k", "top_p",
                             "repetition_penalty", "seed"]),
-    "attention": (ATTENTION, ["model", "prompt", "view", "layer", "head", "discount"]),
+    "attention": (ATTENTION, ["model", "prompt", "continue"]),
     "gan_attention": ((None, 0, -1, 10, 10), ["spec", "seed", "class", "x", "y"]),  # spec: a SAGAN folder
     "train_start": (TRAIN, ["data", "upload", "arch", "loss", "steps", "seconds", "batch", "z_dim", "lr_g", "lr_d",
                             "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack"]),
@@ -105,10 +105,10 @@ CASES = [
     # Attention
     ("attention", {"model": ""}, r"no model given"),
     ("attention", {"prompt": ""}, r"prompt is empty"),
-    ("attention", {"view": "sideways"}, r"sideways|choices|view"),
-    ("attention", {"layer": -1}, r"layer|minimum"),
-    ("attention", {"head": NAN}, r"head|number|integer"),
-    ("attention", {"layer": "top"}, r"layer|slider"),
+    ("attention", {"continue": -1}, r"Tokens to generate first|minimum"),
+    ("attention", {"continue": 10**6}, r"Tokens to generate first|maximum"),
+    ("attention", {"continue": NAN}, r"Tokens to generate first|number"),
+    ("attention", {"continue": "lots"}, r"Tokens to generate first"),
     # Train
     ("train_start", {"data": "nope"}, r"nope|choices|data"),
     ("train_start", {"data": "upload"}, r"upload a zip"),
@@ -333,8 +333,8 @@ def test_unicode_and_huge_prompts_work(client):
     result = job.result(timeout=120)
     assert result[2].startswith(huge) and "cut" in job.outputs()[0][1]  # the note says the prompt was cut
     assert len(job.outputs()[0][0]["prompt_tail"]) < 3000  # the page is not sent the whole prompt back
-    payload, _, note, _, _ = client.predict("shakespeare-gpt", huge, "head", 0, 0, False, api_name="/attention")
-    assert payload["n"] <= 512 and "cut" in note
+    payload, note = client.predict("shakespeare-gpt", huge, 0, api_name="/attention")
+    assert payload["view"]["n"] <= 512 and "cut" in note
     still_serves(client)
 
 

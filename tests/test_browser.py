@@ -12,6 +12,7 @@ GANSTUDIO_REQUIRE_BROWSER=1 (CI) that is a failure instead.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import time
@@ -238,38 +239,64 @@ def test_explore_slider_changes_the_grid(page):
 
 
 @screenshot_on_failure
-def test_text_streams_in(page):
+def test_text_streams_in_token_by_token_and_stops(page):
     page.get_by_role("tab", name="Text").click()
     tokens = page.get_by_label("number input for Max new tokens")
-    tokens.fill("40")
+    tokens.fill("1000")
     tokens.press("Enter")
-    # Record the number of coloured tokens every time the page changes, to see them arrive one by one.
+    # Record the number of tokens shown every time it changes, to see them arrive a few at a time.
     page.evaluate("""() => {
-        window.__tokenCounts = [];
-        new MutationObserver(() => {
-            const n = document.querySelectorAll('.gs-tokens .gs-tok').length;
-            const seen = window.__tokenCounts;
-            if (!seen.length || seen[seen.length - 1] !== n) seen.push(n);
-        }).observe(document.body, {childList: true, subtree: true, characterData: true});
+        window.__counts = [];
+        setInterval(() => {
+            const box = document.querySelector('#text-stream .gs-tokens');
+            const n = box ? Number(box.dataset.count || 0) : 0, seen = window.__counts;
+            if (!seen.length || seen[seen.length - 1][1] !== n) seen.push([performance.now(), n]);
+        }, 10);
     }""")
-    page.get_by_role("button", name="Generate", exact=True).filter(visible=True).click()
-    expect(page.get_by_text(re.compile(r"\d+ tokens · [\d.]+ tokens/s · reached"))).to_be_visible(timeout=SLOW_MS)
-    counts = [n for n in page.evaluate("window.__tokenCounts") if n > 0]
-    assert len(counts) >= 2, f"tokens did not stream in: counts seen {counts}"
-    assert counts == sorted(counts) and counts[-1] >= 2, counts
-    assert page.locator(".gs-tokens .gs-tok").count() == counts[-1]
+    page.locator("#text-generate").click()
+    box = page.locator("#text-stream .gs-tokens")
+    expect(box).to_have_attribute("data-count", re.compile(r"^[1-9]\d*$"), timeout=SLOW_MS)
+    time.sleep(1.5)
+    page.evaluate("""() => document.querySelector('#text-stop').addEventListener(
+        'click', () => { window.__stopAt = performance.now(); }, {capture: true})""")
+    page.locator("#text-stop").click()
+    expect(box).to_have_attribute("data-done", "1", timeout=UI_MS)
+    expect(page.locator("#text-stream .gs-stats")).to_contain_text("stopped")
+    counts, clicked = page.evaluate("window.__counts"), page.evaluate("window.__stopAt")
+    shown = [n for _, n in counts if n > 0]
+    assert len(shown) >= 5 and shown == sorted(shown), shown[:20]  # arriving, a few tokens per update
+    late = [t - clicked for t, n in counts if t > clicked]
+    print(f"last tokens shown {max(late, default=0):.0f} ms after the Stop click")
+    assert not late or max(late) < 1000, f"tokens kept coming {max(late):.0f} ms after Stop"
+    assert shown[-1] < 1000
+    page.locator("#text-stream .gs-tok").nth(2).click()  # a token's top-5 table
+    expect(page.locator("#text-stream .gs-top5 table")).to_be_visible()
 
 
 @screenshot_on_failure
-def test_attention_heatmap_renders_and_hovers(page):
+def test_attention_explorer_labels_scale_and_click_through(page):
     page.get_by_role("tab", name="Attention").click()
-    page.get_by_role("button", name="Show attention").click()
-    heatmap = page.locator(".gs-att-img")
-    expect(heatmap).to_be_visible(timeout=SLOW_MS)
-    expect(heatmap).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
-    expect(page.get_by_text(re.compile(r"^\d+ tokens$"))).to_be_visible()  # the note: "17 tokens — 0:'The' ..."
+    page.get_by_label("number input for Tokens to generate first").fill("5")
+    page.get_by_label("number input for Tokens to generate first").press("Enter")
+    page.locator("#attention-show").click()
+    heatmap = page.locator("#attention-explorer .gs-ax-map")
+    expect(heatmap).to_have_attribute("data-n", re.compile(r"^\d+$"), timeout=SLOW_MS)
+    expect(page.locator("#attention-explorer .gs-ax-title")).to_contain_text("layer 0, head 0")
+    expect(page.locator("#attention-explorer .gs-ax-title")).to_contain_text("generated")  # prompt + continuation
+    expect(page.locator("#attention-explorer .gs-ax-scale .hi")).to_have_text(re.compile(r"^\d\.\d{3}$"))
     box = heatmap.bounding_box()
-    assert box and box["width"] > 100 and box["height"] > 100
-    # the bottom row: the last token, which looks back at every other one
-    heatmap.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.97})
-    expect(page.locator(".gs-att-tip")).to_have_text(re.compile(r"^\d+ .+ → \d+ .+: \d\.\d{3}$"))
+    assert box and box["width"] > 200 and box["height"] > 200
+    heatmap.hover(position={"x": box["width"] - 12, "y": box["height"] - 12})  # the last token, looking back
+    expect(page.locator("#attention-explorer .gs-ax-tip")).to_have_text(re.compile(r"^\d+ .+ → \d+ .+: \d\.\d{3}$"))
+    overview = page.locator("#attention-explorer .gs-ax-over")
+    geometry = json.loads(overview.get_attribute("data-geometry"))
+    ratio = overview.bounding_box()["width"] / float(overview.evaluate("c => c.width"))
+    x = (geometry["left"] + 2 * (geometry["side"] + geometry["gap"]) + geometry["side"] / 2) * ratio
+    y = (geometry["top"] + 1 * (geometry["side"] + geometry["gap"]) + geometry["side"] / 2) * ratio
+    overview.click(position={"x": x, "y": y})  # layer 1, head 2
+    expect(page.locator("#attention-explorer .gs-ax-title")).to_contain_text("layer 1, head 2")
+    heatmap.click(position={"x": box["width"] - 12, "y": box["height"] - 12})
+    steps = page.locator("#attention-explorer .gs-ax-steps")
+    expect(steps).to_contain_text("softmax(q·kᵀ / √dₖ + mask)")
+    expect(steps).to_contain_text("the model's own prediction for the next token")
+    page.screenshot(path=str(ARTIFACTS / "attention-explorer.png"), full_page=True)

@@ -170,3 +170,60 @@ def test_gan_attention_on_real_generators(tmp_path, arch):
         assert layer["weights"].shape == layer["k_grid"]
         assert np.isclose(layer["weights"].sum(), 1.0, atol=1e-4)
         assert layer["overlay"].size == (256, 256)
+
+
+# ---- self-attention step by step ------------------------------------------------------------
+
+
+def test_step_through_numbers_equal_a_direct_computation_from_the_weights(tiny):
+    """q, k, the scores, the scaling, the mask, the softmax and the output, recomputed here from the Hub
+    checkpoint's own tensors (HF layout: Conv1D weights (in, out), 'transformer.' names) without our model."""
+    import json
+    import math
+
+    from safetensors.torch import load_file
+
+    from ganstudio.gpt.attention import attention_maps
+    from ganstudio.gpt.explain import explain_head
+    from ganstudio.gpt.load import load_gpt_folder
+
+    loaded = load_gpt_folder(tiny)
+    ids = loaded.tokenizer.encode("To be, or not to be")
+    layer, head, query = 1, 2, 3
+    got = explain_head(loaded.model, loaded.tokenizer, ids, layer, head, query)
+
+    cfg = json.loads((tiny / "config.json").read_text())
+    w = {k.removeprefix("transformer."): v.double() for k, v in load_file(str(tiny / "model.safetensors")).items()}
+    C, H = cfg["n_embd"], cfg["n_head"]
+    hs = C // H
+
+    def layer_norm(x, name):
+        return torch.nn.functional.layer_norm(x, (C,), w[f"{name}.weight"], w[f"{name}.bias"], cfg["layer_norm_epsilon"])
+
+    x = w["wte.weight"][ids] + w["wpe.weight"][: len(ids)]  # (T, C) the residual stream
+    for i in range(layer):  # the blocks before, written out: attention then MLP, each added to the stream
+        h = layer_norm(x, f"h.{i}.ln_1")
+        qkv = h @ w[f"h.{i}.attn.c_attn.weight"] + w[f"h.{i}.attn.c_attn.bias"]
+        q_, k_, v_ = (t.view(len(ids), H, hs).transpose(0, 1) for t in qkv.split(C, dim=1))
+        att = (q_ @ k_.transpose(1, 2) / math.sqrt(hs)).masked_fill(torch.triu(torch.ones(len(ids), len(ids)), 1).bool(),
+                                                                   float("-inf")).softmax(-1)
+        y = (att @ v_).transpose(0, 1).reshape(len(ids), C)
+        x = x + y @ w[f"h.{i}.attn.c_proj.weight"] + w[f"h.{i}.attn.c_proj.bias"]
+        m = layer_norm(x, f"h.{i}.ln_2") @ w[f"h.{i}.mlp.c_fc.weight"] + w[f"h.{i}.mlp.c_fc.bias"]
+        x = x + torch.nn.functional.gelu(m, approximate="tanh") @ w[f"h.{i}.mlp.c_proj.weight"] + w[f"h.{i}.mlp.c_proj.bias"]
+    h = layer_norm(x, f"h.{layer}.ln_1")
+    qkv = h @ w[f"h.{layer}.attn.c_attn.weight"] + w[f"h.{layer}.attn.c_attn.bias"]
+    q, k, v = (t[:, head * hs:(head + 1) * hs] for t in qkv.split(C, dim=1))
+    scores = k @ q[query]
+    weights = (scores / math.sqrt(hs)).masked_fill(torch.arange(len(ids)) > query, float("-inf")).softmax(-1)
+
+    assert got["d_k"] == hs and math.isclose(got["scale"], math.sqrt(hs))
+    assert np.allclose(got["q"], q[query][:8].numpy(), atol=1e-4)
+    assert np.allclose([r["score"] for r in got["keys"]], scores.numpy(), atol=1e-4)
+    assert np.allclose([r["scaled"] for r in got["keys"]], (scores / math.sqrt(hs)).numpy(), atol=1e-4)
+    assert [r["masked"] for r in got["keys"]] == [j > query for j in range(len(ids))]
+    assert np.allclose([r["weight"] for r in got["keys"]], weights.numpy(), atol=1e-5)
+    assert np.allclose(got["output"], (weights @ v)[:8].numpy(), atol=1e-4)
+    maps = attention_maps(loaded.model, ids)  # and the same weights the heatmap shows
+    assert np.allclose([r["weight"] for r in got["keys"]], maps[layer, head, query], atol=1e-5)
+    assert abs(sum(p for _, p in got["final"])) <= 1 and len(got["after_layer"]) == 5

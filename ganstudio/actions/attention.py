@@ -7,6 +7,7 @@ engine's worker; the pictures are drawn here with numpy + PIL (``ganstudio.gpt.h
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -15,13 +16,15 @@ import numpy as np
 from PIL import Image
 
 from ganstudio.actions.text import loaded_gpt
-from ganstudio.checks import integer, shown, text
+from ganstudio.actions.visitors import session_of
+from ganstudio.checks import boolean, integer, shown, text
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel
 from ganstudio.gpt import attention as gpt_attention
 from ganstudio.gpt import heatmaps
-from ganstudio.gpt.generate import encode_prompt
+from ganstudio.gpt.generate import SamplingConfig, encode_prompt, generate_ids
 from ganstudio.limits import LIMITS
+from ganstudio.sessions import SESSIONS
 from ganstudio.settings import SETTINGS
 
 MAX_ATTENTION_TOKENS = LIMITS.max_attention_tokens
@@ -38,32 +41,92 @@ _gan_results_lock = threading.Lock()
 # ---- text ------------------------------------------------------------------------------
 
 
-def text_attention(model: str, prompt: str, owner: str = "cli") -> dict:
-    """Attention weights of every layer and head for ``prompt``.
+MAX_CONTINUATION = 64  # tokens the model may add before its attention is shown
 
-    Returns ``tokens`` (list[str], how each token reads), ``attentions`` (float32
+
+def text_attention(model: str, prompt: str, owner: str = "cli", continue_tokens: int = 0,
+                   progress=None) -> dict:
+    """Attention weights of every layer and head over ``prompt`` and, if asked, its greedy continuation.
+
+    Returns ``tokens`` (list[str], how each token reads), ``ids``, ``attentions`` (float32
     (layers, heads, T, T); row i is what token i looks at, rows sum to 1, zero above the
-    diagonal), ``n_layers``, ``n_heads``, ``model`` and ``note`` (non-empty when the prompt was
-    cut from the left to ``MAX_ATTENTION_TOKENS`` or the model's context).
+    diagonal), ``prompt_len`` (tokens of the prompt; the rest were generated), ``n_layers``,
+    ``n_heads``, ``model`` and ``note`` (non-empty when the prompt was cut from the left to fit
+    ``MAX_ATTENTION_TOKENS`` or the model's context).
     """
     prompt = text("prompt", prompt, LIMITS.max_prompt_chars,
                   empty="the prompt is empty: type a sentence to see what attends to what")
-    loaded = loaded_gpt(model, owner)
+    continue_tokens = integer("tokens to generate first", continue_tokens or 0, 0, MAX_CONTINUATION)
+    loaded = loaded_gpt(model, owner, progress)
     limit = min(loaded.config.n_positions, MAX_ATTENTION_TOKENS)
-    encoded = encode_prompt(loaded.tokenizer, prompt, limit)
-    attentions = get_engine().run(lambda: gpt_attention.attention_maps(loaded.model, encoded.ids), owner=owner)
+    encoded = encode_prompt(loaded.tokenizer, prompt, limit - continue_tokens)
+
+    def work():
+        ids = list(encoded.ids)
+        if continue_tokens:
+            greedy = SamplingConfig(max_new_tokens=continue_tokens, temperature=0.0)
+            ids += [i for i in generate_ids(loaded.model, loaded.tokenizer, ids, greedy) if i != loaded.tokenizer.eos_id]
+        return ids, gpt_attention.attention_maps(loaded.model, ids)
+
+    ids, attentions = get_engine().run(work, owner=owner)
     note = ""
     if encoded.dropped:
-        note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens; only the last {limit} are shown "
-                f"(its first {encoded.dropped} were cut).")
+        note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens; only the last {len(encoded.ids)} are "
+                f"shown (its first {encoded.dropped} were cut).")
     return {
         "model": str(model).strip(),
-        "tokens": loaded.tokenizer.token_strings(encoded.ids),
+        "ids": ids,
+        "tokens": loaded.tokenizer.token_strings(ids),
         "attentions": attentions,
+        "prompt_len": len(encoded.ids),
         "n_layers": int(attentions.shape[0]),
         "n_heads": int(attentions.shape[1]),
         "note": note,
     }
+
+
+def explore_attention(model: str, prompt: str, owner: str = "cli", continue_tokens: int = 0, progress=None) -> dict:
+    """Analyse a prompt and keep the result in the visitor's session; returns what the page's explorer
+    draws first: tokens, the layers x heads overview, layer 0 head 0, and the ``token`` it asks for more with."""
+    data = text_attention(model, prompt, owner, continue_tokens, progress)
+    token = secrets.token_urlsafe(16)
+    session_of(owner).attention = {"token": token, **{k: data[k] for k in ("model", "ids", "tokens", "attentions",
+                                                                            "prompt_len")}}
+    return {"token": token, "model": data["model"], "tokens": data["tokens"], "prompt_len": data["prompt_len"],
+            "n_layers": data["n_layers"], "n_heads": data["n_heads"], "note": data["note"],
+            "overview": heatmaps.overview_payload(data["attentions"]),
+            "view": view_payload(data["attentions"], "head", 0, 0, False)}
+
+
+def view_payload(attentions: np.ndarray, view: str = "head", layer: int = 0, head: int = 0,
+                 discount_first_token: bool = False) -> dict:
+    """One matrix for the explorer (see ``attention_view``), compact: ``heatmaps.matrix_payload`` plus its title."""
+    shown = attention_view(attentions, [], view, layer, head, discount_first_token, size=0)
+    return {**heatmaps.matrix_payload(shown["matrix"]), "title": shown["title"], "view": view,
+            "layer": shown["layer"], "head": shown["head"]}
+
+
+def view_for(token: Any, view: Any, layer: Any, head: Any, discount: Any) -> dict | None:
+    """The explorer asks for another matrix of the analysis ``token`` names (server function)."""
+    analysis = SESSIONS.attention_with_token(token) if isinstance(token, str) else None
+    if analysis is None:
+        return None
+    return view_payload(analysis["attentions"], view, layer, head, boolean("discount first token", discount))
+
+
+def explain_for(token: Any, layer: Any, head: Any, query: Any) -> dict | None:
+    """Self-attention step by step for one head and one query token of the analysis ``token`` names."""
+    from ganstudio.gpt.explain import explain_head
+
+    analysis = SESSIONS.attention_with_token(token) if isinstance(token, str) else None
+    if analysis is None:
+        return None
+    n_layers, n_heads, T = analysis["attentions"].shape[:3]
+    layer = integer("layer", layer, 0, n_layers - 1)
+    head = integer("head", head, 0, n_heads - 1)
+    query = integer("query token", query, 0, T - 1)
+    loaded = loaded_gpt(analysis["model"])
+    return get_engine().run(lambda: explain_head(loaded.model, loaded.tokenizer, analysis["ids"], layer, head, query))
 
 
 def head_average(attentions: np.ndarray) -> np.ndarray:
@@ -96,8 +159,8 @@ def attention_view(attentions: np.ndarray, tokens: list[str], view: str = "head"
     attentions = np.asarray(attentions)
     n_layers, n_heads = attentions.shape[:2]
     layer = integer("layer", layer, 0, n_layers - 1)
+    head = integer("head", head, 0, n_heads - 1)
     if view == "head":
-        head = integer("head", head, 0, n_heads - 1)
         matrix, title = attentions[layer, head], f"layer {layer}, head {head}"
     elif view == "average":
         matrix, title = attentions[layer].mean(axis=0), f"layer {layer}, average of {n_heads} heads"
@@ -106,12 +169,10 @@ def attention_view(attentions: np.ndarray, tokens: list[str], view: str = "head"
         title = "rollout over all layers" + (" (first token discounted)" if discount_first_token else "")
     else:
         raise BadInput(f"view must be 'head', 'average' or 'rollout', got {shown(view)}")
-    return {
-        "matrix": matrix,
-        "image": heatmaps.heatmap_image(matrix, size),
-        "hover": heatmaps.hover_payload(matrix, tokens, size),
-        "title": title,
-    }
+    out = {"matrix": matrix, "title": title, "layer": layer, "head": head}
+    if size:
+        out.update(image=heatmaps.heatmap_image(matrix, size), hover=heatmaps.hover_payload(matrix, tokens, size))
+    return out
 
 
 def overview_image(attentions: np.ndarray, thumb: int = 64) -> Image.Image:

@@ -82,3 +82,33 @@ def hover_payload(matrix: np.ndarray, tokens: list[str], size: int = 512) -> dic
         "n": int(matrix.shape[0]),
         "milli": np.rint(np.asarray(matrix, dtype=np.float64) * 1000).astype(np.int32).ravel().tolist(),
     }
+
+
+# ---- compact payloads for pictures the browser draws itself (the Attention tab's explorer) ----------
+
+OVERVIEW_SIDE = 24  # cells per side of each head's thumbnail in the overview (long prompts are block-averaged)
+
+
+def matrix_payload(matrix: np.ndarray) -> dict:
+    """A (T, T) matrix as uint8 (0 = nothing, 255 = its largest value) plus that value, base64-encoded."""
+    matrix = np.nan_to_num(np.asarray(matrix, dtype=np.float32))
+    vmax = float(matrix.max()) if matrix.size else 0.0
+    cells = np.rint(matrix / vmax * 255).astype(np.uint8) if vmax > 0 else np.zeros(matrix.shape, np.uint8)
+    return {"n": int(matrix.shape[0]), "vmax": vmax, "cells": base64.b64encode(cells.tobytes()).decode("ascii")}
+
+
+def overview_payload(attentions: np.ndarray, side: int = OVERVIEW_SIDE) -> dict:
+    """Every layer's every head as a small thumbnail (block-averaged to ``side`` cells, each scaled to its own
+    largest value): ``{"layers", "heads", "side", "cells": base64 uint8 (layers, heads, side, side)}``."""
+    layers, heads, t, _ = attentions.shape
+    side = min(side, t)
+    edges = np.linspace(0, t, side + 1).round().astype(int)
+    thumbs = np.zeros((layers, heads, side, side), np.float32)
+    for r in range(side):
+        for c in range(side):
+            block = attentions[:, :, edges[r]:edges[r + 1], edges[c]:edges[c + 1]]
+            thumbs[:, :, r, c] = block.mean(axis=(2, 3)) if block.size else 0.0
+    top = thumbs.max(axis=(2, 3), keepdims=True)
+    cells = np.rint(np.divide(thumbs, top, out=np.zeros_like(thumbs), where=top > 0) * 255).astype(np.uint8)
+    return {"layers": int(layers), "heads": int(heads), "side": int(side),
+            "cells": base64.b64encode(cells.tobytes()).decode("ascii")}
