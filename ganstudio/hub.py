@@ -307,6 +307,22 @@ def _connect_failure(err: BaseException | None) -> bool:
     return False
 
 
+_reachable: dict[str, bool] = {}  # repo id -> whether the Hub answered for it (asked once per process)
+
+
+def hub_reachable(repo_id: str, timeout_s: float = 2.0) -> bool:
+    """Whether the Hub answers for ``repo_id`` right now (one HEAD, at most ``timeout_s``; remembered)."""
+    if hub_offline():
+        return False
+    if repo_id not in _reachable:
+        try:
+            get_hf_file_metadata(hf_hub_url(repo_id, CONFIG_NAME), retry_on_errors=False, timeout=timeout_s)
+            _reachable[repo_id] = True
+        except Exception:  # offline, refused, not found: either way, not a default to offer
+            _reachable[repo_id] = False
+    return _reachable[repo_id]
+
+
 def _hub_unreachable(repo_id: str, revision: str, filename: str, where: str, deadline: float) -> bool:
     """One HEAD without retries: a dead network fails in a second, not after the library's backoff.
 

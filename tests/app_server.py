@@ -28,7 +28,7 @@ from ganstudio.settings import REPO_ROOT
 READY_TIMEOUT_S = 180.0  # a cold start on a loaded 2-core machine has been seen at ~20 s; leave plenty
 ARTIFACTS = REPO_ROOT / "test-artifacts"  # git-ignored: screenshots, server logs, load figures
 # Everything a test must never leave behind in the checkout; these are caches and test output.
-SCRATCH_PARTS = {".git", "__pycache__", ".pytest_cache", "test-artifacts", ".gradio"}
+SCRATCH_PARTS = {".git", "__pycache__", ".pytest_cache", "test-artifacts", ".gradio", ".ruff_cache", "runs"}
 
 
 @contextlib.contextmanager

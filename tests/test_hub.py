@@ -285,3 +285,14 @@ def test_push_uses_hf_token_from_environment(hub_server, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
     assert hub_push.push_to_hub(_saved_model(tmp_path), "me/env-gan", private=True).endswith("/me/env-gan")
     assert hub_server.files("me/env-gan")["config.json"] == json.dumps(GAN_CONFIG).encode()
+
+
+def test_gpt2_is_offered_first_where_the_hub_answers(hub_server, monkeypatch):
+    from ganstudio.actions import text
+
+    monkeypatch.setattr(hub, "_reachable", {})
+    hub_server.add_repo("openai-community/gpt2", {"main": model_files(GPT_CONFIG)})
+    assert text.list_text_models()[0] == "openai-community/gpt2"
+    monkeypatch.setattr(hub, "_reachable", {})
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert text.list_text_models()[0] == "shakespeare-gpt"  # offline: the bundled model, which needs no network

@@ -221,7 +221,7 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
             _gan_results.popitem(last=False)
     pixels, layers = cached
     image = Image.fromarray(pixels).resize((GAN_DISPLAY_SIZE, GAN_DISPLAY_SIZE), Image.NEAREST)
-    x, y = (GAN_DISPLAY_SIZE / 2, GAN_DISPLAY_SIZE / 2) if query_xy is None else _point(query_xy)
+    x, y = _stroke_pixel(pixels) if query_xy is None else _point(query_xy)
     out = []
     for layer in layers:
         (hq, wq), (hk, wk) = layer["q_grid"], layer["k_grid"]
@@ -230,6 +230,19 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
         out.append({"name": layer["name"], "weights": weights, "q_grid": (hq, wq), "k_grid": (hk, wk),
                     "overlay": heatmaps.overlay(image, weights, (int(x), int(y)))})
     return {"image": image, "query_xy": (int(x), int(y)), "layers": out}
+
+
+def _stroke_pixel(pixels: np.ndarray) -> tuple[float, float]:
+    """Where the view starts when nobody clicked yet: the bright pixel nearest the centre (a stroke of the
+    digit, not the empty background), in display coordinates."""
+    grey = pixels.astype(np.float32).mean(axis=2)  # (H, W)
+    h, w = grey.shape
+    ys, xs = np.nonzero(grey >= max(128.0, float(grey.max()) * 0.6))
+    if not len(xs):
+        return GAN_DISPLAY_SIZE / 2, GAN_DISPLAY_SIZE / 2
+    i = int(np.argmin((ys - (h - 1) / 2) ** 2 + (xs - (w - 1) / 2) ** 2))
+    scale = GAN_DISPLAY_SIZE / w
+    return (xs[i] + 0.5) * scale, (ys[i] + 0.5) * scale
 
 
 def _point(query_xy) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from ganstudio.engine import get_engine
 from ganstudio.gpt.batch_decode import DecodeBatch
 from ganstudio.gpt.generate import SamplingConfig, encode_prompt
 from ganstudio.gpt.load import LoadedGPT, load_gpt_folder, resolve_gpt
-from ganstudio.hub import bundled_models
+from ganstudio.hub import bundled_models, hub_reachable
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, check_client_quota
 from ganstudio.settings import SETTINGS
@@ -31,12 +31,14 @@ _cache: OrderedDict[str, LoadedGPT] = OrderedDict()  # touched only on the engin
 
 
 def list_text_models() -> list[str]:
-    """Bundled GPT models first (they work offline), then the Hub ones."""
+    """GPT-2 first where the Hub answers (a Space, or any machine online): it downloads once, with progress.
+    Offline, the bundled model first: it works without a network."""
     bundled = sorted(name for name, meta in bundled_models().items() if meta.get("kind") == "gpt")
     if DEFAULT_MODEL in bundled:
         bundled.remove(DEFAULT_MODEL)
         bundled.insert(0, DEFAULT_MODEL)
-    return bundled + [name for name in HUB_TEXT_MODELS if name not in bundled]
+    hub = [name for name in HUB_TEXT_MODELS if name not in bundled]
+    return hub + bundled if hub_reachable(HUB_TEXT_MODELS[0]) else bundled + hub
 
 
 def loaded_gpt(spec: str, owner: str = "cli", progress: Callable[[str], None] | None = None) -> LoadedGPT:

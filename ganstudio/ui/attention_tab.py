@@ -113,6 +113,7 @@ def build_attention_tab(state: dict | None = None) -> None:
         gan_btn = gr.Button("Generate", variant="primary")
         with gr.Row():
             image = gr.Image(label="Click a pixel", type="pil", interactive=False, format="png")
-            overlays = gr.Gallery(label="Where it attends, per layer", columns=3, format="png")
+            overlays = gr.Gallery(label="Where it attends, per layer", columns=2, format="png", object_fit="contain",
+                                  height="auto", elem_id="gan-overlays")
         gan_btn.click(on_gan, [gan, seed, cls, qx, qy], [image, overlays, qx, qy], api_name="gan_attention", **DEVICE_WORK)
         image.select(on_pick_pixel, [gan, seed, cls], [image, overlays, qx, qy], api_visibility="private", **DEVICE_WORK)
