@@ -24,7 +24,7 @@ from ganstudio.engine import pick_device
 from ganstudio.gan import losses
 from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.diffaug import diff_augment
-from ganstudio.gan.models import build_discriminator, build_generator
+from ganstudio.gan.models import build_discriminator, build_generator, classes_from_z
 from ganstudio.gan.sources import load_training_data
 from ganstudio.gan.trainer import GanTrainer
 from ganstudio.settings import SETTINGS
@@ -48,14 +48,16 @@ def plain_loop(trainer: GanTrainer):
     def step() -> None:
         for _ in range(cfg.d_steps):
             real, y = trainer.source.sample(B)
-            y = y if spec.n_classes else None
-            fake = G(torch.randn(B, cfg.z_dim, device=device), y)
+            z = torch.randn(B, cfg.z_dim, device=device)
+            fake = G(z, y if spec.n_classes else None)
+            y_fake = classes_from_z(z, spec.z_classes) if spec.z_classes else y
             real_in = aug(real).requires_grad_(cfg.r1 > 0 and kind != "wgan-gp")
-            batch, labels = [real_in, aug(fake.detach())], None if y is None else torch.cat([y, y])
+            batch = [real_in, aug(fake.detach())]
+            labels = torch.cat([y, y_fake]) if trainer.d_classes else None
             if kind == "wgan-gp":
                 points = losses.interpolate(batch[0], batch[1], None)
                 batch.append(points)
-                labels = None if y is None else torch.cat([y, y, y])
+                labels = None if labels is None else torch.cat([labels, y])
             scores = D(torch.cat(batch), labels)
             n = B // cfg.pack
             loss_d = losses.d_loss(kind, scores[:n], scores[n:2 * n])
@@ -66,7 +68,7 @@ def plain_loop(trainer: GanTrainer):
             opt_d.zero_grad()
             loss_d.backward()
             opt_d.step()
-        loss_g = losses.g_loss(kind, D(aug(fake), y))
+        loss_g = losses.g_loss(kind, D(aug(fake), y_fake if trainer.d_classes else None))
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()

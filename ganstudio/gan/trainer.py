@@ -23,7 +23,7 @@ from ganstudio.gan.ddp import SINGLE, DistContext
 from ganstudio.gan.diffaug import diff_augment
 from ganstudio.gan.fid import FrechetScorer
 from ganstudio.gan.history import History
-from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
+from ganstudio.gan.models import GanSpec, build_discriminator, build_generator, classes_from_z
 from ganstudio.gan.sources import load_training_data, make_source
 from ganstudio.gan.snapshot import SnapshotRenderer
 
@@ -56,14 +56,21 @@ class GanTrainer:
         self.data_gen = torch.Generator().manual_seed(seed + 1)
         self.source = make_source(raw, self.device, self.data_gen)
         self.data_kind = self.source.kind
-        n_classes = self.source.n_classes if cfg.conditional else 0
-        if cfg.conditional and not n_classes:
+        n_classes = self.source.n_classes if cfg.conditional or cfg.class_from_z else 0
+        if (cfg.conditional or cfg.class_from_z) and not n_classes:
             raise BadInput(f"{self.source.name} has no class labels: turn off class-conditional training")
+        if cfg.class_from_z and n_classes > cfg.z_dim:
+            raise BadInput(f"class from z needs a latent size of at least {n_classes} (the classes), got {cfg.z_dim}")
         self.spec = self._make_spec(n_classes)
+        self.d_classes = self.spec.n_classes or self.spec.z_classes  # D is class-conditional when > 0
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
             self.G = build_generator(self.spec).to(self.device)
             self.D = build_discriminator(self.spec).to(self.device)
+        if self.device.type == "cpu" and self.spec.arch in ("dcgan", "sagan"):
+            # NHWC weights make oneDNN keep the conv activations NHWC: ~20% more steps/s (2-core AVX-512, batch 64)
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
         self.G_train, self.D_train = dist.wrap(self.G, self.device), dist.wrap(self.D, self.device)
         self.opt_g = _adam(self.G, cfg.lr_g, (cfg.beta1_g, cfg.beta2_g))
@@ -95,11 +102,12 @@ class GanTrainer:
 
     def _make_spec(self, n_classes: int) -> GanSpec:
         cfg = self.cfg
-        common = dict(arch=cfg.arch, z_dim=cfg.z_dim, n_classes=n_classes, hidden=cfg.hidden, depth=cfg.depth,
-                      width=cfg.width, heads=cfg.heads, spectral_norm=cfg.spectral_norm)
+        classes = dict(z_classes=n_classes) if cfg.class_from_z else dict(n_classes=n_classes)
+        common = dict(arch=cfg.arch, z_dim=cfg.z_dim, hidden=cfg.hidden, depth=cfg.depth,
+                      width=cfg.width, heads=cfg.heads, spectral_norm=cfg.spectral_norm, **classes)
         if self.data_kind == "2d":
             return GanSpec(**common, scale=self.source.toy.scale, pack=cfg.pack)
-        return GanSpec(**common, channels=self.source.channels, image_size=self.source.image_size)
+        return GanSpec(**common, channels=self.source.channels, image_size=self.source.image_size, g_out=cfg.g_out)
 
     # ---- budget ---------------------------------------------------------------------------
 
@@ -182,8 +190,15 @@ class GanTrainer:
             return torch.randn(n, self.cfg.z_dim, device=self.device, generator=self.z_gen)
         return self._noise.normal_(generator=self.z_gen)
 
-    def _fake_labels(self, n: int) -> torch.Tensor | None:
-        return self.source.labels(n) if self.spec.n_classes else None
+    def _fake(self, n: int, grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n fakes (with G's graph when `grad`) and the labels D judges them under (None: D is unconditional)."""
+        z = self._z(n)
+        if self.spec.z_classes:  # unconditional G; its class is read off z
+            y_g, y_d = None, classes_from_z(z, self.spec.z_classes)
+        else:
+            y_g = y_d = self.source.labels(n) if self.spec.n_classes else None
+        with torch.set_grad_enabled(grad):
+            return self.G_train(z, y_g), y_d
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.augment, self.z_gen) if self.augment else x
@@ -193,15 +208,11 @@ class GanTrainer:
         that follows (one G forward per iteration instead of two, as in PyTorch's DCGAN example)."""
         B, kind = self.cfg.batch_size, self.cfg.loss
         real, y_real = self.source.sample(B)  # (B, 2) points or (B, C, H, W) in [-1, 1]
-        y_real = y_real if self.spec.n_classes else None
-        y_fake = self._fake_labels(B)
+        y_real = y_real if self.d_classes else None
+        fake, y_fake = self._fake(B, grad=keep_fake)
         if keep_fake:
-            fake = self.G_train(self._z(B), y_fake)
             self._kept = (fake, y_fake)
             fake = fake.detach()
-        else:
-            with torch.no_grad():
-                fake = self.G_train(self._z(B), y_fake)
         real_in, fake_in = self._aug(real), self._aug(fake)
         r1 = self.cfg.r1 > 0 and kind != "wgan-gp"
         if r1:
@@ -228,11 +239,7 @@ class GanTrainer:
     def _g_update(self) -> None:
         B, kind = self.cfg.batch_size, self.cfg.loss
         kept, self._kept = self._kept, None
-        if kept is None:
-            y = self._fake_labels(B)
-            fake = self.G_train(self._z(B), y)  # (B, ...) with G's graph
-        else:
-            fake, y = kept
+        fake, y = kept if kept is not None else self._fake(B, grad=True)  # (B, ...) with G's graph
         scores = self.D(self._aug(fake), y)  # the plain D: its DDP wrapper would wait for D gradients
         loss = losses.g_loss(kind, scores)
         self.opt_g.zero_grad(set_to_none=True)
