@@ -17,7 +17,7 @@ from ganstudio.errors import StudioError
 # Modules with a `register(subparsers)` that adds their subcommands.
 FEATURE_CLIS = ("ganstudio.gan.cli", "ganstudio.gpt.cli")
 # `bench NAME` runs `ganstudio.benchmarks.NAME.run(args) -> dict`.
-BENCHMARKS = ("engine", "sample", "generate", "train", "app", "load", "hosting")
+BENCHMARKS = ("engine", "sample", "generate", "train", "app", "load", "hosting", "digits")
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -129,3 +129,14 @@ def test_sample_command_class_label(tmp_path, capsys):
     assert main(["sample", "--model", str(tmp_path / "cond"), "--n", "4", "--label", "7",
                  "--out", str(tmp_path / "bad.npy")]) == 2
     assert "--label must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_pixel_layer_is_a_transposed_conv_and_old_configs_load():
+    from ganstudio.gan.layers import PixelsConvT
+    from ganstudio.gan.models import GanSpec
+
+    layer = PixelsConvT(6, 3)
+    x = torch.randn(2, 6, 5, 5)
+    assert torch.allclose(layer(x), torch.nn.functional.conv_transpose2d(x, layer.weight, layer.bias, 2, 1), atol=1e-5)
+    old = {"arch": "dcgan", "z_dim": 8, "channels": 1, "image_size": 16, "width": 8}  # saved before g_out existed
+    assert GanSpec.from_dict(old).g_out == "conv3x3"

@@ -11,7 +11,7 @@ import torch
 from gan_helpers import tiny_image_config, tiny_images, tiny_toy_config
 from ganstudio.errors import BadInput, Diverged
 from ganstudio.gan.config import LOSSES, TOY_SETS, TrainConfig
-from ganstudio.gan.trainer import GanTrainer
+from ganstudio.gan.trainer import LOG_EVERY, GanTrainer
 
 torch.set_num_threads(1)
 CUSTOM = [[0.0, 0.0], [0.5, 0.5], [-0.5, 0.3]]
@@ -116,8 +116,9 @@ def test_divergence_stops_with_last_good_weights(tmp_path):
     good = {k: v.clone() for k, v in trainer.G.state_dict().items()}
     with torch.no_grad():
         trainer.G.z_proj.weight.fill_(float("nan"))  # inject a NaN into G
-    with pytest.raises(Diverged, match=r"training diverged at step 2"):
-        trainer.step()
+    with pytest.raises(Diverged, match=rf"training diverged at step {LOG_EVERY}\b"):  # read at the next log step
+        for _ in range(LOG_EVERY):
+            trainer.step()
     assert all(torch.equal(good[k], v) for k, v in trainer.G.state_dict().items())  # last good state is back
     assert (tmp_path / "run" / "model.safetensors").is_file()  # ...and saved
     with pytest.raises(Diverged):  # it stays stopped
@@ -168,3 +169,47 @@ def test_packing_judges_several_samples_at_once():
     assert trainer.D(torch.zeros(16, 2)).shape == (4,)
     with pytest.raises(BadInput, match="multiple of the packing"):
         tiny_toy_config("grid25", pack=3, batch_size=16).validate()
+
+
+def test_losses_are_read_every_few_steps_and_manual_steps_at_once():
+    trainer = GanTrainer(tiny_toy_config("ring8", steps=2 * LOG_EVERY + 5))
+    while not trainer.done:
+        trainer.step()
+    # the first step, every LOG_EVERY-th and the last one make history points; the UI plots these
+    assert trainer.history.points["step"] == [1, LOG_EVERY, 2 * LOG_EVERY, 2 * LOG_EVERY + 5]
+    paused = GanTrainer(tiny_toy_config("ring8", steps=0, seconds=0.0))
+    paused.step_d()
+    assert set(paused.history.latest) == {"loss_d", "d_real", "d_fake", "grad_d"}  # a D step shows at once
+    paused.step_g()
+    assert paused.history.points["step"] == [0, 1] and paused.history.latest["grad_g"] > 0
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "sagan"])
+def test_generator_drawing_pixels_with_its_last_transposed_conv(arch):
+    cfg = tiny_image_config(arch, "hinge", g_out="convT", conditional=True)
+    trainer = GanTrainer(cfg, data=tiny_images())
+    while not trainer.done:
+        trainer.step()
+    G = trainer.sampler
+    assert trainer.spec.g_out == "convT" and len(G.ups) == 1  # 4 -> 8 px in BN blocks, 8 -> 16 px draws pixels
+    out = trainer.generate(torch.zeros(3, 8), torch.tensor([0, 1, 0]))
+    assert out.shape == (3, 1, 16, 16) and out.abs().max() <= 1
+    with pytest.raises(BadInput, match="output layer"):
+        tiny_image_config(g_out="pixelshuffle").validate()
+
+
+def test_class_from_z_trains_an_unconditional_generator_with_labels():
+    cfg = tiny_image_config("dcgan", "ns", class_from_z=True, g_out="convT")
+    trainer = GanTrainer(cfg, data=tiny_images())
+    while not trainer.done:
+        trainer.step()
+    assert trainer.spec.n_classes == 0 and trainer.spec.z_classes == 2
+    assert trainer.sampler.n_classes == 0 and trainer.D.head.embed.num_embeddings == 2  # callers give no label
+    z = torch.zeros(2, 8)
+    z[0, 1] = z[1, 0] = 1.0  # argmax of the first two latent values: class 1, then class 0
+    assert torch.equal(trainer.sampler.first_features(z), trainer.sampler.z_proj(torch.cat([z, trainer.sampler.class_embed(torch.tensor([1, 0]))], 1)))
+    assert trainer.generate(torch.zeros(3, 8)).shape == (3, 1, 16, 16)  # sampling takes no label
+    with pytest.raises(BadInput, match="unconditional"):
+        tiny_image_config(class_from_z=True, conditional=True).validate()
+    with pytest.raises(BadInput, match="latent size"):
+        GanTrainer(tiny_image_config(class_from_z=True, z_dim=1), data=tiny_images())

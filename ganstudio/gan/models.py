@@ -20,6 +20,7 @@ from ganstudio.checks import shown
 from ganstudio.errors import BadInput, BadModel
 from ganstudio.gan.layers import (
     CLASS_DIM,
+    PixelsConvT,
     Projection,
     SelfAttention2d,
     dcgan_init,
@@ -45,6 +46,15 @@ class GanSpec:
     spectral_norm: bool = False  # on D (SAGAN always uses it on G and D)
     scale: float = 1.0  # 2D: coordinate scale the MLPs work in
     pack: int = 1  # 2D: PacGAN packing, D judges this many samples at once
+    # How a conv G makes pixels. "conv3x3": upsample to full size with `width` channels, then a 3x3 conv (the
+    # layout of checkpoints saved before this field existed). "convT": the last transposed conv outputs the
+    # image itself (DCGAN's original), so no full-size feature maps exist: ~2x faster on a CPU, where those
+    # maps' memory traffic (BatchNorm, ReLU, a 1-channel conv oneDNN handles slowly) dominated the step.
+    g_out: str = "conv3x3"
+    # Classes an unconditional G reads off its own latent (TrainConfig.class_from_z): the class is argmax of the
+    # first z_classes values of z, embedded like a conditional G's label, and D is class-conditional in training.
+    # Callers give no label (n_classes stays 0); crossing a class boundary in z switches the digit. 0 = off.
+    z_classes: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,7 +77,7 @@ class GanSpec:
 
     def validate(self) -> "GanSpec":
         """Bounds shared with the training form (``ganstudio.limits``); BadInput names the first bad field."""
-        from ganstudio.gan.config import ARCHS, IMAGE_SIZES
+        from ganstudio.gan.config import ARCHS, G_OUTS, IMAGE_SIZES
 
         checks.choice("arch", self.arch, ARCHS)
         checks.integer("z_dim", self.z_dim, 1, LIMITS.gan_max_z_dim)
@@ -79,6 +89,10 @@ class GanSpec:
         checks.integer("pack", self.pack, 1, LIMITS.gan_max_pack)
         checks.boolean("spectral_norm", self.spectral_norm)
         checks.number("scale", self.scale, 1e-6, 1e6)
+        checks.choice("g_out", self.g_out, G_OUTS)
+        checks.integer("z_classes", self.z_classes, 0, min(self.z_dim, LIMITS.gan_max_classes))
+        if self.z_classes and self.n_classes:
+            raise BadInput("z_classes is for an unconditional generator: set n_classes to 0")
         if self.arch != "mlp":
             if self.channels not in (1, 3):
                 raise BadInput(f"channels must be 1 or 3, got {shown(self.channels)}")
@@ -89,20 +103,29 @@ class GanSpec:
         return self
 
 
+def classes_from_z(z: torch.Tensor, k: int) -> torch.Tensor:
+    """(B,) class of each latent of an unconditional G trained with z_classes = k: argmax of z[:, :k]."""
+    return z[:, :k].argmax(1)
+
+
 class GeneratorBase(nn.Module):
     """The shared latent entry: [z, class embedding] -> z_proj."""
 
     z_proj: nn.Linear
     out_kind = "image"
 
-    def _init_latent(self, z_dim: int, n_classes: int, features: int) -> None:
-        self.z_dim, self.n_classes = z_dim, n_classes
-        self.class_embed = nn.Embedding(n_classes, CLASS_DIM) if n_classes else None
-        self.z_proj = nn.Linear(z_dim + (CLASS_DIM if n_classes else 0), features)
+    def _init_latent(self, z_dim: int, n_classes: int, features: int, z_classes: int = 0) -> None:
+        self.z_dim, self.n_classes, self.z_classes = z_dim, n_classes, z_classes
+        classes = n_classes or z_classes
+        self.class_embed = nn.Embedding(classes, CLASS_DIM) if classes else None
+        self.z_proj = nn.Linear(z_dim + (CLASS_DIM if classes else 0), features)
 
     def first_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.class_embed is not None:
-            y = default_labels(z, self.n_classes) if y is None else y
+            if self.z_classes:  # the class is part of the latent: y is ignored
+                y = classes_from_z(z, self.z_classes)
+            elif y is None:
+                y = default_labels(z, self.n_classes)
             z = torch.cat([z, self.class_embed(y)], dim=1)  # (B, z_dim + CLASS_DIM)
         return self.z_proj(z)  # (B, F)
 
@@ -115,7 +138,7 @@ class MLPGenerator(GeneratorBase):
 
     def __init__(self, spec: GanSpec):
         super().__init__()
-        self._init_latent(spec.z_dim, spec.n_classes, spec.hidden)
+        self._init_latent(spec.z_dim, spec.n_classes, spec.hidden, spec.z_classes)
         layers: list[nn.Module] = []
         for _ in range(spec.depth - 1):
             layers += [nn.ReLU(), nn.Linear(spec.hidden, spec.hidden)]
@@ -156,7 +179,8 @@ def resolution_plan(image_size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(GeneratorBase):
-    """z -> z_proj -> (C0, base, base) -> [ConvT 4x4/2, BN, ReLU] x ups -> 3x3 conv -> tanh.
+    """z -> z_proj -> (C0, base, base) -> [ConvT 4x4/2, BN, ReLU] x ups -> 3x3 conv -> tanh  (g_out "conv3x3")
+    z -> z_proj -> (C0, base, base) -> [ConvT 4x4/2, BN, ReLU] x (ups-1) -> ConvT 4x4/2 to pixels -> tanh  ("convT")
 
     With `attention=True` (SAGAN) a self-attention block follows the last-but-one upsampling
     and every conv is spectrally normalised.
@@ -166,19 +190,23 @@ class DCGANGenerator(GeneratorBase):
         super().__init__()
         base, ups = resolution_plan(spec.image_size)
         sn = attention
-        chans = [spec.width * 2 ** (ups - i) for i in range(ups + 1)]  # e.g. 256, 128, 64
+        lean = spec.g_out == "convT"
+        chans = [spec.width * 2 ** (ups - i) for i in range(ups + 1)]  # e.g. 128, 64, 32 (width 32, 28 px)
         self.base, self.c0 = base, chans[0]
-        self._init_latent(spec.z_dim, spec.n_classes, chans[0] * base * base)
+        self._init_latent(spec.z_dim, spec.n_classes, chans[0] * base * base, spec.z_classes)
         self.stem = nn.Sequential(nn.BatchNorm2d(chans[0]), nn.ReLU())
         self.ups = nn.ModuleList()
-        for i in range(ups):
+        for i in range(ups - 1 if lean else ups):
             self.ups.append(nn.Sequential(
                 maybe_sn(nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=False), sn),
                 nn.BatchNorm2d(chans[i + 1]), nn.ReLU(),
             ))
         self.attn_after = max(ups - 2, 0) if attention else -1  # attend at the last-but-one resolution
         self.attn = SelfAttention2d(chans[self.attn_after + 1], sn=True) if attention else None
-        self.to_image = maybe_sn(nn.Conv2d(chans[-1], spec.channels, 3, 1, 1), sn)
+        if lean:  # (B, C, H/2, W/2) -> (B, channels, H, W)
+            self.to_image = maybe_sn(PixelsConvT(chans[ups - 1], spec.channels), sn)
+        else:
+            self.to_image = maybe_sn(nn.Conv2d(chans[-1], spec.channels, 3, 1, 1), sn)
         dcgan_init(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False):
@@ -232,6 +260,10 @@ def build_generator(spec: GanSpec) -> nn.Module:
 
 
 def build_discriminator(spec: GanSpec) -> nn.Module:
+    if spec.z_classes:  # D judges (image, class) pairs even though G takes no class
+        from dataclasses import replace
+
+        spec = replace(spec, n_classes=spec.z_classes, z_classes=0)
     if spec.arch == "mlp":
         return MLPDiscriminator(spec)
     if spec.arch in ("dcgan", "sagan", "transformer"):

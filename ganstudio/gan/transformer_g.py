@@ -57,7 +57,7 @@ class TransformerGenerator(GeneratorBase):
         self.grid = spec.image_size // PATCH
         self.dim = spec.width
         tokens = self.grid * self.grid
-        self._init_latent(spec.z_dim, spec.n_classes, tokens * self.dim)
+        self._init_latent(spec.z_dim, spec.n_classes, tokens * self.dim, spec.z_classes)
         self.pos = nn.Parameter(0.02 * torch.randn(1, tokens, self.dim))
         self.blocks = nn.ModuleList(Block(self.dim, spec.heads) for _ in range(spec.depth))
         self.norm = nn.LayerNorm(self.dim)
