@@ -75,7 +75,8 @@ def check_training(cfg) -> Estimate:
     toy = cfg.data_kind == "2d"
     spec = GanSpec(arch=cfg.arch, z_dim=cfg.z_dim, n_classes=10 if cfg.conditional else 0,
                    channels=0 if toy else 3, image_size=0 if toy else image_size_for(cfg), hidden=cfg.hidden,
-                   depth=cfg.depth, width=cfg.width, heads=cfg.heads, spectral_norm=cfg.spectral_norm, pack=cfg.pack)
+                   depth=cfg.depth, width=cfg.width, heads=cfg.heads, spectral_norm=cfg.spectral_norm, pack=cfg.pack,
+                   g_out="conv3x3" if toy else cfg.g_out)
     estimate = gan_training_estimate(spec, cfg.batch_size, d_inputs=3 if cfg.loss == "wgan-gp" else 2)
     if estimate.total_mb > budget_mb():
         knob = "batch size" if estimate.activation_bytes > estimate.weight_bytes else (

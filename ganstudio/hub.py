@@ -15,6 +15,7 @@ Pickle weights are never downloaded or opened. Every failure is a one-line Studi
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from pathlib import Path, PurePosixPath
@@ -63,6 +64,9 @@ from ganstudio.limits import LIMITS
 from ganstudio.weights_io import CONFIG_NAME, PICKLE_NAMES, WEIGHTS_NAME, read_config
 
 install_deadline_transport()  # every Hub download below runs under a deadline the HTTP layer enforces
+# The library warns "Error while downloading ... Trying to resume" on each retry; the one line we raise when a
+# download finally fails says it better, so its retry chatter stays out of stderr and the app's log.
+logging.getLogger("huggingface_hub.file_download").setLevel(logging.ERROR)
 
 REQUIRED_FILES = (CONFIG_NAME, WEIGHTS_NAME)
 OPTIONAL_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "README.md")
@@ -142,6 +146,7 @@ def resolve(
     allow_paths: bool = True,
     timeout_s: float | None = None,
     validate: Callable[[Path], None] | None = None,
+    max_bytes: dict[str, int] | None = None,
 ) -> Path:
     """Resolve a model spec (bundled name, folder, or ``owner/name[@revision]``) to a local folder.
 
@@ -153,7 +158,7 @@ def resolve(
     ``SETTINGS.download_timeout_s``); call this off the engine's worker. ``validate(folder)`` runs as
     soon as the first file (``config.json``) is there, before the weights are fetched, so a config
     describing a model too large for this host never costs a download; weights larger than the
-    memory budget are refused from their size alone.
+    memory budget are refused from their size alone, as is any file named in ``max_bytes`` above its limit.
 
     Raises ModelNotFound, OfflineError, BadModel or BadInput, each with a one-line message that
     never shows a server path.
@@ -188,7 +193,7 @@ def resolve(
             raise ModelNotFound("no model folder at that path")
     repo_id, revision = parse_repo_spec(spec, paths=allow_paths)
     deadline = time.monotonic() + (settings.SETTINGS.download_timeout_s if timeout_s is None else timeout_s)
-    return _download(repo_id, revision, files, optional, report, deadline, validate)
+    return _download(repo_id, revision, files, optional, report, deadline, validate, max_bytes or {})
 
 
 def _validated(folder: Path, validate: Callable[[Path], None] | None) -> Path:
@@ -254,7 +259,8 @@ def hub_offline() -> bool:
 
 
 def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tuple[str, ...], report: Progress,
-              deadline: float, validate: Callable[[Path], None] | None = None) -> Path:
+              deadline: float, validate: Callable[[Path], None] | None = None,
+              max_bytes: dict[str, int] | None = None) -> Path:
     where = repo_id if revision == "main" else f"{repo_id}@{revision}"
     offline = hub_offline()
     pinned_and_cached = bool(_COMMIT_SHA.fullmatch(revision)) and all(
@@ -268,8 +274,8 @@ def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tup
         required = name in files
         # After the first file, pin the commit so every file comes from the same snapshot.
         rev = folder.name if folder is not None else revision
-        if name in (CONFIG_NAME, WEIGHTS_NAME) and not offline:
-            _check_remote_size(repo_id, name, rev, where, deadline)
+        if (name in (CONFIG_NAME, WEIGHTS_NAME) or name in (max_bytes or {})) and not offline:
+            _check_remote_size(repo_id, name, rev, where, deadline, (max_bytes or {}).get(name))
         path = _fetch(repo_id, name, rev, where, offline, required, report, deadline)
         if path is not None and folder is None:
             folder = Path(path).parents[len(PurePosixPath(name).parts) - 1]
@@ -279,9 +285,11 @@ def _download(repo_id: str, revision: str, files: tuple[str, ...], optional: tup
     return folder
 
 
-def _check_remote_size(repo_id: str, name: str, revision: str, where: str, deadline: float) -> None:
+def _check_remote_size(repo_id: str, name: str, revision: str, where: str, deadline: float,
+                       limit: int | None = None) -> None:
     """Refuse a config or weights too large to be what they claim from their announced size (one HEAD,
-    nothing downloaded): configs above ``LIMITS.max_config_bytes``, weights above the memory budget."""
+    nothing downloaded): configs above ``LIMITS.max_config_bytes``, weights above the memory budget, any
+    file above its ``limit``."""
     from ganstudio.admission import check_file_size
 
     if isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str):
@@ -296,6 +304,9 @@ def _check_remote_size(repo_id: str, name: str, revision: str, where: str, deadl
                        f"{LIMITS.max_config_bytes:,})")
     if meta.size and name == WEIGHTS_NAME:
         check_file_size(meta.size, where)
+    if meta.size and limit is not None and meta.size > limit:
+        raise BadModel(f"{where}: {name} is {meta.size:,} bytes, more than a model of its kind holds (at most "
+                       f"{limit:,})")
 
 
 def _connect_failure(err: BaseException | None) -> bool:
@@ -307,20 +318,22 @@ def _connect_failure(err: BaseException | None) -> bool:
     return False
 
 
-_reachable: dict[str, bool] = {}  # repo id -> whether the Hub answered for it (asked once per process)
+_reachable: dict[tuple[str, str], bool] = {}  # (repo id, file) -> whether the Hub answered (asked once per process)
 
 
-def hub_reachable(repo_id: str, timeout_s: float = 2.0) -> bool:
-    """Whether the Hub answers for ``repo_id`` right now (one HEAD, at most ``timeout_s``; remembered)."""
+def hub_reachable(repo_id: str, filename: str = CONFIG_NAME, timeout_s: float = 2.0) -> bool:
+    """Whether the Hub answers for ``repo_id``'s ``filename`` right now (one HEAD, at most ``timeout_s``;
+    remembered)."""
     if hub_offline():
         return False
-    if repo_id not in _reachable:
+    key = (repo_id, filename)
+    if key not in _reachable:
         try:
-            get_hf_file_metadata(hf_hub_url(repo_id, CONFIG_NAME), retry_on_errors=False, timeout=timeout_s)
-            _reachable[repo_id] = True
+            get_hf_file_metadata(hf_hub_url(repo_id, filename), retry_on_errors=False, timeout=timeout_s)
+            _reachable[key] = True
         except Exception:  # offline, refused, not found: either way, not a default to offer
-            _reachable[repo_id] = False
-    return _reachable[repo_id]
+            _reachable[key] = False
+    return _reachable[key]
 
 
 def _hub_unreachable(repo_id: str, revision: str, filename: str, where: str, deadline: float) -> bool:
@@ -394,7 +407,7 @@ def _transport_reason(err: BaseException) -> str:
 
 
 def _missing(repo_id: str, name: str, revision: str, where: str, offline: bool) -> NoReturn:
-    if name == WEIGHTS_NAME and not offline:
+    if name in (CONFIG_NAME, WEIGHTS_NAME) and not offline:
         for pickle_name in PICKLE_NAMES:  # HEAD only: a pickle is never downloaded
             try:
                 get_hf_file_metadata(hf_hub_url(repo_id, pickle_name, revision=revision), retry_on_errors=False)

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -105,36 +105,20 @@ def load_into(model: torch.nn.Module, state: Mapping[str, torch.Tensor], name: s
     model.load_state_dict(state, strict=True)
 
 
-def save_model(
-    folder: str | Path,
-    config: dict,
-    state: Mapping[str, torch.Tensor],
-    card: str | None = None,
-    extra_files: Mapping[str, bytes | str | Path] | None = None,
-) -> Path:
-    """Write config, safetensors weights, card and extra files atomically into ``folder``.
+def save_tensors(state: Mapping[str, torch.Tensor], path: str | Path) -> None:
+    """Write tensors as safetensors (on the CPU, contiguous: channels-last conv weights are not)."""
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    save_file(tensors, str(path), metadata={"format": "pt"})
 
-    The files are written into a temporary sibling folder that is renamed into place, so a
-    crash never leaves a half-written model where a loader could find it.
-    """
+
+def write_folder(folder: str | Path, write: Callable[[Path], None]) -> Path:
+    """Atomically create or replace ``folder``: ``write(tmp)`` fills a temporary sibling folder that is then
+    renamed into place, so a crash never leaves a half-written model where a loader could find it."""
     folder = Path(folder).resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
     try:
-        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
-        save_file(tensors, str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
-        if card is not None:
-            (tmp / CARD_NAME).write_text(card, encoding="utf-8")
-        for name, content in (extra_files or {}).items():
-            target = tmp / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, Path):
-                shutil.copyfile(content, target)
-            elif isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content, encoding="utf-8")
+        write(tmp)
         for path in tmp.rglob("*"):  # mkdtemp and safetensors create owner-only modes; models are meant to be shared
             path.chmod(0o755 if path.is_dir() else 0o644)
         tmp.chmod(0o755)
@@ -151,6 +135,33 @@ def save_model(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def save_model(
+    folder: str | Path,
+    config: dict,
+    state: Mapping[str, torch.Tensor],
+    card: str | None = None,
+    extra_files: Mapping[str, bytes | str | Path] | None = None,
+) -> Path:
+    """Write config, safetensors weights, card and extra files atomically into ``folder``."""
+
+    def write(tmp: Path) -> None:
+        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        save_tensors(state, tmp / WEIGHTS_NAME)
+        if card is not None:
+            (tmp / CARD_NAME).write_text(card, encoding="utf-8")
+        for name, content in (extra_files or {}).items():
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Path):
+                shutil.copyfile(content, target)
+            elif isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+
+    return write_folder(folder, write)
 
 
 def zip_folder(folder: str | Path, zip_path: str | Path) -> Path:

@@ -255,8 +255,10 @@ def test_text_streams_in_token_by_token_and_stops(page):
     }""")
     page.locator("#text-generate").click()
     box = page.locator("#text-stream .gs-tokens")
-    expect(box).to_have_attribute("data-count", re.compile(r"^[1-9]\d*$"), timeout=SLOW_MS)
-    time.sleep(1.5)
+    # Stop once a hundred tokens are on the page: the bundled model makes ~300/s alone, so most of the 1,000 are
+    # still to come even when a busy machine delays the page.
+    page.wait_for_function("() => Number(document.querySelector('#text-stream .gs-tokens')?.dataset.count || 0) >= 100",
+                           timeout=SLOW_MS)
     page.evaluate("""() => document.querySelector('#text-stop').addEventListener(
         'click', () => { window.__stopAt = performance.now(); }, {capture: true})""")
     page.locator("#text-stop").click()
@@ -264,7 +266,7 @@ def test_text_streams_in_token_by_token_and_stops(page):
     expect(page.locator("#text-stream .gs-stats")).to_contain_text("stopped")
     counts, clicked = page.evaluate("window.__counts"), page.evaluate("window.__stopAt")
     shown = [n for _, n in counts if n > 0]
-    assert len(shown) >= 5 and shown == sorted(shown), shown[:20]  # arriving, a few tokens per update
+    assert len(shown) >= 4 and shown == sorted(shown), shown[:20]  # arriving, a few tokens per update
     late = [t - clicked for t, n in counts if t > clicked]
     print(f"last tokens shown {max(late, default=0):.0f} ms after the Stop click")
     assert not late or max(late) < 1000, f"tokens kept coming {max(late):.0f} ms after Stop"

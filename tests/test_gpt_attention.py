@@ -227,3 +227,15 @@ def test_step_through_numbers_equal_a_direct_computation_from_the_weights(tiny):
     maps = attention_maps(loaded.model, ids)  # and the same weights the heatmap shows
     assert np.allclose([r["weight"] for r in got["keys"]], maps[layer, head, query], atol=1e-5)
     assert abs(sum(p for _, p in got["final"])) <= 1 and len(got["after_layer"]) == 5
+
+
+def test_gan_attention_starts_on_a_stroke_of_the_digit():
+    """With no pixel chosen, the view starts on the digit (a bright pixel), not on the black background."""
+    from ganstudio.actions.attention import gan_attention, list_attention_gans
+
+    for spec in list_attention_gans():
+        for seed in (0, 1, 2):
+            result = gan_attention(spec, seed=seed)
+            x, y = result["query_xy"]
+            grey = np.asarray(result["image"].convert("L"), dtype=np.float32)
+            assert grey[y, x] >= 128, (spec, seed, (x, y), grey[y, x])

@@ -86,7 +86,7 @@ def log_after_start(app) -> str:
     ("sample", ["../../etc", 0, 4, 1.0, -1], 0),
     ("interpolate", ["~", 0, 1, 4, "slerp", 1.0, -1], 0),
     ("generate", ["/proc/self", "Hi", 3, 0.8, 40, 1.0, 1.0, 0], 0),
-    ("attention", ["/etc", "The king", "head", 0, 0, False], 0),
+    ("attention", ["/etc", "The king", 0], 0),
     ("gan_attention", ["/tmp", 0, -1, 10, 10], 0),
 ])
 def test_server_folders_cannot_be_named_from_the_web(app, endpoint, args, index):

@@ -237,6 +237,8 @@ def _stroke_pixel(pixels: np.ndarray) -> tuple[float, float]:
     digit, not the empty background), in display coordinates."""
     grey = pixels.astype(np.float32).mean(axis=2)  # (H, W)
     h, w = grey.shape
+    if float(grey.max() - grey.min()) < 32:  # a flat picture has no stroke to start on
+        return GAN_DISPLAY_SIZE / 2, GAN_DISPLAY_SIZE / 2
     ys, xs = np.nonzero(grey >= max(128.0, float(grey.max()) * 0.6))
     if not len(xs):
         return GAN_DISPLAY_SIZE / 2, GAN_DISPLAY_SIZE / 2

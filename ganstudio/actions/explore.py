@@ -111,12 +111,14 @@ def _method(method: Any) -> str:
 
 
 def list_generators(owner: str = "cli") -> list[str]:
-    """Bundled GAN generators, then this visitor's saved runs (newest first)."""
+    """Bundled GAN generators, community ones where the Hub answers, then this visitor's saved runs (newest first)."""
     from ganstudio.actions.train import trained_models
-    from ganstudio.hub import bundled_models
+    from ganstudio.gan.community import KNOWN, layout_for
+    from ganstudio.hub import bundled_models, hub_reachable
 
     names = sorted(name for name, meta in bundled_models().items() if meta.get("kind") == "gan")
-    return names + trained_models(owner)
+    community = [repo for repo in KNOWN if hub_reachable(repo, layout_for(repo).weights)]
+    return names + community + trained_models(owner)
 
 
 def _resolve(spec: Any, owner: str, progress: Callable[[str], None] | None) -> tuple[str, Path]:

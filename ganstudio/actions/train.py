@@ -364,8 +364,11 @@ def push_checkpoint(owner: str, repo_id: str, token: str | None = None, private:
     private = checks.boolean("private", private)
     if SETTINGS.on_space and not token:
         raise BadInput("sign in with Hugging Face (the button above the Push box) to push to your own account")
+    from ganstudio.gan.io import write_card
+
     run = _current(owner)
     save_checkpoint(owner)
+    write_card(run.folder, repo_id.strip())  # the card's "how to load it" names the repo it goes to
     return push_to_hub(run.folder, repo_id.strip(), token=token or None, private=private,
                        use_login=not SETTINGS.on_space)
 

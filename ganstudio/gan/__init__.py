@@ -1,9 +1,21 @@
 """GANs: 2D toy data and image models, losses, the live trainer, metrics, checkpoints.
 
-Every generator follows one interface (see `models.py`): `z_dim`, `n_classes`, `out_kind`,
+Every generator is a `models.Generator` (with the Hub mixin: `Generator.from_pretrained(repo)`) and follows one
+interface: `z_dim`, `n_classes`, `out_kind`,
 `forward(z, y=None)`, a first layer `z_proj` on the latent code and `first_features(z, y)`.
 
 config.py (TrainConfig + presets) -> trainer.py (GanTrainer: step / snapshot) -> io.py (save_gan,
 load_gan, load_gan_spec); data2d.py / sources.py feed batches; snapshot.py + render.py draw;
 metrics2d.py scores 2D runs (PacGAN protocol); cli.py and ddp.py train headless.
 """
+
+__all__ = ["Discriminator", "Generator"]
+
+
+def __getattr__(name: str):
+    """``from ganstudio.gan import Generator`` without importing torch for every ``ganstudio.gan.*`` user."""
+    if name in __all__:
+        from ganstudio.gan import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'ganstudio.gan' has no attribute {name!r}")

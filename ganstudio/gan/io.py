@@ -1,17 +1,20 @@
 """GAN checkpoints: save a trained GAN as a model folder, load it back strictly.
 
-Folder layout (through `ganstudio.weights_io` only):
-  config.json        {"model_type": "ganstudio-gan", arch, data, z_dim, n_classes, image_shape, loss, model, train, metrics, ...}
-  model.safetensors  generator.* (EMA weights when EMA was on), discriminator.*, and generator_online.*
-                     (the raw, non-averaged G) when EMA was on — everything needed to resume
-  README.md          model card: settings, metrics, sample grid
+Folder layout — the Hub's (``PyTorchModelHubMixin``: see ``pretrained.py``), one net per folder:
+  config.json        the generator's spec, flat ({"arch", "z_dim", ...}), plus "model_type": "ganstudio-gan",
+                     data, loss, train settings, metrics, steps, ...
+  model.safetensors  the generator (the EMA copy when EMA was on)
+  README.md          model card (``card.py``): metadata, sample grid, metrics, settings
   samples.png        the sample grid
+  discriminator/     config.json + model.safetensors: D, for resuming training
+  generator_online/  config.json + model.safetensors: the raw G when `generator` is an EMA copy
+Checkpoints from before this layout (one model.safetensors with generator./discriminator./generator_online.
+prefixes and the spec under config["model"]) still load.
 """
 
 from __future__ import annotations
 
 import io as _bytes_io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,17 +27,20 @@ from ganstudio.checks import shown
 from ganstudio.errors import BadModel
 from ganstudio.gan import render
 from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
+from ganstudio.gan.pretrained import DISCRIMINATOR_TYPE, GENERATOR_TYPE, card_for
 from ganstudio.weights_io import (
+    CARD_NAME,
     CONFIG_NAME,
     WEIGHTS_NAME,
     load_into,
     read_config,
     read_state_dict,
-    save_model,
+    write_folder,
 )
 
-MODEL_TYPE = "ganstudio-gan"
-PREFIXES = ("generator.", "discriminator.", "generator_online.")
+MODEL_TYPE = GENERATOR_TYPE
+D_FOLDER, ONLINE_FOLDER = "discriminator", "generator_online"
+LEGACY_PREFIXES = ("generator.", "discriminator.", "generator_online.")
 
 
 @dataclass
@@ -68,7 +74,7 @@ class GanModel:
 
     @property
     def spec(self) -> GanSpec:
-        return GanSpec.from_dict(self.config["model"])
+        return _spec_of(self.config, "GAN")
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, y: np.ndarray | None = None, batch: int = 256) -> np.ndarray:
@@ -80,19 +86,14 @@ def save_gan(folder: str | Path, parts: GanParts, card_extra: dict | None = None
     """Write the checkpoint folder atomically; return its path (a trainer hands its ``parts()``)."""
     spec = parts.spec
     config = {
+        **spec.to_dict(),
         "model_type": MODEL_TYPE,
-        "arch": spec.arch,
         "data": parts.data,
         "data_kind": parts.data_kind,
-        "z_dim": spec.z_dim,
-        "n_classes": spec.n_classes,
         "class_names": parts.class_names[: spec.n_classes] if spec.n_classes else [],
         "image_shape": [spec.channels, spec.image_size, spec.image_size] if parts.data_kind == "image" else None,
-        "image_size": spec.image_size or None,
-        "channels": spec.channels or None,
         "loss": parts.loss,
         "ema": parts.generator_online is not None,
-        "model": spec.to_dict(),
         "train": parts.train,
         "metrics": _plain(parts.metrics),
         "steps": parts.steps,
@@ -101,50 +102,87 @@ def save_gan(folder: str | Path, parts: GanParts, card_extra: dict | None = None
         "ganstudio_version": __version__,
         **(card_extra or {}),
     }
-    state = _prefixed("generator.", parts.generator)
-    if parts.discriminator is not None:
-        state.update(_prefixed("discriminator.", parts.discriminator))
-    if parts.generator_online is not None:
-        state.update(_prefixed("generator_online.", parts.generator_online))
-    picture = samples_picture(parts.generator, parts.toy)
-    buffer = _bytes_io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return save_model(folder, config, state, card=model_card(config), extra_files={"samples.png": buffer.getvalue()})
+    picture = _png(samples_picture(parts.generator, parts.toy))
+
+    def write(tmp: Path) -> None:
+        parts.generator.save_pretrained(tmp, config=config)
+        (tmp / "samples.png").write_bytes(picture)
+        if parts.discriminator is not None:
+            parts.discriminator.save_pretrained(tmp / D_FOLDER)
+            (tmp / D_FOLDER / CARD_NAME).unlink()  # the root card describes the GAN; D is there for resuming
+        if parts.generator_online is not None:
+            parts.generator_online.save_pretrained(tmp / ONLINE_FOLDER)
+            (tmp / ONLINE_FOLDER / CARD_NAME).unlink()
+
+    return write_folder(folder, write)
+
+
+def write_card(folder: str | Path, repo_id: str | None = None) -> None:
+    """(Re)write a saved GAN's model card, e.g. with the repo id it is about to be pushed to."""
+    folder = Path(folder)
+    card_for(read_config(folder), repo_id).save(folder / CARD_NAME)
 
 
 def load_gan(folder: str | Path, device: str | torch.device = "cpu", name: str | None = None) -> GanModel:
-    """Strictly load a saved GAN (generator in eval mode; discriminator when present).
+    """Strictly load a saved GAN (generator in eval mode; discriminator when saved).
 
     The config is checked and the nets' memory estimated before anything is built; ``name`` is how
     messages call the model (default: the folder's name).
     """
-    from ganstudio.admission import check_file_size
-
     folder = Path(folder)
     name = name or folder.name
     config, spec = check_gan_config(folder, name)
-    weights = folder / WEIGHTS_NAME
-    if weights.is_file():
-        check_file_size(weights.stat().st_size, name)
-    state = read_state_dict(folder, name=name)
-    stray = [k for k in state if not k.startswith(PREFIXES)]
-    if stray:
-        raise BadModel(f"{name}: unexpected weight {shown(stray[0])} (not generator/discriminator)")
-    generator = build_generator(spec)
-    load_into(generator, _strip("generator.", state), f"{name} generator")
-    discriminator = None
-    d_state = _strip("discriminator.", state)
-    if d_state:
-        discriminator = build_discriminator(spec)
-        load_into(discriminator, d_state, f"{name} discriminator")
+    generator = load_generator(folder, name, checked=(config, spec))
+    discriminator = load_discriminator(folder, name, checked=(config, spec))
+    if discriminator is not None:
         discriminator.to(device).eval()
     data_kind = config.get("data_kind") or ("2d" if spec.arch == "mlp" else "image")
     return GanModel(config, generator.to(device).eval(), discriminator, data_kind, folder)
 
 
+def load_generator(folder: str | Path, name: str | None = None, checked: tuple[dict, GanSpec] | None = None) -> nn.Module:
+    """The generator of a checkpoint folder, strictly loaded (train mode; callers pick eval)."""
+    folder = Path(folder)
+    name = name or folder.name
+    config, spec = checked or check_gan_config(folder, name)
+    generator = build_generator(spec)
+    load_into(generator, _weights(folder, name, config, "generator."), f"{name} generator")
+    return generator
+
+
+def load_discriminator(folder: str | Path, name: str | None = None,
+                       checked: tuple[dict, GanSpec] | None = None) -> nn.Module | None:
+    """The discriminator of a GAN's folder (None when it was saved without one), or of a folder holding a
+    discriminator alone (``Discriminator.save_pretrained``)."""
+    folder = Path(folder)
+    name = name or folder.name
+    config, spec = checked or check_gan_config(folder, name, (MODEL_TYPE, DISCRIMINATOR_TYPE))
+    if config.get("model_type") == DISCRIMINATOR_TYPE:
+        state = _weights(folder, name, config, "")
+    elif is_legacy(config):
+        state = _weights(folder, name, config, "discriminator.")
+    elif (folder / D_FOLDER / WEIGHTS_NAME).is_file():
+        sub_config, _ = check_gan_config(folder / D_FOLDER, f"{name} discriminator", (DISCRIMINATOR_TYPE,))
+        state = _weights(folder / D_FOLDER, name, sub_config, "")
+    else:
+        state = {}
+    if not state:
+        return None
+    discriminator = build_discriminator(spec)
+    load_into(discriminator, state, f"{name} discriminator")
+    return discriminator
+
+
 def load_online_generator(folder: str | Path, spec: GanSpec) -> nn.Module | None:
     """The raw (non-EMA) generator of a checkpoint, for resuming; None when it was saved without EMA."""
-    state = _strip("generator_online.", read_state_dict(folder))
+    folder = Path(folder)
+    config = read_config(folder)
+    if is_legacy(config):
+        state = _weights(folder, folder.name, config, "generator_online.")
+    elif (folder / ONLINE_FOLDER / WEIGHTS_NAME).is_file():
+        state = _weights(folder / ONLINE_FOLDER, folder.name, {}, "")
+    else:
+        return None
     if not state:
         return None
     generator = build_generator(spec)
@@ -152,23 +190,55 @@ def load_online_generator(folder: str | Path, spec: GanSpec) -> nn.Module | None
     return generator
 
 
-def check_gan_config(folder: str | Path, name: str) -> tuple[dict, GanSpec]:
-    """The folder's config.json, checked: a GAN Studio generator whose nets fit the memory budget."""
+def check_gan_config(folder: str | Path, name: str, kinds: tuple[str, ...] = (MODEL_TYPE,)) -> tuple[dict, GanSpec]:
+    """The folder's config.json, checked: a GAN Studio net (``kinds``) that fits the memory budget."""
     from ganstudio.admission import check_gan_checkpoint
 
     config = read_config(folder, name)
-    if config.get("model_type") != MODEL_TYPE:
-        raise BadModel(f"{name}: not a GAN Studio generator (model_type {shown(config.get('model_type'))})")
-    spec = GanSpec.from_dict(config.get("model"), name)
+    if config.get("model_type") not in kinds:
+        what = "generator" if kinds == (MODEL_TYPE,) else "net"
+        raise BadModel(f"{name}: not a GAN Studio {what} (model_type {shown(config.get('model_type'))})")
+    spec = _spec_of(config, name)
     check_gan_checkpoint(spec, name)
     return config, spec
+
+
+def is_legacy(config: dict) -> bool:
+    """Saved before the Hub layout: the spec under "model", every net in one prefixed weights file."""
+    return isinstance(config.get("model"), dict)
+
+
+def _spec_of(config: dict, name: str) -> GanSpec:
+    if is_legacy(config):
+        return GanSpec.from_dict(config["model"], name)
+    return GanSpec.from_dict({k: config[k] for k in GanSpec.__dataclass_fields__ if k in config}, name)
+
+
+def _weights(folder: Path, name: str, config: dict, prefix: str) -> dict[str, torch.Tensor]:
+    """One net's tensors: a legacy file's ``prefix`` part, or the whole file of a one-net folder."""
+    from ganstudio.admission import check_file_size
+
+    weights = folder / WEIGHTS_NAME
+    if weights.is_file():
+        check_file_size(weights.stat().st_size, name)
+    state = read_state_dict(folder, name=name)
+    if not is_legacy(config):
+        return state
+    stray = [k for k in state if not k.startswith(LEGACY_PREFIXES)]
+    if stray:
+        raise BadModel(f"{name}: unexpected weight {shown(stray[0])} (not generator/discriminator)")
+    return _strip(prefix, state)
 
 
 def resolve_gan(spec: str, progress=None, allow_paths: bool = True) -> Path:
     """The local folder of a GAN spec (bundled name, folder or Hub repo ``owner/name[@rev]``); downloads
     happen here, so call it off the engine's worker. The config is checked before the weights come."""
+    from ganstudio.gan.community import resolve_community
     from ganstudio.hub import resolve
 
+    community = resolve_community(spec, progress)  # a registered community repo, converted once
+    if community is not None:
+        return community
     return resolve(spec, files=(CONFIG_NAME, WEIGHTS_NAME), optional=("README.md", "samples.png"),
                    progress=progress, allow_paths=allow_paths, validate=lambda folder: check_gan_config(folder, spec))
 
@@ -232,48 +302,10 @@ def _extent_of(points: np.ndarray) -> tuple[float, float, float, float]:
     return (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
 
 
-def model_card(config: dict) -> str:
-    metrics = config.get("metrics") or {}
-    metric_lines = "\n".join(f"| {k} | {v} |" for k, v in metrics.items()) or "| (none) | |"
-    train = config.get("train") or {}
-    keys = ("loss", "steps", "seconds", "batch_size", "z_dim", "lr_g", "lr_d", "d_steps", "ema", "spectral_norm",
-            "diffaug", "conditional", "seed")
-    settings = "\n".join(f"| {k} | {train.get(k)!r} |" for k in keys if k in train)
-    return f"""---
-library_name: ganstudio
-tags: [gan, ganstudio, {config['arch']}]
----
-# {config['arch'].upper()} GAN on {config['data']}
-
-Trained with GAN Studio for {config['steps']} steps ({config['seconds']} s of training).
-Generator: `{config['arch']}`, latent size {config['z_dim']}, {config['n_classes'] or 'no'} classes,
-output {'2D points' if config['data_kind'] == '2d' else 'images ' + 'x'.join(map(str, config['image_shape'] or []))}.
-
-![samples](samples.png)
-
-## Metrics
-
-| metric | value |
-| --- | --- |
-{metric_lines}
-
-## Training settings
-
-| setting | value |
-| --- | --- |
-{settings}
-
-Load it with `ganstudio.gan.io.load_gan_spec("<this repo or folder>")`, or sample from the command line:
-`python -m ganstudio sample --model <repo or folder> --n 64 --out samples.png`.
-
-```json
-{json.dumps(config.get('model', {}), sort_keys=True)}
-```
-"""
-
-
-def _prefixed(prefix: str, module: nn.Module) -> dict[str, torch.Tensor]:
-    return {prefix + k: v for k, v in module.state_dict().items()}
+def _png(picture) -> bytes:
+    buffer = _bytes_io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _strip(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -27,6 +27,7 @@ from ganstudio.gan.layers import (
     default_labels,
     maybe_sn,
 )
+from ganstudio.gan.pretrained import Pretrained
 from ganstudio.limits import LIMITS
 
 
@@ -108,17 +109,24 @@ def classes_from_z(z: torch.Tensor, k: int) -> torch.Tensor:
     return z[:, :k].argmax(1)
 
 
-class GeneratorBase(nn.Module):
-    """The shared latent entry: [z, class embedding] -> z_proj."""
+class Generator(nn.Module, Pretrained):
+    """Any GAN Studio generator: the shared latent entry [z, class embedding] -> z_proj, sampling, and the Hub's
+    ``save_pretrained`` / ``from_pretrained`` (``Generator.from_pretrained(repo)`` builds whichever
+    architecture the repo's config names)."""
 
     z_proj: nn.Linear
     out_kind = "image"
+    role = "generator"
 
-    def _init_latent(self, z_dim: int, n_classes: int, features: int, z_classes: int = 0) -> None:
-        self.z_dim, self.n_classes, self.z_classes = z_dim, n_classes, z_classes
-        classes = n_classes or z_classes
+    def __init__(self) -> None:  # the architectures take a GanSpec; from_pretrained reads it from config.json
+        super().__init__()
+
+    def _init_latent(self, spec: GanSpec, features: int) -> None:
+        self.spec = spec
+        self.z_dim, self.n_classes, self.z_classes = spec.z_dim, spec.n_classes, spec.z_classes
+        classes = spec.n_classes or spec.z_classes
         self.class_embed = nn.Embedding(classes, CLASS_DIM) if classes else None
-        self.z_proj = nn.Linear(z_dim + (CLASS_DIM if classes else 0), features)
+        self.z_proj = nn.Linear(spec.z_dim + (CLASS_DIM if classes else 0), features)
 
     def first_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.class_embed is not None:
@@ -129,16 +137,33 @@ class GeneratorBase(nn.Module):
             z = torch.cat([z, self.class_embed(y)], dim=1)  # (B, z_dim + CLASS_DIM)
         return self.z_proj(z)  # (B, F)
 
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, labels=None):
+        """n samples as numpy: uint8 images (n, H, W, C), or float32 points (n, 2) for a 2D generator; the same
+        seed gives the same samples. ``labels`` (n,) picks the classes of a conditional generator."""
+        from ganstudio.gan.io import sample_array
+
+        return sample_array(self, n, seed, labels)
+
+
+class Discriminator(nn.Module, Pretrained):
+    """Any GAN Studio discriminator: forward(x, y=None) -> (B,) scores; saved next to its generator."""
+
+    role = "discriminator"
+
+    def __init__(self) -> None:
+        super().__init__()
+
 
 # ---- 2D ------------------------------------------------------------------------------------
 
 
-class MLPGenerator(GeneratorBase):
+class MLPGenerator(Generator):
     out_kind = "2d"
 
     def __init__(self, spec: GanSpec):
         super().__init__()
-        self._init_latent(spec.z_dim, spec.n_classes, spec.hidden, spec.z_classes)
+        self._init_latent(spec, spec.hidden)
         layers: list[nn.Module] = []
         for _ in range(spec.depth - 1):
             layers += [nn.ReLU(), nn.Linear(spec.hidden, spec.hidden)]
@@ -149,9 +174,10 @@ class MLPGenerator(GeneratorBase):
         return self.scale * self.body(self.first_features(z, y))  # (B, 2) in data coordinates
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(Discriminator):
     def __init__(self, spec: GanSpec):
         super().__init__()
+        self.spec = spec
         sn, h = spec.spectral_norm, spec.hidden
         self.pack = spec.pack
         layers: list[nn.Module] = [maybe_sn(nn.Linear(2 * spec.pack, h), sn), nn.LeakyReLU(0.2)]
@@ -178,7 +204,7 @@ def resolution_plan(image_size: int) -> tuple[int, int]:
     return base, ups
 
 
-class DCGANGenerator(GeneratorBase):
+class DCGANGenerator(Generator):
     """z -> z_proj -> (C0, base, base) -> [ConvT 4x4/2, BN, ReLU] x ups -> 3x3 conv -> tanh  (g_out "conv3x3")
     z -> z_proj -> (C0, base, base) -> [ConvT 4x4/2, BN, ReLU] x (ups-1) -> ConvT 4x4/2 to pixels -> tanh  ("convT")
 
@@ -193,7 +219,7 @@ class DCGANGenerator(GeneratorBase):
         lean = spec.g_out == "convT"
         chans = [spec.width * 2 ** (ups - i) for i in range(ups + 1)]  # e.g. 128, 64, 32 (width 32, 28 px)
         self.base, self.c0 = base, chans[0]
-        self._init_latent(spec.z_dim, spec.n_classes, chans[0] * base * base, spec.z_classes)
+        self._init_latent(spec, chans[0] * base * base)
         self.stem = nn.Sequential(nn.BatchNorm2d(chans[0]), nn.ReLU())
         self.ups = nn.ModuleList()
         for i in range(ups - 1 if lean else ups):
@@ -222,11 +248,12 @@ class DCGANGenerator(GeneratorBase):
         return (img, maps) if return_attn else img
 
 
-class ConvDiscriminator(nn.Module):
+class ConvDiscriminator(Discriminator):
     """Mirror of the generator: [conv 4x4/2, LeakyReLU] x ups, optional self-attention, projection head."""
 
     def __init__(self, spec: GanSpec, attention: bool = False):
         super().__init__()
+        self.spec = spec
         base, ups = resolution_plan(spec.image_size)
         sn = spec.spectral_norm or attention
         chans = [spec.channels] + [spec.width * 2**i for i in range(ups)]  # e.g. 1, 64, 128

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganstudio.gan.models import GanSpec, GeneratorBase
+from ganstudio.gan.models import GanSpec, Generator
 
 PATCH = 4  # pixels per token side: 28 px -> 7x7 tokens, 32 px -> 8x8
 PIXEL_CH = 16  # feature channels per output pixel before the final conv
@@ -51,13 +51,13 @@ class Block(nn.Module):
         return x, attn
 
 
-class TransformerGenerator(GeneratorBase):
+class TransformerGenerator(Generator):
     def __init__(self, spec: GanSpec):
         super().__init__()
         self.grid = spec.image_size // PATCH
         self.dim = spec.width
         tokens = self.grid * self.grid
-        self._init_latent(spec.z_dim, spec.n_classes, tokens * self.dim, spec.z_classes)
+        self._init_latent(spec, tokens * self.dim)
         self.pos = nn.Parameter(0.02 * torch.randn(1, tokens, self.dim))
         self.blocks = nn.ModuleList(Block(self.dim, spec.heads) for _ in range(spec.depth))
         self.norm = nn.LayerNorm(self.dim)
