@@ -268,3 +268,47 @@ def test_gan_attention_follows_the_clicked_pixel(client, attention_gan):
         assert picture.size == (256, 256)
     _, elsewhere, _, _ = client.predict(attention_gan, 0, -1, 230, 200, api_name="/gan_attention")
     assert not np.array_equal(pixels(overlays[0]["image"]), pixels(elsewhere[0]["image"]))
+
+
+# ---- the studio as an MCP server ----------------------------------------------------------------------
+
+
+def mcp(app_url: str, method: str, params: dict) -> dict:
+    """One JSON-RPC call to the app's MCP endpoint (streamable HTTP, stateless), as an MCP client makes it."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    request = urllib.request.Request(app_url.rstrip("/") + "/gradio_api/mcp/", data=body, headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
+    with urllib.request.urlopen(request, timeout=240) as response:
+        events = [line[6:] for line in response.read().decode().splitlines() if line.startswith("data: ")]
+    return json.loads(events[-1])["result"]
+
+
+def test_an_mcp_client_lists_the_studio_tools_and_calls_them(app_url):
+    import io
+
+    tools = {tool["name"]: tool for tool in mcp(app_url, "tools/list", {})["tools"]}
+    assert set(tools) == {"sample_gan", "generate_text", "read_attention", "train_gan"}  # the page's events stay hidden
+    for tool in tools.values():  # a description an assistant can act on, and typed, described arguments
+        assert len(tool["description"]) > 40
+        assert all(p.get("description") and ("type" in p or "enum" in p) for p in tool["inputSchema"]["properties"].values())
+    assert tools["train_gan"]["inputSchema"]["properties"]["data"]["enum"][:2] == ["ring8", "grid25"]
+
+    sampled = mcp(app_url, "tools/call", {"name": "sample_gan", "arguments": {"model": "digits-cdcgan", "n": 4, "seed": 1}})
+    image = next(c for c in sampled["content"] if c["type"] == "image")
+    picture = Image.open(io.BytesIO(base64.b64decode(image["data"])))
+    assert picture.size[0] >= 2 * 28 and np.asarray(picture.convert("L")).std() > 20  # digits, not a blank
+
+    call = {"name": "generate_text", "arguments": {"prompt": "ROMEO.", "max_new_tokens": 12, "seed": 3}}
+    first, again = mcp(app_url, "tools/call", call), mcp(app_url, "tools/call", call)
+    assert not first["isError"] and first["content"][0]["text"].strip()
+    assert first["content"] == again["content"]  # same seed, same text
+
+    read = mcp(app_url, "tools/call", {"name": "read_attention", "arguments": {"prompt": "To be or not to be", "head": 0}})
+    assert "attends_to" in read["content"][0]["text"]
+
+    trained = mcp(app_url, "tools/call", {"name": "train_gan", "arguments": {"data": "ring8", "seconds": 2}})
+    kinds = [c["type"] for c in trained["content"]]
+    assert "image" in kinds and any("modes" in c.get("text", "") for c in trained["content"]), trained["content"]
+
+    refused = mcp(app_url, "tools/call", {"name": "sample_gan", "arguments": {"model": "/etc", "n": 4}})
+    assert refused["isError"] and len(refused["content"][0]["text"].splitlines()) == 1

@@ -407,7 +407,7 @@ def test_tab_exposes_sample_and_explore_and_turns_errors_into_gradio_errors():
         with gr.Tabs() as tabs:
             with gr.Tab("Explore"):
                 build_explore_tab({"tabs": tabs})
-    endpoints = demo.get_api_info()["named_endpoints"]
+    endpoints = demo.get_api_info(all_endpoints=True)["named_endpoints"]
     params = {name: [p["parameter_name"] for p in endpoints[name]["parameters"]] for name in ("/sample", "/explore")}
     assert params["/sample"] == ["spec", "seed", "n", "psi", "class_id"]
     assert params["/explore"] == params["/sample"] + ["method"] + [f"slider_{i + 1}" for i in range(K_SLIDERS)]

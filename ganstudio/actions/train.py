@@ -400,6 +400,17 @@ def trained_folder(owner: str, name: str) -> Path | None:
     return run.folder if run is not None and run.task.saved else None
 
 
+def run_figures(owner: str, name: str) -> dict:
+    """A saved run's final figures from its checkpoint: steps, seconds of training, metrics."""
+    from ganstudio.weights_io import read_config
+
+    folder = trained_folder(owner, name)
+    if folder is None:
+        raise BadInput(f"no saved run named {name!r} in this session")
+    config = read_config(folder, name)
+    return {"steps": config.get("steps"), "seconds": config.get("seconds"), "metrics": config.get("metrics") or {}}
+
+
 def latest_trained(owner: str) -> str | None:
     """The name of this visitor's most recent saved run (Open in Explore shows it)."""
     names = trained_models(owner)
@@ -412,5 +423,5 @@ resume = resume_training
 __all__ = [
     "default_params", "make_config", "start_training", "poll_training", "stop_training", "pause_training",
     "resume_training", "single_step", "reset", "save_checkpoint", "push_checkpoint", "trained_models",
-    "trained_folder", "latest_trained", "StudioError", "CANCELLED",
+    "trained_folder", "run_figures", "latest_trained", "StudioError", "CANCELLED",
 ]

@@ -11,9 +11,10 @@ from ganstudio.sessions import SESSIONS
 from ganstudio.settings import SETTINGS
 from ganstudio.ui.attention_tab import build_attention_tab
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import name_fields_in_gradio_checks, owner, user_error
+from ganstudio.ui.common import DEVICE_WORK, name_fields_in_gradio_checks, owner, user_error
 from ganstudio.ui.explore_tab import build_explore_tab
 from ganstudio.ui.text_tab import build_text_tab
+from ganstudio.ui.tools import TOOLS, UNQUEUED
 from ganstudio.ui.train_tab import build_train_tab
 
 QUEUE_SIZE = 64  # requests waiting beyond this get "queue full" instead of piling up
@@ -79,6 +80,8 @@ def build_demo() -> gr.Blocks:
                 build_attention_tab(shared)
         train.to_explore.click(open_in_explore, None, [tabs, explore.model, train.status], api_visibility="private")
         gr.api(system.engine_stats, api_name="engine_stats", api_visibility="undocumented")  # load tests read it
+        for tool in TOOLS:  # what assistants (MCP) and the API page see
+            gr.api(tool, api_name=tool.__name__, **({"queue": False} if tool in UNQUEUED else DEVICE_WORK))
         demo.unload(_end_session)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=EVENT_CONCURRENCY)
     return demo
@@ -99,4 +102,5 @@ def launch_kwargs() -> dict:
         "show_error": False,  # a bug shows a plain "Error"; our own messages (gr.Error) always show
         "allowed_paths": [str(SESSIONS.root)],
         "max_threads": MAX_THREADS,
+        "mcp_server": True,  # /gradio_api/mcp/: the tools of ganstudio.ui.tools, for assistants
     }

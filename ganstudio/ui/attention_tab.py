@@ -14,7 +14,7 @@ from ganstudio.actions import attention as actions
 from ganstudio.actions.text import list_text_models
 from ganstudio.errors import StudioError
 from ganstudio.ui.attention_view import attention_view
-from ganstudio.ui.common import DEVICE_WORK, handled, owner, user_error
+from ganstudio.ui.common import DEVICE_WORK, PAGE_API, handled, owner, user_error
 
 DEFAULT_PROMPT = "The king is dead. Long live the king, for the king is wise."
 ANY_CLASS = -1
@@ -98,6 +98,7 @@ def build_attention_tab(state: dict | None = None) -> None:
         explorer = attention_view(view, explain)
         note = gr.Markdown("")
         show_btn.click(on_attention, [model, prompt, continue_tokens], [explorer, note], api_name="attention",
+                       **PAGE_API,
                        **DEVICE_WORK)
 
     with gr.Tab("Image"):
@@ -115,5 +116,6 @@ def build_attention_tab(state: dict | None = None) -> None:
             image = gr.Image(label="Click a pixel", type="pil", interactive=False, format="png")
             overlays = gr.Gallery(label="Where it attends, per layer", columns=2, format="png", object_fit="contain",
                                   height="auto", elem_id="gan-overlays")
-        gan_btn.click(on_gan, [gan, seed, cls, qx, qy], [image, overlays, qx, qy], api_name="gan_attention", **DEVICE_WORK)
+        gan_btn.click(on_gan, [gan, seed, cls, qx, qy], [image, overlays, qx, qy], api_name="gan_attention",
+                      **PAGE_API, **DEVICE_WORK)
         image.select(on_pick_pixel, [gan, seed, cls], [image, overlays, qx, qy], api_visibility="private", **DEVICE_WORK)

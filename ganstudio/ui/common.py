@@ -18,6 +18,9 @@ from ganstudio.settings import SETTINGS
 # well above the visitors at once: a generation holds its slot while it streams, and a slot short of
 # that makes the next visitor's slider wait in Gradio's queue instead of joining the engine's batch.
 DEVICE_WORK = {"concurrency_id": "device", "concurrency_limit": 64}
+# The tabs' own endpoints: gradio_client may call them by name, but the API page and MCP offer the tools of
+# ``ui/tools.py`` instead (these take and return what the page draws, not what a script or an assistant wants).
+PAGE_API = {"api_visibility": "undocumented"}
 LOG_CHARS = 160  # an expected mistake is logged as one line of at most this many characters
 
 log = logging.getLogger("ganstudio")

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ganstudio.actions import explore as actions
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK, owner, user_error
+from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
 
 K_SLIDERS = 6  # sliders on screen, the first K directions of the chosen method (on_explore names six)
 DEFAULT_MODEL = "digits-dcgan"
@@ -206,7 +206,7 @@ def build_explore_tab(state: dict) -> ExploreTab:
     grid_inputs = [model, seed, n, psi, cls]
     explore_inputs = [*grid_inputs, method, *sliders]
 
-    sample_btn.click(on_sample, grid_inputs, grid, api_name="sample", **DEVICE_WORK).then(
+    sample_btn.click(on_sample, grid_inputs, grid, api_name="sample", **PAGE_API, **DEVICE_WORK).then(
         lambda: [gr.update(value=0) for _ in range(K_SLIDERS)], None, sliders, api_visibility="private"
     )
     gr.on(
@@ -214,7 +214,7 @@ def build_explore_tab(state: dict) -> ExploreTab:
         on_explore,
         explore_inputs,
         grid,
-        api_name="explore",
+        api_name="explore", **PAGE_API,
         trigger_mode="always_last",
         show_progress="hidden",
         **DEVICE_WORK,
@@ -229,7 +229,7 @@ def build_explore_tab(state: dict) -> ExploreTab:
         on_interpolate,
         [model, seed_a, seed_b, steps, mode, psi, cls],
         [strip, animation, interp_files, interp_note],
-        api_name="interpolate",
+        api_name="interpolate", **PAGE_API,
         **DEVICE_WORK,
     )
 

@@ -15,7 +15,7 @@ import gradio as gr
 
 from ganstudio.actions import text as actions
 from ganstudio.limits import LIMITS
-from ganstudio.ui.common import DEVICE_WORK, handled, owner
+from ganstudio.ui.common import DEVICE_WORK, PAGE_API, handled, owner
 from ganstudio.ui.token_view import token_view
 
 DEFAULT_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
@@ -111,9 +111,9 @@ def build_text_tab(state: dict | None = None) -> None:
         on_generate,
         [model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed],
         [stream, note, plain],
-        api_name="generate",
+        api_name="generate", **PAGE_API,
         show_progress="minimal",
         **DEVICE_WORK,
     )
-    stop_btn.click(on_stop, None, None, api_name="stop_generation", queue=False)  # not behind anyone
+    stop_btn.click(on_stop, None, None, api_name="stop_generation", queue=False, **PAGE_API)  # not behind anyone
     dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private")

@@ -17,7 +17,7 @@ from ganstudio.actions import train as actions
 from ganstudio.actions import train_view
 from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
-from ganstudio.ui.common import DEVICE_WORK, owner, user_error
+from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
 from ganstudio.ui.live_view import live_view
 
 DATA_CHOICES = [
@@ -389,20 +389,22 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     canvas.select(on_canvas_click, points, [points, canvas, view], **private_api)
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
     start.click(on_start, form + [points], [status, timer, view, *buttons], api_name="train_start",
-                show_progress="minimal", **DEVICE_WORK)
+                show_progress="minimal", **PAGE_API, **DEVICE_WORK)
     timer.tick(on_poll, shown_state, poll_outputs, show_progress="hidden", queue=False, **private_api)
     poll_btn = gr.Button("Refresh", visible=False)
-    poll_btn.click(on_poll, None, poll_outputs, api_name="train_poll", queue=False)  # reads a snapshot: never queued
-    pause.click(on_pause, None, [status, timer, *buttons], api_name="train_pause", show_progress="hidden")
-    stop.click(on_stop, None, [status, *buttons], api_name="train_stop", show_progress="minimal")
+    poll_btn.click(on_poll, None, poll_outputs, api_name="train_poll", queue=False,  # reads a snapshot: never queued
+                   **PAGE_API)
+    pause.click(on_pause, None, [status, timer, *buttons], api_name="train_pause", show_progress="hidden",
+                **PAGE_API)
+    stop.click(on_stop, None, [status, *buttons], api_name="train_stop", show_progress="minimal", **PAGE_API)
     step_outputs = [status, metrics, game]
     step_d.click(on_step_d, None, step_outputs, show_progress="hidden", **private_api)
     step_g.click(on_step_g, None, step_outputs, show_progress="hidden", **private_api)
     step_both.click(on_step_both, None, step_outputs, show_progress="hidden", **private_api)
     reset.click(on_reset, [data, points, seed], [status, bar, metrics, game, timer, shown_state, view, *buttons],
                 **private_api)
-    save.click(on_save, None, download, api_name="train_save")
-    push.click(on_push, [repo, private], push_result, api_name="train_push")
+    save.click(on_save, None, download, api_name="train_save", **PAGE_API)
+    push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
     lesson_outputs = [data, loss, seconds, batch, lr_g, lr_d, ema, pack, status, timer, view, *buttons]
     collapse_btn.click(on_lesson_collapse, None, lesson_outputs, **private_api)
     fix_btn.click(on_lesson_fix, None, lesson_outputs, **private_api)
