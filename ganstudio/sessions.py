@@ -162,6 +162,7 @@ class SessionRegistry:
         self._lock = threading.Lock()
         self._swept_at = time.monotonic()
         self.on_end: list[Callable[[Session], None]] = []  # called when a session ends (cancel jobs, drop caches)
+        self.on_sweep: list[Callable[[], None]] = []  # called by every periodic sweep (other clean-ups that are due)
 
     def get(self, sid: str, client: str | None = None) -> Session:
         """The session for ``sid`` (created on first sight); marks it as seen."""
@@ -231,6 +232,11 @@ class SessionRegistry:
         idle = [s for s in self.all() if now - s.last_seen > SETTINGS.session_idle_s and not is_busy(s)]
         for session in idle:
             self.end(session.id)
+        for callback in self.on_sweep:
+            try:
+                callback()
+            except Exception:  # a clean-up that fails now is tried again at the next sweep
+                pass
         return len(idle)
 
     def _maybe_sweep(self) -> None:

@@ -302,3 +302,54 @@ def test_attention_explorer_labels_scale_and_click_through(page):
     expect(steps).to_contain_text("softmax(q·kᵀ / √dₖ + mask)")
     expect(steps).to_contain_text("the model's own prediction for the next token")
     page.screenshot(path=str(ARTIFACTS / "attention-explorer.png"), full_page=True)
+
+
+def test_shared_links_reopen_an_explore_grid_and_a_generation(app, browser):
+    """Share from Explore and from Text, close the sharer's page (its session ends), open both links as a
+    stranger: the same tab, settings and results, the grid drawn again and the text still shaded by probability."""
+    sharer = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"])
+    page = sharer.new_page()
+    page.set_default_timeout(UI_MS)
+    page.goto(app.url)
+
+    def share() -> str:
+        button = page.locator("button:visible").filter(has_text=re.compile("Share this result|Link copied"))
+        button.click()
+        page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('deep_link=')",
+                               timeout=UI_MS)
+        expect(button).to_have_text(re.compile("Share this result"))  # "Link copied" for a second, then back
+        link = page.evaluate("navigator.clipboard.readText()")
+        page.evaluate("navigator.clipboard.writeText('')")
+        return link
+
+    page.get_by_role("tab", name="Explore").click()
+    grid = page.locator("#explore-grid img")
+    expect(grid).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
+    before = grid.get_attribute("src")
+    seed = page.get_by_label("Seed", exact=True)
+    seed.fill("7")
+    seed.press("Enter")
+    wait_for_change(lambda: grid.get_attribute("src"), before, what="sample grid")
+    explore_link = share()
+    page.get_by_role("tab", name="Text").click()
+    page.locator("#text-generate").click()
+    box = page.locator("#text-stream .gs-tokens")
+    expect(box).to_have_attribute("data-done", "1", timeout=SLOW_MS)
+    count = box.get_attribute("data-count")
+    text_link = share()
+    sharer.close()
+
+    stranger = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = stranger.new_page()
+    opened.set_default_timeout(UI_MS)
+    opened.goto(explore_link)
+    expect(opened.get_by_role("tab", name="Explore", selected=True)).to_be_visible()
+    expect(opened.get_by_label("Seed", exact=True)).to_have_value("7")
+    expect(opened.locator("#explore-grid img")).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
+    opened.goto(text_link)
+    expect(opened.get_by_role("tab", name="Text", selected=True)).to_be_visible()
+    restored = opened.locator("#text-stream .gs-tokens")
+    expect(restored).to_have_attribute("data-count", count, timeout=UI_MS)
+    assert opened.locator("#text-stream .gs-tok").count() == int(count)  # shaded tokens, not plain text
+    opened.screenshot(path=str(ARTIFACTS / "shared-text.png"))
+    stranger.close()

@@ -20,6 +20,7 @@ from ganstudio.gpt.load import LoadedGPT, load_gpt_folder, resolve_gpt
 from ganstudio.hub import bundled_models, hub_reachable
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, check_client_quota
+from ganstudio.shared import SHARED
 from ganstudio.settings import SETTINGS
 
 HUB_TEXT_MODELS = ("openai-community/gpt2", "distilbert/distilgpt2")  # load by name when the Hub is reachable
@@ -143,7 +144,7 @@ def tokens_since(token: Any, index: Any) -> dict | None:
     """A page catching up: the tokens of the generation ``token`` names from ``index`` on, and whether it ended."""
     if not isinstance(token, str) or not 8 <= len(token) <= 64:
         return None
-    record = SESSIONS.generation_with_token(token)
+    record = SESSIONS.generation_with_token(token) or SHARED.generation(token)
     if record is None:
         return None
     try:
@@ -153,6 +154,16 @@ def tokens_since(token: Any, index: Any) -> dict | None:
     return {"token": token, "start": index, "tokens": record["tokens"][index:], "done": record["done"],
             "stop_reason": record["stop_reason"], "count": len(record["tokens"]),
             "tokens_per_s": record["tokens_per_s"]}
+
+
+def share_generation(owner: str) -> bool:
+    """The visitor shares a link to their result: keep their finished generation for pages that open it (after
+    their session ends too). False when there is none to keep."""
+    record = session_of(owner).generation
+    if record is None or not record["done"]:
+        return False
+    SHARED.publish_generation(record)
+    return True
 
 
 def stop_generation(owner: str) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from ganstudio.engine import get_engine
 from ganstudio.sessions import SESSIONS, Session, sweep_temp_leftovers
 from ganstudio.settings import SETTINGS
+from ganstudio.shared import prune_links
 
 
 def visit(owner: str, client: str | None = None) -> str:
@@ -44,8 +45,16 @@ SESSIONS.on_end.append(lambda session: get_engine().cancel_owner(session.id))
 SESSIONS.on_end.append(_forget_cached_models)
 
 
-def start_up() -> dict:
-    """Once per app start: remove what earlier processes left behind (old sessions, half-written files)."""
+_link_folders: set[Path] = set()  # shared-link folders whose pruning is already scheduled
+
+
+def start_up(shared_links: Path | None = None) -> dict:
+    """Once per app start: remove what earlier processes left behind (old sessions, half-written files); from
+    then on, every sweep also keeps ``shared_links`` (the web server's snapshots of shared links) within bounds."""
+    if shared_links is not None and shared_links not in _link_folders:
+        _link_folders.add(shared_links)
+        SESSIONS.on_sweep.append(lambda: prune_links(shared_links))
+        prune_links(shared_links)
     removed = SESSIONS.sweep_leftovers()
     removed += sweep_temp_leftovers(Path(SETTINGS.data_dir))
     legacy = Path(SETTINGS.data_dir) / "runs"  # run folders of earlier versions, never cleaned by them

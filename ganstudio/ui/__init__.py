@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from ganstudio.actions import system, visitors
 from ganstudio.sessions import SESSIONS
@@ -55,6 +57,14 @@ def open_in_explore(request: gr.Request):
     return gr.Tabs(selected="explore"), gr.update(choices=choices, value=name), f"opened **{name}** in Explore"
 
 
+TAB_IDS = {"Train": "train", "Explore": "explore", "Text": "text", "Attention": "attention"}
+
+
+def remember_tab(evt: gr.SelectData):
+    """The session's state follows the open tab, so a link shared from it opens on the same tab."""
+    return gr.Tabs(selected=TAB_IDS.get(evt.value, "train"))
+
+
 def _end_session(request: gr.Request) -> None:
     if request is not None and request.session_hash:
         visitors.end_session(request.session_hash)
@@ -63,13 +73,13 @@ def _end_session(request: gr.Request) -> None:
 def build_demo() -> gr.Blocks:
     _configure_logging()
     name_fields_in_gradio_checks()
-    visitors.start_up()
+    visitors.start_up(shared_links=Path(get_upload_folder()) / "deep_links")  # where Gradio keeps shared links
     info = system.status()
     with gr.Blocks(title="GAN Studio", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
         gr.Markdown(f"Device: **{info['device']}** · bundled models: {', '.join(info['bundled']) or 'none'}")
         with gr.Tabs() as tabs:
-            shared = {"tabs": tabs}
+            shared = {"tabs": tabs, "demo": demo}
             with gr.Tab("Train", id="train"):
                 train = build_train_tab(shared)
             with gr.Tab("Explore", id="explore"):
@@ -79,6 +89,7 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Attention", id="attention"):
                 build_attention_tab(shared)
         train.to_explore.click(open_in_explore, None, [tabs, explore.model, train.status], api_visibility="private")
+        tabs.select(remember_tab, None, tabs, queue=False, show_progress="hidden", api_visibility="private")
         gr.api(system.engine_stats, api_name="engine_stats", api_visibility="undocumented")  # load tests read it
         for tool in TOOLS:  # what assistants (MCP) and the API page see
             gr.api(tool, api_name=tool.__name__, **({"queue": False} if tool in UNQUEUED else DEVICE_WORK))

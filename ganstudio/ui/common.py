@@ -44,6 +44,16 @@ def owner(request: gr.Request | None) -> str:
     return visitors.visit(sid, client_address(request))
 
 
+def opened_from_link(request: gr.Request | None) -> bool:
+    """The page was opened from a shared link (Gradio's deep link): its widgets hold the sharer's values."""
+    return request is not None and bool(request.query_params.get("deep_link"))
+
+
+def share_button() -> gr.DeepLinkButton:
+    """Copies a link that reopens this page as it is now (inputs and results) for whoever opens it."""
+    return gr.DeepLinkButton("Share this result (copies a link)", "Link copied", size="sm", variant="secondary")
+
+
 def user_error(err: StudioError | str) -> gr.Error:
     """The one-line message a visitor sees; logged as one short line, never as a traceback."""
     message = str(err)

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ganstudio.actions import explore as actions
 from ganstudio.errors import StudioError
-from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
+from ganstudio.ui.common import DEVICE_WORK, PAGE_API, opened_from_link, owner, share_button, user_error
 
 K_SLIDERS = 6  # sliders on screen, the first K directions of the chosen method (on_explore names six)
 DEFAULT_MODEL = "digits-dcgan"
@@ -119,6 +119,14 @@ def on_interpolate(request: gr.Request, spec, seed_a, seed_b, steps, mode, psi, 
     return [out["strip"], out["gif_path"], files, note]
 
 
+def on_reopen(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
+    """A shared link was opened: draw its grid again from the settings Gradio restored (the picture it cached for
+    the sharer does not last), and count the tab as drawn so its sliders keep the shared values."""
+    if not opened_from_link(request):
+        return gr.skip(), gr.skip()
+    return on_explore(spec, seed, n, psi, cls, method, *sliders, request), True
+
+
 def on_refresh(request: gr.Request, spec):
     """Re-list generators (a model trained in this session appears as "(your trained model)")."""
     names = actions.list_generators(owner(request))
@@ -184,7 +192,9 @@ def build_explore_tab(state: dict) -> ExploreTab:
                 label="Samples", type="pil", format="png", height=460, buttons=["download", "fullscreen"],
                 elem_id="explore-grid",
             )
-            export_btn = gr.Button("Save grid (PNG) and latents (.npy)")
+            with gr.Row():
+                export_btn = gr.Button("Save grid (PNG) and latents (.npy)")
+                share_button()
             downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, visible=False)
 
     with gr.Accordion("Interpolate between two seeds", open=False):
@@ -236,6 +246,7 @@ def build_explore_tab(state: dict) -> ExploreTab:
     tabs = state.get("tabs") if isinstance(state, dict) else None
     if tabs is not None:  # first visit draws the grid; every visit picks up a newly trained model
         drawn = gr.State(False)
+        state["demo"].load(on_reopen, explore_inputs, [grid, drawn], api_visibility="private", **DEVICE_WORK)
 
         def on_tab(evt: gr.SelectData, request: gr.Request, spec, was_drawn, *rest):
             if evt.value != "Explore":

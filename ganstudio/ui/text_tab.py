@@ -15,7 +15,7 @@ import gradio as gr
 
 from ganstudio.actions import text as actions
 from ganstudio.limits import LIMITS
-from ganstudio.ui.common import DEVICE_WORK, PAGE_API, handled, owner
+from ganstudio.ui.common import DEVICE_WORK, PAGE_API, handled, owner, share_button
 from ganstudio.ui.token_view import token_view
 
 DEFAULT_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
@@ -50,7 +50,7 @@ def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repeti
         repetition_penalty=repetition_penalty, seed=None if seed in (None, "") else seed,
         owner=owner(request), progress=lambda line: progress(None, desc=line),
     )
-    token, sent, pending, last = "", 0, [], 0.0
+    token, tail, sent, pending, last = "", "", 0, [], 0.0
     for event in events:
         if event["event"] == "start":
             token = event["token"]
@@ -64,15 +64,21 @@ def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repeti
             if now - last >= UPDATE_EVERY_S:
                 yield _payload(token, sent, pending, event["count"], event["tokens_per_s"]), gr.skip(), gr.skip()
                 sent, pending, last = sent + len(pending), [], now
-        else:
-            yield (_payload(token, sent, pending, event["count"], event["tokens_per_s"], True, event["stop_reason"]),
-                   gr.skip(), prompt + event["continuation"])
+        else:  # the last update also carries the prompt and the text, for a link that reopens this result
+            final = _payload(token, sent, pending, event["count"], event["tokens_per_s"], True, event["stop_reason"],
+                             prompt_tail=tail)
+            yield {**final, "text": event["continuation"]}, gr.skip(), prompt + event["continuation"]
 
 
 @handled
 def on_stop(request: gr.Request) -> None:
     """Stop this visitor's generation: it ends at its decode group's next step (a fraction of a second)."""
     actions.stop_generation(owner(request))
+
+
+def on_share(request: gr.Request) -> None:
+    """A link to this result is being copied: keep its tokens for whoever opens it, after this session ends too."""
+    actions.share_generation(owner(request))
 
 
 def tokens(args):
@@ -104,6 +110,7 @@ def build_text_tab(state: dict | None = None) -> None:
                 dice = gr.Button("Random seed", scale=1, min_width=60)
     note = gr.Markdown("")
     stream = token_view(tokens)
+    share = share_button()
     with gr.Accordion("Plain text", open=False):
         plain = gr.Textbox(label="Text", lines=6, buttons=["copy"])
 
@@ -117,3 +124,4 @@ def build_text_tab(state: dict | None = None) -> None:
     )
     stop_btn.click(on_stop, None, None, api_name="stop_generation", queue=False, **PAGE_API)  # not behind anyone
     dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private")
+    share.click(on_share, None, None, queue=False, api_visibility="private")

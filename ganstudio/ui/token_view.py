@@ -1,7 +1,8 @@
 """The Text tab's token view: tokens appended in the page as they arrive, each shaded by its probability.
 
 The Generate event streams small values: only the tokens that are new since its last update (and
-the prompt once). The page appends them; if it ever misses an update it asks the server for what it
+the prompt once; the last update also carries the prompt and the text, for a shared link to reopen). The page
+appends them; if it ever misses an update it asks the server for what it
 lacks (``server.tokens([token, index])``), so the text is never missing a piece. Hovering a token shows
 its probability and the model's five likeliest choices; clicking it keeps that table open below.
 ``data-count`` on the token box counts the tokens shown (the browser tests read it).
@@ -73,11 +74,18 @@ function stats(v) {
   element.querySelector('.gs-stats').textContent = `${v.count} tokens · ${v.tokens_per_s.toFixed(1)} tokens/s${tail}`;
   box().dataset.done = v.done ? '1' : '0';
 }
-async function catchUp(v) {  // an update was missed: ask for everything from the first token we lack
+async function catchUp(v) {  // an update was missed (or a shared link opened): ask for what we lack
   if (filling) return; filling = true;
-  try { const got = await server.tokens([gen, tokens.length]);
-    if (got && got.token === gen) { append(got.tokens.slice(tokens.length - got.start)); if (got.done) stats(got); }
-  } catch (e) {} finally { filling = false; }
+  let got = null;
+  try { got = await server.tokens([gen, tokens.length]); } catch (e) {}
+  if (got && got.token === gen) { append(got.tokens.slice(tokens.length - got.start)); if (got.done) stats(got); }
+  else if (v.text !== undefined) plain(v);
+  filling = false;
+}
+function plain(v) {  // a shared result whose tokens the server no longer keeps: its text, without the shading
+  element.querySelector('.gs-new').textContent = v.text;
+  element.querySelector('.gs-top5').innerHTML =
+    '<em>This shared result is shown as plain text: the server no longer keeps its token probabilities.</em>';
 }
 function apply() {
   const v = props.value || {};
