@@ -186,7 +186,7 @@ def train_gan(name: str, out: Path, seed: int = 0, steps: int | None = None) -> 
     path = save_gan(out, parts, card_extra={"ema": True, "bundled_recipe": f"python scripts/train_bundled.py {name}"})
     card = path / weights_io.CARD_NAME
     card.write_text(card.read_text(encoding="utf-8") + _gan_card_notes(name, cfg, report, speed), encoding="utf-8")
-    size = sum(p.stat().st_size for p in path.iterdir()) / 1e6
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
     log(f"saved {path} ({size:.2f} MB, {trainer.step_count} steps in {trainer.train_time:.0f}s)")
 
 
@@ -209,7 +209,8 @@ width {cfg.width}, latent {cfg.z_dim}, {labels}; {cfg.loss} loss, spectral-norm 
 Adam lr {cfg.lr_g:g}/{cfg.lr_d:g} betas ({cfg.beta1_g}, {cfg.beta2_g}), batch {cfg.batch_size}, {cfg.steps} steps (lr decays
 to 10 % over the last {cfg.lr_decay:.0%}), EMA {cfg.ema}, seed {cfg.seed}, one CPU thread:
 {speed['train_seconds']} s at {speed['steps_per_s']} steps/s on a shared 2-core CPU (mean load average {speed['mean_load_avg']}).
-Only the EMA generator (`generator.*`) and the discriminator are shipped.
+Only the EMA generator (`model.safetensors`) and the discriminator (`discriminator/`) are shipped; the raw generator,
+needed only to resume training, is left out.
 
 Checked with the shipped digit classifier (`weights/digit-classifier`, 99.2 % on held-out digits) on
 {r['samples']:,} samples (seed 1); reproduce with `python -m ganstudio bench digits --model {name}`:

@@ -173,9 +173,11 @@ def test_generate_streams_only_the_new_tokens(client):
     final = job.result(timeout=120)
     outputs = job.outputs()
     assert len(outputs) >= 5, f"expected several partial outputs, got {len(outputs)}"
-    assert outputs[0][0]["prompt_tail"] == prompt and all("prompt_tail" not in o[0] for o in outputs[1:])
+    assert outputs[0][0]["prompt_tail"] == prompt and all("prompt_tail" not in o[0] for o in outputs[1:-1])
     tokens = streamed_tokens(outputs)
     assert final[0]["done"] and final[0]["count"] == len(tokens) and 1 <= len(tokens) <= 60
+    # the last update repeats the prompt's tail and the text once, so a shared link can show the result
+    assert final[0]["prompt_tail"] == prompt and final[0]["text"] == "".join(t["text"] for t in tokens)
     assert final[2] == prompt + "".join(t["text"] for t in tokens)  # the plain text, once, at the end
     assert all(len(str(o[0])) < 4000 for o in outputs[1:]), "an update carried more than its new tokens"
     again = client.predict("shakespeare-gpt", prompt, 60, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")

@@ -246,7 +246,8 @@ def build_explore_tab(state: dict) -> ExploreTab:
     tabs = state.get("tabs") if isinstance(state, dict) else None
     if tabs is not None:  # first visit draws the grid; every visit picks up a newly trained model
         drawn = gr.State(False)
-        state["demo"].load(on_reopen, explore_inputs, [grid, drawn], api_visibility="private", **DEVICE_WORK)
+        if state.get("demo") is not None:  # a page opened from a shared link draws the shared grid
+            state["demo"].load(on_reopen, explore_inputs, [grid, drawn], api_visibility="private", **DEVICE_WORK)
 
         def on_tab(evt: gr.SelectData, request: gr.Request, spec, was_drawn, *rest):
             if evt.value != "Explore":
