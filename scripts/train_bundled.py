@@ -138,8 +138,8 @@ _BASE = dict(g_out="convT", loss="ns", lr_g=2e-3, lr_d=2e-3, diffaug="", lr_deca
 GAN_RECIPES: dict[str, dict] = {
     # unconditional G; labels still help in training: D is class-conditional and a fake's class is read off its
     # latent (class_from_z), so G learns to draw digit k where argmax z[:10] = k and samples need no label
-    "digits-dcgan": dict(_BASE, arch="dcgan", width=32, batch_size=64, steps=8000, ema=0.999, class_from_z=True),
-    "digits-sagan": dict(_BASE, arch="sagan", width=32, batch_size=32, steps=6000, ema=0.999, class_from_z=True),
+    "digits-dcgan": dict(_BASE, arch="dcgan", width=32, batch_size=64, steps=8000, ema=0.999, conditional=False, class_from_z=True),
+    "digits-sagan": dict(_BASE, arch="sagan", width=32, batch_size=32, steps=6000, ema=0.999, conditional=False, class_from_z=True),
     "digits-cdcgan": dict(_BASE, arch="dcgan", width=32, batch_size=64, steps=10000, ema=0.999, conditional=True),
 }
 CHECK_EVERY = 1000  # steps between progress reports (1,000 samples each, ~3 s)
