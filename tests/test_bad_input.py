@@ -361,7 +361,7 @@ def broken_models(tmp_path_factory) -> dict[str, Path]:
         out[f"{model}-garbage-config"] = garbage
     wrong = _copy_model("digits-dcgan", root / "wrong-shapes")
     config = json.loads((wrong / "config.json").read_text())
-    config["model"]["z_dim"] = config["z_dim"] = config["model"]["z_dim"] + 7  # weights no longer fit
+    config["z_dim"] += 7  # weights no longer fit
     (wrong / "config.json").write_text(json.dumps(config))
     out["digits-dcgan-wrong-shapes"] = wrong
     unknown = _copy_model("digits-dcgan", root / "unknown-type")

@@ -78,7 +78,7 @@ def test_unconditional_generators_take_no_label(bundled):
     if name == "digits-cdcgan":
         assert model.generator.n_classes == 10
     else:  # the class is read off z (class_from_z): callers never pass one
-        assert model.generator.n_classes == 0 and model.config["model"]["z_classes"] == 10
+        assert model.generator.n_classes == 0 and model.spec.z_classes == 10
 
 
 def test_conditional_generator_draws_the_requested_class_with_variety(judge):

@@ -52,7 +52,7 @@ def hostile(hub_server):
     config = json.loads(gan["config.json"])
     huge_gpt = {"model_type": "gpt2", "n_embd": 4096, "n_layer": 100, "n_head": 32, "vocab_size": 50257}
     absurd_gpt = {"model_type": "gpt2", "n_embd": 10**6, "n_layer": 10**4, "n_head": 1}
-    wide_gan = {**config, "model": {**config["model"], "arch": "mlp", "hidden": 20000, "depth": 100}}
+    wide_gan = {**config, "arch": "mlp", "hidden": 20000, "depth": 100}
     hub_server.add_repo("acme/huge-gpt", {"main": model_files(huge_gpt)})
     hub_server.add_repo("acme/absurd-gpt", {"main": model_files(absurd_gpt)})
     hub_server.add_repo("acme/wide-gan", {"main": model_files(wide_gan)})

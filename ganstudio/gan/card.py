@@ -33,7 +33,7 @@ TEMPLATE = """---
 
 ```python
 from ganstudio.gan import Generator
-G = Generator.from_pretrained("{{ repo_id }}")
+G = Generator.from_pretrained("{{ load_id }}"){{ load_note }}
 images = G.sample(16, seed=0)  # {{ sample_shape }}
 ```
 
@@ -59,7 +59,9 @@ def model_card(config: dict, repo_id: str | None = None, tags: list[str] | None 
     to the GAN's own (the Hub mixin's integration tags)."""
     arch, data = str(config.get("arch", "gan")), str(config.get("data") or "")
     images = config.get("data_kind", "image") == "image"
-    repo_id = repo_id or PLACEHOLDER_REPO
+    bundled = str(config.get("bundled_recipe") or "").split(" ")[-1]  # a model shipped in weights/: its name
+    load_id = repo_id or (f"weights/{bundled}" if bundled else PLACEHOLDER_REPO)
+    repo_id = repo_id or bundled or PLACEHOLDER_REPO
     metrics = {k: v for k, v in (config.get("metrics") or {}).items() if _number(v)}
     card_data = ModelCardData(
         library_name=LIBRARY,
@@ -81,6 +83,8 @@ def model_card(config: dict, repo_id: str | None = None, tags: list[str] | None 
         card_data,
         template_str=TEMPLATE,
         repo_id=repo_id,
+        load_id=load_id,
+        load_note="  # from the repository's root" if load_id.startswith("weights/") else "",
         title=f"{arch.upper()}{'' if arch.endswith('gan') else ' GAN'} on {data or 'custom data'}",
         summary=(f"{_origin(config)} Generator `{arch}`, latent size {config.get('z_dim')}, "
                  f"{config.get('n_classes') or 'no'} classes, "
