@@ -73,7 +73,9 @@ def _opening(lines: list[str]) -> int | None:
     cast = next((i for i, line in enumerate(front) if CAST.match(line)), None)
     if cast is not None:
         start = cast + 1
-    return next((i for i in range(start, len(front)) if OPENING.match(front[i])), None)
+    # a heading opens a paragraph: "Prologue" inside a list of persons is a person
+    return next((i for i in range(start, len(front)) if OPENING.match(front[i]) and (i == 0 or not front[i - 1])),
+                None)
 
 
 def _drop_title_page(lines: list[str]) -> list[str]:

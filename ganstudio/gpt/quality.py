@@ -40,6 +40,8 @@ PROMPTS = (
     "FIRST CITIZEN.\nBefore we proceed any further, hear me speak.\n",
 )
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
+GOAL_NATS_PER_CHAR = 1.30  # issue 13's goals for the bundled model (nanoGPT's shakespeare-char: 1.47)
+GOAL_REPEATED = 0.35
 
 
 @dataclass
