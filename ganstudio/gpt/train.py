@@ -79,8 +79,9 @@ class TrainConfig:
 # Settings that may change between sessions of one run (they do not change what is learned).
 RESUMABLE = {"texts", "out", "ckpt_dir", "heldout_out", "resume", "eval_every", "log_every", "ckpt_minutes",
              "threads"}
-# Settings of the fine-tune, free to change until it starts.
-FINE_TUNE = {"ul_steps", "ul_lr", "ul_weight", "ul_batch", "ul_prefix", "ul_new_tokens"}
+# Settings free to change until the fine-tune starts: its own, and `steps` (a run may end its likelihood phase
+# early; the cosine is then recomputed for the new length and the card says where it was cut).
+FINE_TUNE = {"steps", "ul_steps", "ul_lr", "ul_weight", "ul_batch", "ul_prefix", "ul_new_tokens"}
 
 
 def train_tokenizer(texts: list[str], vocab_size: int) -> str:
