@@ -1,7 +1,7 @@
-"""`python -m ganstudio generate` and `python -m ganstudio attention`.
+"""`python -m ganstudio generate`, `python -m ganstudio attention` and `python -m ganstudio text-quality`.
 
-stdout carries the result only (the text; nothing for `attention`, which writes a file);
-notes and progress go to stderr.
+stdout carries the result only (the text; nothing for `attention`, which writes a file; the
+figures for `text-quality`); notes and progress go to stderr.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ def register(subparsers) -> None:
     att.add_argument("--prompt", required=True, help="text to look at")
     att.add_argument("--out", required=True, help="output .npz: attentions (layers, heads, T, T) float32, tokens")
     att.set_defaults(handler=cmd_attention)
+
+    from ganstudio.gpt.text_quality_cli import register_text_quality
+
+    register_text_quality(subparsers, DEFAULT_MODEL, MODEL_HELP)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -95,11 +95,12 @@ class KVCache:
 
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, cfg: GPTConfig, layer: int):
+    def __init__(self, cfg: GPTConfig, layer: int, dropout: float = 0.0):
         super().__init__()
         self.layer, self.n_head = layer, cfg.n_head
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.resid_dropout = nn.Dropout(dropout)  # training only; an identity in eval mode
 
     def forward(self, x: torch.Tensor, cache: KVCache | None, return_attn: bool):
         B, T, C = x.shape
@@ -124,7 +125,7 @@ class CausalSelfAttention(nn.Module):
             else:
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
-        return self.c_proj(y), att
+        return self.resid_dropout(self.c_proj(y)), att
 
 
 def causal_mask(T: int, past: int, device: torch.device) -> torch.Tensor:
@@ -135,11 +136,12 @@ def causal_mask(T: int, past: int, device: torch.device) -> torch.Tensor:
 
 
 class MLP(nn.Module):
-    def __init__(self, cfg: GPTConfig):
+    def __init__(self, cfg: GPTConfig, dropout: float = 0.0):
         super().__init__()
         self.c_fc = nn.Linear(cfg.n_embd, cfg.inner)
         self.c_proj = nn.Linear(cfg.inner, cfg.n_embd)
         self.act = cfg.activation_function
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.c_fc(x)
@@ -149,16 +151,16 @@ class MLP(nn.Module):
             h = F.gelu(h)
         else:
             h = F.relu(h)
-        return self.c_proj(h)
+        return self.dropout(self.c_proj(h))
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: GPTConfig, layer: int):
+    def __init__(self, cfg: GPTConfig, layer: int, dropout: float = 0.0):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
-        self.attn = CausalSelfAttention(cfg, layer)
+        self.attn = CausalSelfAttention(cfg, layer, dropout)
         self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
-        self.mlp = MLP(cfg)
+        self.mlp = MLP(cfg, dropout)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None, return_attn: bool):
         a, att = self.attn(self.ln_1(x), cache, return_attn)
@@ -168,12 +170,15 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, cfg: GPTConfig):
+    def __init__(self, cfg: GPTConfig, dropout: float = 0.0):
+        """``dropout``: residual and embedding dropout while training (GPT-2's resid/embd_pdrop); it adds
+        no weights, so checkpoints load the same with or without it."""
         super().__init__()
         self.config = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.wpe = nn.Embedding(cfg.n_positions, cfg.n_embd)
-        self.h = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
+        self.drop = nn.Dropout(dropout)
+        self.h = nn.ModuleList(Block(cfg, i, dropout) for i in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         if cfg.tie_word_embeddings:
@@ -196,7 +201,7 @@ class GPT(nn.Module):
         if past + T > (cache.capacity if cache is not None else self.config.n_positions):
             raise ValueError(f"sequence of {past + T} exceeds the context of {self.config.n_positions}")
         pos = cache.positions(T) if cache is not None else torch.arange(T, device=idx.device)  # (B, T) or (T,)
-        x = self.wte(idx) + self.wpe(pos)  # (B, T, C)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         attentions = [] if return_attn else None
         for block in self.h:
             x, att = block(x, cache, return_attn)
