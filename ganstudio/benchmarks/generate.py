@@ -2,20 +2,29 @@
 
 Greedy decoding of the same number of new tokens (end-of-text ignored), same prompt, same
 torch threads, best of a few runs, prefill included. When transformers is not installed only
-our numbers are reported. `--model` picks the checkpoint (default: the bundled Shakespeare GPT).
+our numbers are reported. `--model` picks the checkpoint (default: the bundled Shakespeare GPT);
+`--model gpt2-small-shape` builds a GPT-2-small-shaped one (12 x 768, 50,257 tokens, 124 M parameters,
+float32, seeded random weights: speed does not depend on what they learnt) in a temporary folder.
+
+The memory-bandwidth floor is timed in the same run: one matrix-vector product over every weight
+matrix a token reads (the blocks' four projections and the tied output layer), i.e. what a token
+would cost if nothing else did; `fraction_of_floor` is our rate over that one.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from ganstudio.gpt.generate import SamplingConfig, stream_tokens
-from ganstudio.gpt.load import OPTIONAL_FILES, REQUIRED_FILES, load_gpt_folder
+from ganstudio.gpt.load import OPTIONAL_FILES, REQUIRED_FILES, load_gpt_folder, save_gpt
 
 DEFAULT_MODEL = "shakespeare-gpt"
+GPT2_SMALL_SHAPE = "gpt2-small-shape"
 PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?"
 NEW_TOKENS = 200  # long enough that per-token cost dominates, short enough for a 256-token context
 RUNS = 3
@@ -63,11 +72,43 @@ def _hf(model, prompt_ids: list[int], n: int) -> tuple[float, list[int]]:
     return rate, out[0, len(prompt_ids):].tolist()
 
 
+def _gpt2_small_shape(folder: Path) -> Path:
+    """A GPT-2-small-shaped checkpoint with seeded random weights (and the bundled tokenizer: its ids fit)."""
+    from ganstudio.gpt.config import GPTConfig
+    from ganstudio.gpt.model import GPT
+    from ganstudio.settings import SETTINGS
+
+    model = GPT(GPTConfig(eos_token_id=0, bos_token_id=0))
+    model.initialise(torch.Generator().manual_seed(0))
+    tokenizer_json = (SETTINGS.weights_dir / DEFAULT_MODEL / "tokenizer.json").read_text(encoding="utf-8")
+    return save_gpt(folder / GPT2_SMALL_SHAPE, model, tokenizer_json, card="GPT-2-small shape, random weights")
+
+
+@torch.inference_mode()
+def bandwidth_floor(model) -> float:
+    """Tokens/s if a token cost only one matrix-vector product over every weight matrix it reads."""
+    weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]  # lm_head (tied to wte) too
+    vectors = [torch.randn(w.shape[1]) for w in weights]
+    best = float("inf")
+    for _ in range(RUNS * 5):
+        start = time.perf_counter()
+        for w, v in zip(weights, vectors):
+            torch.mv(w, v)
+        best = min(best, time.perf_counter() - start)
+    return 1.0 / best
+
+
 def run(args) -> dict:
     from ganstudio.hub import resolve
 
     spec = getattr(args, "model", None) or DEFAULT_MODEL
-    folder = resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES)
+    if spec == GPT2_SMALL_SHAPE:
+        with tempfile.TemporaryDirectory() as tmp:
+            return _run(spec, _gpt2_small_shape(Path(tmp)), engine=False)
+    return _run(spec, resolve(spec, files=REQUIRED_FILES, optional=OPTIONAL_FILES), engine=True)
+
+
+def _run(spec: str, folder: Path, engine: bool) -> dict:
     loaded = load_gpt_folder(folder, name=spec)
     prompt_ids = loaded.tokenizer.encode(PROMPT)
     n = max(1, min(NEW_TOKENS, loaded.config.n_positions - len(prompt_ids)))  # HF refuses to run past the context
@@ -79,13 +120,17 @@ def run(args) -> dict:
         ours.append(_ours(loaded, prompt_ids, n))
         if hf_model is not None:
             hf.append(_hf(hf_model, prompt_ids, n))
+    floor = bandwidth_floor(loaded.model)
     result = {
         "model": spec,
         "new_tokens": n,
         "threads": torch.get_num_threads(),
         "ours_tokens_per_s": round(max(ours), 1),
-        "ours_via_engine_tokens_per_s": round(_through_engine(spec, PROMPT, n), 1),
+        "floor_tokens_per_s": round(floor, 1),
+        "fraction_of_floor": round(max(ours) / floor, 2),
     }
+    if engine:
+        result["ours_via_engine_tokens_per_s"] = round(_through_engine(spec, PROMPT, n), 1)
     if hf:
         hf_rate = max(rate for rate, _ in hf)
         greedy = [s.token_id for s in stream_tokens(loaded.model, loaded.tokenizer, prompt_ids,
