@@ -19,7 +19,7 @@ from app_server import ARTIFACTS, AppProcess
 
 pytest.importorskip("gradio_client")
 
-from ganstudio.benchmarks.load import LoadConfig, run_load, summarise  # noqa: E402
+from ganstudio.benchmarks.load import LoadConfig, run_load, sharing, summarise  # noqa: E402
 
 CONFIG = LoadConfig(sessions=4, seconds=15.0, stop_first_after_s=5.0)
 LATENCY_P95_BOUND_S = 20.0  # per request kind; healthy runs here are ~0.1-3 s, so this only catches hangs
@@ -46,16 +46,21 @@ def load_run():
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
+        from gradio_client import Client
+
+        stats = Client(app.url, verbose=False)
+        stats_before = stats.predict(api_name="/engine_stats")
         try:
             reports = run_load(app.url, CONFIG)
         finally:
             done.set()
             watcher.join()
+        stats_after = stats.predict(api_name="/engine_stats")
         peak = max([baseline, *samples])
         after = _settled_rss(app, baseline)
         figures = summarise(reports)
         figures.update(rss_mb_baseline=round(baseline), rss_mb_peak=round(peak), rss_mb_after=round(after),
-                       seconds=CONFIG.seconds)
+                       seconds=CONFIG.seconds, **sharing(stats_before, stats_after))
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "load.json").write_text(json.dumps(figures, indent=2))
         print("\nload figures:", json.dumps(figures, indent=2))
@@ -78,6 +83,12 @@ def test_no_request_fails(load_run):
     for kind in ("sample", "explore", "generate", "train_poll", "train_start", "train_stop"):
         assert figures["latency"][kind]["n"] >= CONFIG.sessions, f"too few {kind} requests: {figures['latency']}"
     assert all(n >= 2 for r in reports for n in r.partial_outputs), "a generation did not stream"
+
+
+def test_concurrent_generations_decode_together(load_run):
+    """The sessions' generations overlap, and the engine runs overlapping ones as one batch per step."""
+    _, figures = load_run
+    assert figures["generations_per_decode_step"] > 1.0, figures
 
 
 def test_latency_is_bounded(load_run):

@@ -25,6 +25,7 @@ TOY_DATA = ("ring8", "grid25", "spiral", "moons")  # one per session, so each ru
 GENERATOR = "digits-dcgan"
 TEXT_MODEL = "shakespeare-gpt"
 PROMPT = "ROMEO.\n"
+SETTLE_S = 60.0  # after the load, how long memory may take to come back within 10 % of its start
 
 
 @dataclass
@@ -235,8 +236,12 @@ def run(args) -> dict:
             stats_after = stats_client.predict(api_name="/engine_stats")
             done.set()
             watcher.join()
-            time.sleep(2.0)  # let the last runs wind down before reading memory again
+            left = time.monotonic()  # the visitors have left: how long until memory is back within 10 %?
             after = rss_mb(proc.pid)
+            while after > 1.1 * before and time.monotonic() - left < SETTLE_S:
+                time.sleep(0.5)
+                after = rss_mb(proc.pid)
+            settle_s = time.monotonic() - left
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -244,10 +249,10 @@ def run(args) -> dict:
     flat = {f"{kind}_{q}_s": v[f"{q}_s"] for kind, v in figures["latency"].items() for q in ("p50", "p95", "max")}
     return {"sessions": cfg.sessions, "seconds": cfg.seconds, "requests": figures["requests"],
             "errors": len(figures["errors"]), **flat, "rss_mb_before": round(before), "rss_mb_peak": round(max(peak)),
-            "rss_mb_after": round(after), **_sharing(stats_before, stats_after)}
+            "rss_mb_after": round(after), "rss_settle_s": round(settle_s, 1), **sharing(stats_before, stats_after)}
 
 
-def _sharing(before: dict, after: dict) -> dict:
+def sharing(before: dict, after: dict) -> dict:
     """How many requests shared each forward pass during the load (the engine's own counters)."""
     def ratio(num: str, den: str) -> float:
         d = after[den] - before[den]
