@@ -201,13 +201,16 @@ def poll_training(owner: str) -> dict:
                 "ended_by": None, "run": None, "saved": False}
     get_engine().touch(job.id)
     snap = job.snapshot or {}
+    text = progress_text(job.state, snap, job.error, job.ended_by)
+    if job.finished and run.task.saved:  # a poll that lands after Stop's answer must not hide where the run went
+        text += f" · saved as **{run.name}**"
     return {
         "saved": run.task.saved,
         "state": job.state,
         "error": job.error,
         "snapshot": snap,
         "progress": float(snap.get("progress") or 0.0),
-        "text": progress_text(job.state, snap, job.error, job.ended_by),
+        "text": text,
         "job_id": job.id,
         "ended_by": job.ended_by,
         "run": run.name,
