@@ -66,7 +66,7 @@ SPACE_ENV = {  # what Hugging Face sets on a Space with `hf_oauth: true` (OAuth 
     "SYSTEM": "spaces",
     "OAUTH_CLIENT_ID": "test-client",
     "OAUTH_CLIENT_SECRET": "test-secret",
-    "OAUTH_SCOPES": "openid profile manage-repos",
+    "OAUTH_SCOPES": "openid profile contribute-repos",
     "OPENID_PROVIDER_URL": "http://127.0.0.1:9",  # never contacted: nobody logs in during the tests
 }
 

@@ -81,7 +81,7 @@ def run(args) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GANSTUDIO_")}
     env.update(HOME=str(home), GANSTUDIO_PORT=str(port), GANSTUDIO_HOST="127.0.0.1", HF_HUB_OFFLINE="1",
                GRADIO_TEMP_DIR=str(gradio_tmp), SPACE_ID="bench/hosting", SYSTEM="spaces",
-               OAUTH_CLIENT_ID="bench", OAUTH_CLIENT_SECRET="bench", OAUTH_SCOPES="openid profile manage-repos",
+               OAUTH_CLIENT_ID="bench", OAUTH_CLIENT_SECRET="bench", OAUTH_SCOPES="openid profile contribute-repos",
                OPENID_PROVIDER_URL="http://127.0.0.1:9", GANSTUDIO_IDLE_RUN_S=str(IDLE_S),
                GANSTUDIO_PAUSED_RUN_S=str(IDLE_S), GANSTUDIO_MAX_RUN_S="60", GANSTUDIO_SESSION_IDLE_S=str(SESSION_IDLE_S))
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
