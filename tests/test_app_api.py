@@ -93,7 +93,11 @@ def test_train_start_poll_stop_and_open_the_result_in_explore(client, app_url):
     assert newer["version"] > frame["version"] and newer["view"]["fake"] != frame["view"]["fake"], \
         "the live view did not change while training"
     assert live_view_call(app_url, "frame", view["token"][::-1], -1) is None  # another token sees nothing
+    deadline = time.monotonic() + POLL_TIMEOUT_S  # the curves refresh about once a second, as the page sees them
     curves = live_view_call(app_url, "curves", view["token"], -1)
+    while len(curves["history"]["loss_d"]) <= 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        curves = live_view_call(app_url, "curves", view["token"], -1)
     assert len(curves["history"]["loss_d"]) > 1, "no loss curve"
     assert "Modes captured" in later[2]
 
