@@ -185,18 +185,17 @@ class SessionRegistry:
 
     def generation_with_token(self, token: str) -> dict | None:
         """The generation a page's token names (tokens are secrets, not names)."""
-        for session in self.all():
-            generation = session.generation
-            if generation is not None and generation.get("token") == token:
-                return generation
-        return None
+        return self._result_with_token("generation", token)
 
     def attention_with_token(self, token: str) -> dict | None:
         """The attention analysis a page's token names."""
+        return self._result_with_token("attention", token)
+
+    def _result_with_token(self, kind: str, token: str) -> dict | None:
         for session in self.all():
-            analysis = session.attention
-            if analysis is not None and analysis.get("token") == token:
-                return analysis
+            result = getattr(session, kind)
+            if result is not None and result.get("token") == token:
+                return result
         return None
 
     def run_with_token(self, token: str) -> Run | None:
