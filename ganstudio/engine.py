@@ -42,6 +42,20 @@ from ganstudio.settings import SETTINGS
 
 QUEUED, RUNNING, PAUSED, DONE, FAILED, CANCELLED = "queued", "running", "paused", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
+IDLE_RELEASE_S = 2.0  # the worker idle this long after work: hand freed memory back to the OS (once)
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, or None where there is none (macOS, musl, Windows)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
 
 
 class TrainingTask(Protocol):
@@ -151,6 +165,7 @@ class Engine:
         self._stopping = False
         self._ended: collections.deque = collections.deque()  # finished jobs whose on_end callbacks are due
         self._checked_limits_at = 0.0
+        self._worked_at = 0.0  # when work last ran, if memory was not handed back since
         self._thread = threading.Thread(target=self._loop, name="ganstudio-engine", daemon=True)
         self._thread.start()
 
@@ -385,7 +400,10 @@ class Engine:
         return sum(1 for j in self._jobs.values() if j.kind == "train" and j.state in (RUNNING, PAUSED))
 
     def _free_memory(self) -> None:
+        """Hand freed memory back: Python's cycles, glibc's free lists (Linux), CUDA's cache."""
         gc.collect()
+        if _MALLOC_TRIM is not None:
+            _MALLOC_TRIM(0)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
@@ -395,6 +413,9 @@ class Engine:
         while True:
             self._enforce_limits()
             self._run_end_callbacks()
+            if self._worked_at and time.monotonic() - self._worked_at >= IDLE_RELEASE_S:
+                self._worked_at = 0.0  # idle after work: give back what visitors' runs and caches left (once)
+                self._free_memory()
             with self._lock:
                 while not self._stopping and not self._interactive and not self._has_runnable() and not self._ended:
                     self._lock.wait(timeout=1.0)
@@ -408,6 +429,8 @@ class Engine:
                 self._run_interactive(*interactive)
             elif job is not None:
                 self._run_slice(job)
+            if interactive is not None or job is not None:
+                self._worked_at = time.monotonic()
 
     def _enforce_limits(self) -> None:
         """End visitors' runs that outstayed their RunLimits (checked about once a second)."""

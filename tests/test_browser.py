@@ -273,6 +273,9 @@ def test_text_streams_in_token_by_token_and_stops(page):
     assert shown[-1] < 1000
     page.locator("#text-stream .gs-tok").nth(2).click()  # a token's top-5 table
     expect(page.locator("#text-stream .gs-top5 table")).to_be_visible()
+    page.get_by_text("Plain text").click()  # prompt and continuation, to copy
+    prompt, plain = page.get_by_label("Prompt").input_value(), page.locator("#text-plain textarea")
+    expect(plain).to_have_value(re.compile("^" + re.escape(prompt) + r"(.|\n){50}"))  # 100+ tokens: 50+ characters
 
 
 @screenshot_on_failure

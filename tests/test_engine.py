@@ -266,3 +266,19 @@ def test_out_of_memory_fails_the_job_with_a_clear_message(engine):
     with pytest.raises(StudioError, match="out of GPU memory"):
         engine.run(lambda: (_ for _ in ()).throw(torch.cuda.OutOfMemoryError("boom")))
     assert engine.run(lambda: "alive") == "alive"
+
+
+def test_an_idle_worker_hands_memory_back_once_after_work(engine, monkeypatch):
+    """Visitors leave runs and caches behind: once the worker has been idle a while, it frees them (gc and glibc's
+    malloc_trim), once, not on every idle tick."""
+    import ganstudio.engine as engine_module
+
+    trims = []
+    monkeypatch.setattr(engine_module, "IDLE_RELEASE_S", 0.2)
+    monkeypatch.setattr(engine_module, "_MALLOC_TRIM", lambda pad: trims.append(pad))
+    engine.run(lambda: None)
+    assert wait_until(lambda: len(trims) == 1, timeout=5.0)
+    time.sleep(2.5)  # idle ticks come each second: none of them trims again without new work
+    assert len(trims) == 1
+    engine.run(lambda: None)
+    assert wait_until(lambda: len(trims) == 2, timeout=5.0)

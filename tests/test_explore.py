@@ -445,3 +445,30 @@ def test_requests_that_arrive_together_share_one_forward_pass():
     for seed in range(6):
         difference = np.abs(results[seed] - alone[seed])
         assert difference.max() <= 1 and (difference > 0).mean() < 0.01, seed
+
+
+def test_visitors_arriving_together_load_a_generator_and_its_directions_once(monkeypatch):
+    """Twenty visitors' first grids at once: one load and one SeFa computation, not one each."""
+    import threading
+
+    from ganstudio.gan import directions as directions_module
+    from ganstudio.gan import io as gan_io
+
+    loads, computes = [], []
+    real_load, real_directions = gan_io.load_gan, directions_module.directions
+    monkeypatch.setattr(gan_io, "load_gan", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    monkeypatch.setattr(directions_module, "directions", lambda *a, **k: computes.append(1) or real_directions(*a, **k))
+    explore.clear_cache()
+    go = threading.Barrier(8)
+
+    def visitor(i: int) -> None:
+        go.wait()
+        explore.explore("digits-dcgan", i, 4, method="sefa", slider_values=[1.0], owner=f"visitor-{i}")
+
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    explore.clear_cache()
+    assert len(loads) == 1 and len(computes) == 1, (len(loads), len(computes))

@@ -157,13 +157,7 @@ def _load(spec: Any, owner: str, progress: Callable[[str], None] | None = None) 
             _cache.move_to_end(key)
             return _cache[key]
     _check_is_gan(folder, spec)
-    loaded = get_engine().run(lambda: _load_on_worker(key, folder, spec), owner=owner)
-    with _cache_lock:
-        _cache[key] = loaded
-        _cache.move_to_end(key)
-        while len(_cache) > CACHE_MODELS:
-            _cache.popitem(last=False)
-    return loaded
+    return get_engine().run(lambda: _load_on_worker(key, folder, spec), owner=owner)
 
 
 def _check_is_gan(folder: Path, spec: str) -> None:
@@ -176,11 +170,22 @@ def _check_is_gan(folder: Path, spec: str) -> None:
 
 
 def _load_on_worker(key: str, folder: Path, spec: str) -> _Loaded:
+    """Load once: visitors who asked together queue on the worker, and the first one's load serves the rest
+    (twenty arrivals at once had loaded the same generator twenty times, 5 s of the worker)."""
     from ganstudio.gan.io import load_gan
 
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
     model = load_gan(folder, name=spec)
     toy = model.config.get("toy") or {}
-    return _wrap(key, model.generator, spec, extent=toy.get("extent"))
+    loaded = _wrap(key, model.generator, spec, extent=toy.get("extent"))
+    with _cache_lock:
+        _cache[key] = loaded
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_MODELS:
+            _cache.popitem(last=False)
+    return loaded
 
 
 def _wrap(key: str, generator: Any, spec: str, extent: Sequence[float] | None = None) -> _Loaded:
@@ -216,13 +221,15 @@ def _directions(loaded: _Loaded, method: str, k: int, owner: str) -> np.ndarray:
         raise BadInput(f"{loaded.name} has a {loaded.z_dim}-dimensional latent: at most {loaded.z_dim} sliders")
     if method not in loaded.directions:
 
-        def compute() -> tuple[np.ndarray, np.ndarray]:
+        def compute() -> None:  # on the worker: of the visitors who asked together, the first computes for all
             from ganstudio.gan.directions import direction_gains, directions
 
-            dirs = directions(loaded.generator, method, min(MAX_DIRECTIONS, loaded.z_dim), seed=GANSPACE_SEED)
-            return dirs, direction_gains(loaded.generator, dirs)
+            if method not in loaded.directions:
+                dirs = directions(loaded.generator, method, min(MAX_DIRECTIONS, loaded.z_dim), seed=GANSPACE_SEED)
+                loaded.gains[method] = direction_gains(loaded.generator, dirs)
+                loaded.directions[method] = dirs
 
-        loaded.directions[method], loaded.gains[method] = get_engine().run(compute, owner=owner)
+        get_engine().run(compute, owner=owner)
     return loaded.directions[method][:k]
 
 

@@ -1,17 +1,17 @@
 """`python -m ganstudio bench load`: several people using `python app.py` at once.
 
-N concurrent sessions (one ``gradio_client.Client`` each, like N browser tabs) on loopback, for a
-bounded time. Each session trains its own 2D GAN (a different toy data set per session) and, while it
+N concurrent sessions (one `Visitor` each: a browser tab's HTTP calls and file downloads) on loopback,
+for a bounded time. Each session trains its own 2D GAN (a different toy data set per session) and, while it
 trains, keeps sampling a grid, moving a latent slider, generating a few tokens and polling its run.
 Session 0 stops its run early, so its neighbours show that one session's Stop is its own.
 
 Reported: request latency per kind (p50 / p95 / max, seconds, client side), request and error counts,
-and the server's resident memory before, at its peak, and after every session is done. Needs
-gradio_client (a test dependency; the app itself does not use it).
+and the server's resident memory before, at its peak, and after every session is done.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import threading
@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ganstudio.benchmarks.visitor import Visitor
 from ganstudio.errors import StudioError
 
 TOY_DATA = ("ring8", "grid25", "spiral", "moons")  # one per session, so each run is recognisably its own
@@ -72,8 +73,6 @@ def _train_inputs(data: str, seconds: float) -> tuple:
 
 
 def _session(url: str, index: int, cfg: LoadConfig, started: float, go: threading.Barrier) -> SessionReport:
-    from gradio_client import Client
-
     report = SessionReport(index, TOY_DATA[index % len(TOY_DATA)])
     rng = random.Random(index)
 
@@ -89,47 +88,50 @@ def _session(url: str, index: int, cfg: LoadConfig, started: float, go: threadin
 
     def generate():
         begin = time.perf_counter()
-        job = client.submit(TEXT_MODEL, PROMPT, cfg.new_tokens, 0.8, 40, 1.0, 1.0, rng.randrange(1000),
-                            api_name="/generate")
-        while not job.done():  # the first update that carries a token: what the visitor waits to see move
-            if any(out[0].get("tokens") for out in job.outputs()):
+        updates, seen = [], set()
+
+        def update(outputs: list) -> None:
+            updates.append(outputs)
+            if outputs[0].get("tokens") and "first" not in seen:  # the first token: what the visitor sees move
+                seen.add("first")
                 report.latencies.setdefault("first_token", []).append(time.perf_counter() - begin)
-                break
-            time.sleep(0.01)
-        final = job.result(timeout=120)
-        report.partial_outputs.append(len(job.outputs()))
-        if not str(final[2]).startswith(PROMPT) or len(final[2]) <= len(PROMPT):
-            raise StudioError(f"generation did not grow the prompt: {str(final[2])[:200]!r}")
+
+        final = client.call("generate", TEXT_MODEL, PROMPT, cfg.new_tokens, 0.8, 40, 1.0, 1.0, rng.randrange(1000),
+                            on_update=update)
+        report.partial_outputs.append(len(updates))
+        if not final[0].get("text"):
+            raise StudioError(f"generation did not grow the prompt: {str(final[0])[:200]!r}")
         return final
 
     def poll() -> None:
-        outputs = timed("train_poll", lambda: client.predict(api_name="/train_poll"))
+        outputs = timed("train_poll", lambda: client.call("train_poll"))
         if outputs is not None:
             report.polls.append(_status(outputs, started))
 
-    client = Client(url, verbose=False)
+    client = Visitor(url)
     try:
         go.wait(timeout=120)
         begin = time.monotonic()
-        timed("train_start", lambda: client.predict(*_train_inputs(report.data, cfg.train_seconds),
-                                                    api_name="/train_start"))
+        timed("train_start", lambda: client.call("train_start", *_train_inputs(report.data, cfg.train_seconds)))
         stopped = False
-        while time.monotonic() - begin < cfg.seconds:
+        while True:  # one round at least: a warm-up loads every model a round uses, as a first visitor would
             seed = rng.randrange(10_000)
-            timed("sample", lambda: client.predict(GENERATOR, seed, cfg.grid, 1.0, -1, api_name="/sample"))
+            timed("sample", lambda: client.call("sample", GENERATOR, seed, cfg.grid, 1.0, -1))
             poll()
             alpha = round(rng.uniform(-3, 3), 1)
-            timed("explore", lambda: client.predict(GENERATOR, seed, cfg.grid, 1.0, -1, "sefa", alpha, 0, 0, 0, 0, 0,
-                                                    api_name="/explore"))
+            timed("explore", lambda: client.call("explore", GENERATOR, seed, cfg.grid, 1.0, -1, "sefa", alpha,
+                                                 0, 0, 0, 0, 0))
             poll()
             timed("generate", generate)
             poll()
             if index == 0 and not stopped and time.monotonic() - begin >= cfg.stop_first_after_s:
-                timed("train_stop", lambda: client.predict(api_name="/train_stop"))
+                timed("train_stop", lambda: client.call("train_stop"))
                 stopped, report.stopped_at_s = True, time.monotonic() - started
+            if time.monotonic() - begin >= cfg.seconds:
+                break
         poll()
         if not stopped:
-            timed("train_stop", lambda: client.predict(api_name="/train_stop"))
+            timed("train_stop", lambda: client.call("train_stop"))
     finally:
         client.close()
     return report
@@ -192,8 +194,19 @@ def rss_mb(pid: int) -> float:
     raise StudioError(f"no resident memory figure for process {pid}")
 
 
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used: the server's by pid, or this process's own."""
+    if pid is None:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(args) -> dict:
-    import os
     import subprocess
     import sys
     import tempfile
@@ -201,10 +214,6 @@ def run(args) -> dict:
     from ganstudio.benchmarks.app import free_port, wait_ready
     from ganstudio.settings import REPO_ROOT
 
-    try:
-        import gradio_client  # noqa: F401
-    except ImportError:
-        raise StudioError("bench load needs gradio_client (pip install -r requirements-dev.txt)") from None
     cfg = LoadConfig(seconds=float(args.seconds) if getattr(args, "seconds", None) else LoadConfig.seconds,
                      sessions=int(getattr(args, "sessions", None) or LoadConfig.sessions))
     port = free_port()
@@ -228,12 +237,14 @@ def run(args) -> dict:
 
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
-            from gradio_client import Client
-
-            stats_client = Client(url, verbose=False)
-            stats_before = stats_client.predict(api_name="/engine_stats")
+            stats_client = Visitor(url)
+            stats_before = stats_client.call("engine_stats")[0]
+            cpu_before, harness_before, load_began = cpu_s(proc.pid), cpu_s(), time.monotonic()
             reports = run_load(url, cfg)
-            stats_after = stats_client.predict(api_name="/engine_stats")
+            load_s = time.monotonic() - load_began
+            cpu = {"server_cpu_cores": round((cpu_s(proc.pid) - cpu_before) / load_s, 2),
+                   "harness_cpu_cores": round((cpu_s() - harness_before) / load_s, 2)}
+            stats_after = stats_client.call("engine_stats")[0]
             done.set()
             watcher.join()
             left = time.monotonic()  # the visitors have left: how long until memory is back within 10 %?
@@ -249,7 +260,7 @@ def run(args) -> dict:
     flat = {f"{kind}_{q}_s": v[f"{q}_s"] for kind, v in figures["latency"].items() for q in ("p50", "p95", "max")}
     return {"sessions": cfg.sessions, "seconds": cfg.seconds, "requests": figures["requests"],
             "errors": len(figures["errors"]), **flat, "rss_mb_before": round(before), "rss_mb_peak": round(max(peak)),
-            "rss_mb_after": round(after), "rss_settle_s": round(settle_s, 1), **sharing(stats_before, stats_after)}
+            "rss_mb_after": round(after), "rss_settle_s": round(settle_s, 1), **cpu, **sharing(stats_before, stats_after)}
 
 
 def sharing(before: dict, after: dict) -> dict:

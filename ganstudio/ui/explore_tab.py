@@ -94,7 +94,7 @@ def on_method(request: gr.Request, spec, seed, n, psi, cls, method):
 
 def on_reset(request: gr.Request, spec, seed, n, psi, cls):
     image = on_sample(spec, seed, n, psi, cls, request)
-    return [image, *[gr.update(value=0) for _ in range(K_SLIDERS)]]
+    return [image, *[0] * K_SLIDERS]
 
 
 def on_export(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
@@ -217,7 +217,7 @@ def build_explore_tab(state: dict) -> ExploreTab:
     explore_inputs = [*grid_inputs, method, *sliders]
 
     sample_btn.click(on_sample, grid_inputs, grid, api_name="sample", **PAGE_API, **DEVICE_WORK).then(
-        lambda: [gr.update(value=0) for _ in range(K_SLIDERS)], None, sliders, api_visibility="private"
+        lambda: [0] * K_SLIDERS, None, sliders, api_visibility="private"  # values, not updates: no component rebuilt
     )
     gr.on(
         [s.input for s in sliders] + [seed.change, n.change, psi.change, cls.change],

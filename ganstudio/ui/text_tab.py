@@ -2,8 +2,9 @@
 
 Widgets only; every computation is a call into ``ganstudio.actions.text``.
 API endpoints (for gradio_client): ``generate`` (model, prompt, max_new_tokens, temperature, top_k, top_p,
-repetition_penalty, seed) -> (token-view update, note, plain text), streamed: each update holds only the
-new tokens (``start`` is the index of the first); ``stop_generation`` ends this session's generation.
+repetition_penalty, seed) -> the token view's update, streamed: each holds only the new tokens (``start`` is the
+index of the first); the first also the prompt's tail and ``note`` (set when the prompt was cut), the last also
+``text`` (the continuation) and ``stop_reason``; ``stop_generation`` ends this session's generation.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ HELP = (
 )
 
 PROMPT_TAIL_CHARS = 2000  # the prompt is shown (once) up to this many last characters: a 1 MB prompt is not sent back
+PLAIN_JS = "(prompt, v) => (v && v.text !== undefined) ? prompt + v.text : prompt"  # the Plain text box, at the end
 UPDATE_EVERY_S = 0.06  # the page gets at most ~16 updates a second, each with only the tokens that are new
 
 
@@ -44,7 +46,9 @@ def _payload(token: str, start: int, new: list[dict], count: int, rate: float, d
 @handled
 def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed,
                 request: gr.Request, progress=gr.Progress()):
-    """Stream (token view update, note, plain text): each update carries only the tokens that are new."""
+    """Stream the token view's updates, each with only the tokens that are new (the first also carries the prompt's
+    tail and any note; the last, the text). One output only: Gradio 6 rebuilds a component for every `gr.skip()`
+    it is sent, which cost more of the event loop than the tokens themselves under load."""
     events = actions.generate_stream(
         model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
         repetition_penalty=repetition_penalty, seed=None if seed in (None, "") else seed,
@@ -57,17 +61,17 @@ def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repeti
             tail = event["prompt"][-PROMPT_TAIL_CHARS:]
             if len(event["prompt"]) > PROMPT_TAIL_CHARS:
                 tail = f"…({len(event['prompt']) - PROMPT_TAIL_CHARS:,} characters before) " + tail
-            yield _payload(token, 0, [], 0, 0.0, prompt_tail=tail), event["note"], gr.skip()
+            yield {**_payload(token, 0, [], 0, 0.0, prompt_tail=tail), "note": event["note"]}
         elif event["event"] == "token":
             pending.append(event["token"])
             now = time.monotonic()
             if now - last >= UPDATE_EVERY_S:
-                yield _payload(token, sent, pending, event["count"], event["tokens_per_s"]), gr.skip(), gr.skip()
+                yield _payload(token, sent, pending, event["count"], event["tokens_per_s"])
                 sent, pending, last = sent + len(pending), [], now
         else:  # the last update also carries the prompt and the text, for a link that reopens this result
             final = _payload(token, sent, pending, event["count"], event["tokens_per_s"], True, event["stop_reason"],
                              prompt_tail=tail)
-            yield {**final, "text": event["continuation"]}, gr.skip(), prompt + event["continuation"]
+            yield {**final, "text": event["continuation"]}
 
 
 @handled
@@ -108,20 +112,19 @@ def build_text_tab(state: dict | None = None) -> None:
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed (same seed, same text)", scale=3)
                 dice = gr.Button("Random seed", scale=1, min_width=60)
-    note = gr.Markdown("")
     stream = token_view(tokens)
     share = share_button()
     with gr.Accordion("Plain text", open=False):
-        plain = gr.Textbox(label="Text", lines=6, buttons=["copy"])
+        plain = gr.Textbox(label="Text", lines=6, buttons=["copy"], elem_id="text-plain")
 
     generate_btn.click(
         on_generate,
         [model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed],
-        [stream, note, plain],
+        stream,
         api_name="generate", **PAGE_API,
         show_progress="minimal",
         **DEVICE_WORK,
-    )
+    ).success(None, [prompt, stream], plain, js=PLAIN_JS)  # in the page: the server is not asked again
     stop_btn.click(on_stop, None, None, api_name="stop_generation", queue=False, **PAGE_API)  # not behind anyone
     dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private")
     share.click(on_share, None, None, queue=False, api_visibility="private")

@@ -1,7 +1,7 @@
 """The Text tab's token view: tokens appended in the page as they arrive, each shaded by its probability.
 
 The Generate event streams small values: only the tokens that are new since its last update (and
-the prompt once; the last update also carries the prompt and the text, for a shared link to reopen). The page
+the prompt once, with a note when it was cut to fit; the last update also carries the prompt and the text, for a shared link to reopen). The page
 appends them; if it ever misses an update it asks the server for what it
 lacks (``server.tokens([token, index])``), so the text is never missing a piece. Hovering a token shows
 its probability and the model's five likeliest choices; clicking it keeps that table open below.
@@ -16,6 +16,7 @@ import gradio as gr
 
 TEMPLATE = """
 <div class="gs-stream">
+  <div class="gs-note"></div>
   <div class="gs-tokens"><span class="gs-prompt"></span><span class="gs-new"></span></div>
   <div class="gs-stats"></div>
   <div class="gs-scale">probability of the chosen token:
@@ -27,6 +28,7 @@ TEMPLATE = """
 CSS = """
 .gs-tokens {white-space: pre-wrap; font-family: ui-monospace, monospace; line-height: 1.7; font-size: 0.95em;
             max-height: 420px; overflow-y: auto; border: 1px solid #ddd; border-radius: 4px; padding: 8px}
+.gs-note:not(:empty) {margin-bottom: 6px; font-size: 0.9em}
 .gs-prompt {color: var(--body-text-color-subdued)}
 .gs-tok {border-radius: 3px; color: #111; cursor: pointer}
 .gs-tok.sel {outline: 2px solid #333}
@@ -93,6 +95,7 @@ function apply() {
   if (v.token !== gen) {
     gen = v.token; tokens = []; element.querySelector('.gs-new').innerHTML = '';
     element.querySelector('.gs-prompt').textContent = v.prompt_tail || '';
+    element.querySelector('.gs-note').textContent = v.note || '';
     box().dataset.count = '0';
   }
   if (v.tokens && v.start !== undefined) {

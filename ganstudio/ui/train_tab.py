@@ -178,23 +178,20 @@ def on_start(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d,
     return ["starting…", gr.update(active=True), value, *_buttons("queued", False)]
 
 
-def on_poll(request: gr.Request, shown=""):
-    """Numbers, the game's terms and the buttons (sent only when they changed); the picture and the curves
-    refresh themselves in the page."""
+def on_poll(request: gr.Request):
+    """Numbers, the game's terms, and the run's state for the buttons (`on_controls` redraws them when it changes);
+    the picture and the curves refresh themselves in the page. Plain values only: Gradio 6 rebuilds a component in
+    the session's state for every update it is sent, `gr.skip()` included, and a poll comes every second."""
     info = actions.poll_training(owner(request))
     snap = info.get("snapshot") or {}
-    state = info["state"]
-    buttons_key = f"{state}:{bool(info.get('saved'))}"
-    changed = buttons_key != shown  # an update rebuilds the component in Gradio's session state: only on change
-    return [
-        info["text"],
-        _bar(info["progress"], state),
-        _metrics_text(snap),
-        _game_html(snap),
-        gr.update(active=state in LIVE) if changed else gr.skip(),
-        buttons_key,
-        *(_buttons(state, bool(info.get("saved"))) if changed else [gr.skip()] * 9),
-    ]
+    return [info["text"], _bar(info["progress"], info["state"]), _metrics_text(snap), _game_html(snap),
+            f"{info['state']}:{bool(info.get('saved'))}"]
+
+
+def on_controls(shown: str):
+    """The run's state changed (`shown` is "state:saved"): the timer and the buttons follow it."""
+    state, _, saved = str(shown).partition(":")
+    return [gr.update(active=state in LIVE), *_buttons(state or "idle", saved == "True")]
 
 
 def on_pause(request: gr.Request):
@@ -380,7 +377,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     form = [data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
             conditional, seed, pack]
     buttons = [start, pause, stop, reset, step_d, step_g, step_both, save, to_explore]
-    poll_outputs = [status, bar, metrics, game, timer, shown_state, *buttons]
+    poll_outputs = [status, bar, metrics, game, shown_state]
     private_api = {"api_visibility": "private"}
 
     data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
@@ -390,7 +387,11 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
     start.click(on_start, form + [points], [status, timer, view, *buttons], api_name="train_start",
                 show_progress="minimal", **PAGE_API, **DEVICE_WORK)
-    timer.tick(on_poll, shown_state, poll_outputs, show_progress="hidden", queue=False, **private_api)
+    # queued (in its own unlimited group, so never behind device work): only a queued event's answer tells the page
+    # that shown_state changed, which is what redraws the buttons
+    timer.tick(on_poll, None, poll_outputs, show_progress="hidden", concurrency_id="poll", concurrency_limit=None,
+               **private_api)
+    shown_state.change(on_controls, shown_state, [timer, *buttons], queue=False, show_progress="hidden", **private_api)
     poll_btn = gr.Button("Refresh", visible=False)
     poll_btn.click(on_poll, None, poll_outputs, api_name="train_poll", queue=False,  # reads a snapshot: never queued
                    **PAGE_API)
