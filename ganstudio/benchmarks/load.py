@@ -245,6 +245,7 @@ def run(args) -> dict:
             cpu = {"server_cpu_cores": round((cpu_s(proc.pid) - cpu_before) / load_s, 2),
                    "harness_cpu_cores": round((cpu_s() - harness_before) / load_s, 2)}
             stats_after = stats_client.call("engine_stats")[0]
+            stats_client.close()
             done.set()
             watcher.join()
             left = time.monotonic()  # the visitors have left: how long until memory is back within 10 %?
