@@ -2,10 +2,10 @@
 
 Widgets only; every computation is a call into ``ganstudio.actions.train`` / ``train_view``. The live
 view (``live_view.py``) draws itself in the browser from compact frames, many times a second; a 1 s
-timer refreshes the numbers, the curves, the game's terms and which buttons can act.
+timer refreshes the numbers and the game's terms, and the buttons follow when the run's state changes.
 API endpoints: ``train_start`` (data, upload, arch, loss, steps, seconds, batch size, latent size, lr G, lr D,
 D steps, EMA, spectral norm, DiffAugment, conditional, seed) -> status, ``train_poll`` -> status, progress,
-metrics, game, curves…, ``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip,
+metrics, game (plain values), ``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip,
 ``train_push`` (repo id, private).
 """
 
