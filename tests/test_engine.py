@@ -6,7 +6,8 @@ import time
 import pytest
 import torch
 
-from ganstudio.engine import CANCELLED, DONE, FAILED, PAUSED, QUEUED, Engine, EngineConfig
+from ganstudio.engine import Engine
+from ganstudio.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, EngineConfig
 from ganstudio.errors import Busy, StudioError
 from ganstudio.gpt.batch_decode import END, Row
 from ganstudio.gpt.generate import SamplingConfig, TokenStep

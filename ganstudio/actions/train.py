@@ -16,17 +16,9 @@ from typing import Any
 from ganstudio import checks
 from ganstudio.actions import train_view
 from ganstudio.actions.visitors import session_of
-from ganstudio.engine import (
-    CANCELLED,
-    DONE,
-    FAILED,
-    PAUSED,
-    QUEUED,
-    RUNNING,
-    RunLimits,
-    get_engine,
-)
+from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, StudioError
+from ganstudio.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, RunLimits
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, Run, check_client_quota
 from ganstudio.settings import SETTINGS

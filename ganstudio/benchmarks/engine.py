@@ -12,7 +12,8 @@ import time
 
 import torch
 
-from ganstudio.engine import Engine, EngineConfig
+from ganstudio.engine import Engine
+from ganstudio.jobs import EngineConfig
 from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.trainer import GanTrainer
 
