@@ -90,10 +90,11 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(INTRO)
         gr.Markdown(f"Device: **{info['device']}** · bundled models: {', '.join(info['bundled']) or 'none'}")
         with gr.Tabs() as tabs:
-            shared = {"tabs": tabs, "demo": demo}
+            shared = {"demo": demo}  # what a tab may wire to beyond its own widgets
             with gr.Tab("Train", id="train"):
                 train = build_train_tab(shared)
-            with gr.Tab("Explore", id="explore"):
+            with gr.Tab("Explore", id="explore") as explore_page:
+                shared["explore_page"] = explore_page
                 explore = build_explore_tab(shared)
             with gr.Tab("Text", id="text"):
                 build_text_tab(shared)

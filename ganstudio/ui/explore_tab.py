@@ -127,6 +127,15 @@ def on_reopen(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
     return on_explore(spec, seed, n, psi, cls, method, *sliders, request), True
 
 
+def on_open(request: gr.Request, spec, was_drawn, seed, n, psi, method):
+    """The tab was opened: the model list (a run trained meanwhile appears), and on the first visit the grid."""
+    names = actions.list_generators(owner(request))
+    if was_drawn or not spec:
+        return [gr.update(choices=names), gr.skip(), True] + [gr.skip()] * (1 + K_SLIDERS)
+    image, cls_update, *slider_updates = on_model(request, spec, seed, n, psi, method)
+    return [gr.update(choices=names), image, True, cls_update, *slider_updates]
+
+
 def on_refresh(request: gr.Request, spec):
     """Re-list generators (a model trained in this session appears as "(your trained model)")."""
     names = actions.list_generators(owner(request))
@@ -243,29 +252,12 @@ def build_explore_tab(state: dict) -> ExploreTab:
         **DEVICE_WORK,
     )
 
-    tabs = state.get("tabs") if isinstance(state, dict) else None
-    if tabs is not None:  # first visit draws the grid; every visit picks up a newly trained model
+    page = state.get("explore_page") if isinstance(state, dict) else None
+    if page is not None:  # first visit draws the grid; every visit picks up a newly trained model
         drawn = gr.State(False)
         if state.get("demo") is not None:  # a page opened from a shared link draws the shared grid
             state["demo"].load(on_reopen, explore_inputs, [grid, drawn], api_visibility="private", **DEVICE_WORK)
-
-        def on_tab(evt: gr.SelectData, request: gr.Request, spec, was_drawn, *rest):
-            if evt.value != "Explore":
-                return [gr.skip()] * (4 + K_SLIDERS)
-            names = actions.list_generators(owner(request))
-            if was_drawn or not spec:
-                return [gr.update(choices=names), gr.skip(), True] + [gr.skip()] * (1 + K_SLIDERS)
-            seed_v, n_v, psi_v, method_v = rest
-            return [gr.update(choices=names), *_first_draw(request, spec, seed_v, n_v, psi_v, method_v)]
-
-        def _first_draw(request, spec, seed_v, n_v, psi_v, method_v) -> list:
-            image, cls_update, *slider_updates = on_model(request, spec, seed_v, n_v, psi_v, method_v)
-            return [image, True, cls_update, *slider_updates]
-
-        tabs.select(
-            on_tab,
-            [model, drawn, seed, n, psi, method],
-            [model, grid, drawn, cls, *sliders],
-            api_visibility="private",
-        )
+        # this tab's own select, not the Tabs': switching between other tabs must not cost the server anything
+        page.select(on_open, [model, drawn, seed, n, psi, method], [model, grid, drawn, cls, *sliders],
+                    api_visibility="private")
     return ExploreTab(model)
