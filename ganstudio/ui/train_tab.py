@@ -38,6 +38,7 @@ ARCH_CHOICES = [("MLP (2D)", "mlp"), ("DCGAN", "dcgan"), ("SAGAN (self-attention
 LOSS_CHOICES = [("non-saturating", "ns"), ("least squares", "lsgan"), ("hinge", "hinge"), ("WGAN-GP", "wgan-gp")]
 AUG_CHOICES = ["translation", "cutout", "color"]
 LIVE = ("queued", "running", "paused")
+IDLE = ("idle", False)  # (state, saved) before any run: what the buttons are built for
 POLL_S = 1.0  # numbers, curves and button states; the picture has its own, faster loop
 
 HELP = (
@@ -185,13 +186,13 @@ def on_poll(request: gr.Request):
     info = actions.poll_training(owner(request))
     snap = info.get("snapshot") or {}
     return [info["text"], _bar(info["progress"], info["state"]), _metrics_text(snap), _game_html(snap),
-            f"{info['state']}:{bool(info.get('saved'))}"]
+            (info["state"], bool(info.get("saved")))]
 
 
-def on_controls(shown: str):
-    """The run's state changed (`shown` is "state:saved"): the timer and the buttons follow it."""
-    state, _, saved = str(shown).partition(":")
-    return [gr.update(active=state in LIVE), *_buttons(state or "idle", saved == "True")]
+def on_controls(shown: tuple[str, bool]):
+    """The run's (state, saved) changed: the timer and the buttons follow it."""
+    state, saved = shown
+    return [gr.update(active=state in LIVE), *_buttons(state, saved)]
 
 
 def on_pause(request: gr.Request):
@@ -238,8 +239,8 @@ def on_step_both(request: gr.Request):
 
 def on_reset(data, points, seed, request: gr.Request):
     actions.reset(owner(request))
-    return ["idle: press Start", _bar(0.0, "idle"), "", _game_html({}), gr.update(active=False), "",
-            train_view.preview(data if data != "upload" else "upload", points, seed or 0), *_buttons("idle", False)]
+    return ["idle: press Start", _bar(0.0, "idle"), "", _game_html({}), gr.update(active=False), IDLE,
+            train_view.preview(data if data != "upload" else "upload", points, seed or 0), *_buttons(*IDLE)]
 
 
 def on_save(request: gr.Request):
@@ -306,7 +307,7 @@ class TrainTab:
 
 def build_train_tab(state: dict | None = None) -> TrainTab:
     points = gr.State([])
-    shown_state = gr.State("")
+    shown_state = gr.State(IDLE)
     gr.Markdown(HELP)
     preset = actions.default_params("ring8")
     with gr.Row(equal_height=False):
