@@ -339,6 +339,7 @@ class Engine:
     def _finish(self, job: Job, state: str, error: str | None = None) -> None:  # holds the lock
         job.state, job.error = state, error
         if job.on_end:
+            job.ending = True
             self._ended.append(job)
         if job.kind == "stream":
             if state != DONE:
@@ -419,6 +420,7 @@ class Engine:
                     callback(job)
                 except BaseException as err:  # a failing clean-up must not take the worker down
                     job.error = job.error or f"could not save the run: {describe_error(err)}"
+            job.ending = False
 
     @staticmethod
     def _runnable(job: Job) -> bool:

@@ -60,6 +60,7 @@ class Job:
     paused_at: float | None = None
     ended_by: str | None = None  # why a run ended early, in words ("stopped", "ended: nobody watched it ...")
     on_end: list = field(default_factory=list)  # callables(job), run once on the worker after the job ends
+    ending: bool = False  # finished, but its on_end callbacks (saving the run) have not run yet
 
     @property
     def finished(self) -> bool:

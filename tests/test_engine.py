@@ -283,3 +283,21 @@ def test_an_idle_worker_hands_memory_back_once_after_work(engine, monkeypatch):
     assert len(trims) == 1
     engine.run(lambda: None)
     assert wait_until(lambda: len(trims) == 2, timeout=5.0)
+
+
+def test_a_run_reads_as_ending_until_its_end_callbacks_have_run(engine):
+    """Pollers never wait for the worker, so between a run finishing and its save they must see that the save is still
+    to come (the page keeps polling until then, instead of settling its buttons on "not saved")."""
+    saving, saved = threading.Event(), threading.Event()
+
+    def save(job):
+        saving.set()
+        saved.wait(5)
+
+    job = engine.submit_training(CountingTask(), owner="a", on_end=save)
+    assert wait_until(lambda: job.state == "running")
+    engine.stop(job.id)
+    assert saving.wait(5)
+    assert job.finished and job.ending
+    saved.set()
+    assert wait_until(lambda: not job.ending)

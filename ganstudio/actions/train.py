@@ -205,6 +205,7 @@ def poll_training(owner: str) -> dict:
         "text": text,
         "job_id": job.id,
         "ended_by": job.ended_by,
+        "ending": job.ending,  # finished, still being saved: its buttons are not settled yet
         "run": run.name,
     }
 

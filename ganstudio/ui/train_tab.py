@@ -37,7 +37,7 @@ ARCH_CHOICES = [("MLP (2D)", "mlp"), ("DCGAN", "dcgan"), ("SAGAN (self-attention
                 ("Transformer G (TransGAN-style)", "transformer")]
 LOSS_CHOICES = [("non-saturating", "ns"), ("least squares", "lsgan"), ("hinge", "hinge"), ("WGAN-GP", "wgan-gp")]
 AUG_CHOICES = ["translation", "cutout", "color"]
-LIVE = ("queued", "running", "paused")
+LIVE = ("queued", "running", "paused", "saving")  # "saving": finished, its save not yet done (the page keeps polling)
 IDLE = ("idle", False)  # (state, saved) before any run: what the buttons are built for
 POLL_S = 1.0  # numbers, curves and button states; the picture has its own, faster loop
 
@@ -186,7 +186,7 @@ def on_poll(request: gr.Request):
     info = actions.poll_training(owner(request))
     snap = info.get("snapshot") or {}
     return [info["text"], _bar(info["progress"], info["state"]), _metrics_text(snap), _game_html(snap),
-            (info["state"], bool(info.get("saved")))]
+            ("saving" if info.get("ending") else info["state"], bool(info.get("saved")))]
 
 
 def on_controls(shown: tuple[str, bool]):
