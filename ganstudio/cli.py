@@ -24,7 +24,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     import torch
     import torchvision
 
-    from ganstudio.engine import pick_device
+    from ganstudio.device import pick_device
     from ganstudio.hub import bundled_models
     from ganstudio.settings import SETTINGS
 

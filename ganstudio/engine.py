@@ -26,7 +26,6 @@ run on the worker so the run can be saved), so no one can hold the device or the
 from __future__ import annotations
 
 import collections
-import gc
 import itertools
 import threading
 import time
@@ -37,6 +36,7 @@ from typing import Any, Callable
 
 import torch
 
+from ganstudio.device import describe_error, free_memory, pick_device
 from ganstudio.errors import Busy, StudioError
 from ganstudio.jobs import (
     CANCELLED,
@@ -54,21 +54,6 @@ from ganstudio.jobs import (
 from ganstudio.settings import SETTINGS
 
 IDLE_RELEASE_S = 2.0  # the worker idle this long after work: hand freed memory back to the OS (once)
-
-
-def _malloc_trim():
-    """glibc's malloc_trim, or None where there is none (macOS, musl, Windows)."""
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim()
-
-
 MAX_BATCH_CALLS = 32  # interactive calls merged into one forward at most
 
 
@@ -79,27 +64,6 @@ class _Batchable:
     key: Any
     item: Any
     run_batch: Callable[[list], list]
-
-
-def pick_device(requested: str = "") -> torch.device:
-    """CUDA, else MPS, else CPU; an explicit request (GANSTUDIO_DEVICE) wins."""
-    if requested:
-        return torch.device(requested)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def describe_error(err: BaseException) -> str:
-    """One line a person can act on."""
-    if isinstance(err, StudioError):
-        return str(err)
-    if isinstance(err, torch.cuda.OutOfMemoryError):
-        return "out of GPU memory — try a smaller batch size or model"
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return f"{type(err).__name__}: {text}"[:300] if text else type(err).__name__
 
 
 class Engine:
@@ -359,12 +323,7 @@ class Engine:
         return sum(1 for j in self._jobs.values() if j.kind == "train" and j.state in (RUNNING, PAUSED))
 
     def _free_memory(self) -> None:
-        """Hand freed memory back: Python's cycles, glibc's free lists (Linux), CUDA's cache."""
-        gc.collect()
-        if _MALLOC_TRIM is not None:
-            _MALLOC_TRIM(0)
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
+        free_memory(self.device)
 
     def _loop(self) -> None:
         # The first optimizer built in a process imports torch._dynamo (seconds): pay that now, not on the first Start.

@@ -272,11 +272,12 @@ def test_out_of_memory_fails_the_job_with_a_clear_message(engine):
 def test_an_idle_worker_hands_memory_back_once_after_work(engine, monkeypatch):
     """Visitors leave runs and caches behind: once the worker has been idle a while, it frees them (gc and glibc's
     malloc_trim), once, not on every idle tick."""
+    import ganstudio.device as device_module
     import ganstudio.engine as engine_module
 
     trims = []
     monkeypatch.setattr(engine_module, "IDLE_RELEASE_S", 0.2)
-    monkeypatch.setattr(engine_module, "_MALLOC_TRIM", lambda pad: trims.append(pad))
+    monkeypatch.setattr(device_module, "_MALLOC_TRIM", lambda pad: trims.append(pad))
     engine.run(lambda: None)
     assert wait_until(lambda: len(trims) == 1, timeout=5.0)
     time.sleep(2.5)  # idle ticks come each second: none of them trims again without new work

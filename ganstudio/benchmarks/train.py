@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from ganstudio.engine import pick_device
+from ganstudio.device import pick_device
 from ganstudio.gan import losses
 from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.diffaug import diff_augment

@@ -82,7 +82,7 @@ def config_from_args(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from ganstudio.engine import pick_device
+    from ganstudio.device import pick_device
     from ganstudio.gan import ddp
     from ganstudio.gan.trainer import GanTrainer
     from ganstudio.settings import SETTINGS
