@@ -207,6 +207,31 @@ def test_manual_steps_move_the_drawn_generator(page):
 
 
 @screenshot_on_failure
+def test_an_image_run_shows_its_samples_enlarged_and_moving(page):
+    """Digits: the sample grid updates while it trains, each pixel drawn at least 2 x 2 on the page."""
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_label("Data").click()
+    page.get_by_role("option", name=re.compile("Handwritten digits")).click()
+    start = page.locator("#train-start")
+    expect(start).to_be_enabled()
+    start.click()
+    canvas = page.locator("#train-live canvas.gs-live")
+    expect(canvas).to_have_attribute("data-zoom", re.compile(r"\d"), timeout=SLOW_MS)
+    expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
+    fps = frames_per_second(page)
+    print(f"image live view: {fps:.1f} frames/s")
+    assert fps >= 1, f"the sample grid moved {fps:.1f} times a second"  # >= 2 on an idle 2-core machine
+    zoom = int(canvas.get_attribute("data-zoom"))
+    shown = canvas.bounding_box()["width"] / canvas.evaluate("c => c.width") * zoom
+    assert shown >= 2, f"each generated pixel is shown {shown:.2f} x its size"
+    page.locator("#train-stop").click()
+    expect(start).to_be_enabled()
+    page.get_by_label("Data").click()
+    page.get_by_role("option", name=re.compile("8 Gaussians")).click()
+    expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))
+
+
+@screenshot_on_failure
 def test_on_a_phone_the_view_is_right_under_start(browser, app):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     phone = context.new_page()

@@ -49,9 +49,9 @@ CSS = """
 
 JS = """
 // Elements are looked up at every draw: Gradio may re-render the template around them.
-let canvas, ctx, title, drawn, legend, tip;
+let canvas, ctx, title, drawn, legend, tip, wrap;
 function find() {
-  canvas = element.querySelector('canvas.gs-live'); ctx = canvas.getContext('2d');
+  canvas = element.querySelector('canvas.gs-live'); ctx = canvas.getContext('2d'); wrap = element.querySelector('.gs-live-wrap');
   title = element.querySelector('.gs-live-title'); drawn = element.querySelector('.gs-live-drawn');
   legend = element.querySelector('.gs-live-legend'); tip = element.querySelector('.gs-live-tip');
   if (!canvas.dataset.hooked) { canvas.dataset.hooked = '1';
@@ -119,7 +119,7 @@ function legend2d(view) {
     `<br>D(x): fake 0<span class="bar"></span>1 real` + got;
 }
 function draw2d() {
-  canvas.width = SIZE; canvas.height = SIZE;
+  canvas.width = SIZE; canvas.height = SIZE; canvas.style.maxWidth = wrap.style.maxWidth = '';
   ctx.fillStyle = 'rgb(250,250,250)'; ctx.fillRect(0, 0, SIZE, SIZE);
   if (frame && frame.heat) drawHeat(frame); else heat = null;
   if (frame) { drawLines(frame); points(frame.fake, 'rgba(150,70,200,0.55)', 2.2); }
@@ -131,7 +131,9 @@ function drawImage() {
   const src = (frame && frame.png) || (base && base.png); if (!src) return;
   image.onload = () => {
     const f = Math.max(2, Math.floor(SIZE / image.width));
-    canvas.width = image.width * f; canvas.height = image.height * f;
+    canvas.width = image.width * f; canvas.height = image.height * f; canvas.dataset.zoom = String(f);
+    // shown at its own size (each pixel f x f), even where that is wider than the 2D view; narrower screens shrink it
+    canvas.style.maxWidth = canvas.width + 'px'; wrap.style.maxWidth = Math.max(560, canvas.width + 2) + 'px';
     ctx.imageSmoothingEnabled = false; ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
   };
   image.src = src;
