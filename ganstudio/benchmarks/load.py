@@ -88,17 +88,19 @@ def _session(url: str, index: int, cfg: LoadConfig, started: float, go: threadin
 
     def generate():
         begin = time.perf_counter()
-        updates, seen = [], set()
+        updates = 0
+        first_token = None  # seconds until the first update with a token: what the visitor waits to see move
 
         def update(outputs: list) -> None:
-            updates.append(outputs)
-            if outputs[0].get("tokens") and "first" not in seen:  # the first token: what the visitor sees move
-                seen.add("first")
-                report.latencies.setdefault("first_token", []).append(time.perf_counter() - begin)
+            nonlocal updates, first_token
+            updates += 1
+            if first_token is None and outputs[0].get("tokens"):
+                first_token = time.perf_counter() - begin
+                report.latencies.setdefault("first_token", []).append(first_token)
 
         final = client.call("generate", TEXT_MODEL, PROMPT, cfg.new_tokens, 0.8, 40, 1.0, 1.0, rng.randrange(1000),
                             on_update=update)
-        report.partial_outputs.append(len(updates))
+        report.partial_outputs.append(updates)
         if not final[0].get("text"):
             raise StudioError(f"generation did not grow the prompt: {str(final[0])[:200]!r}")
         return final
