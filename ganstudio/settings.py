@@ -54,6 +54,9 @@ class Settings:
     session_idle_s: float = 3600.0  # GANSTUDIO_SESSION_IDLE_S: a session silent this long is ended and its files go
     download_timeout_s: float = 300.0  # GANSTUDIO_DOWNLOAD_TIMEOUT_S: one model's whole Hub download, at most
     client_header: str = ""  # GANSTUDIO_CLIENT_HEADER: header naming the visitor's address behind a proxy
+    # Gradio keeps a copy of the page's state per session (~0.3 MB for ours) until this many exist, dropping the least
+    # recently used; its own default, 10,000, lets a script of new sessions hold ~3 GB. Ended sessions drop theirs at once.
+    page_states: int = 1000  # GANSTUDIO_PAGE_STATES
 
 
 def load_settings() -> Settings:
@@ -82,6 +85,7 @@ def load_settings() -> Settings:
         session_idle_s=_float("GANSTUDIO_SESSION_IDLE_S", 3600.0),
         download_timeout_s=_float("GANSTUDIO_DOWNLOAD_TIMEOUT_S", 300.0),
         client_header=env.get("GANSTUDIO_CLIENT_HEADER", "x-forwarded-for" if on_space else "").strip().lower(),
+        page_states=_int("GANSTUDIO_PAGE_STATES", 1000),
     )
 
 

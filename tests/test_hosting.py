@@ -14,10 +14,14 @@ import json
 import re
 import time
 import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from app_server import AppProcess
+
+from ganstudio.benchmarks.visitor import Visitor
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.exceptions import AppError  # noqa: E402
@@ -32,6 +36,7 @@ LIMITS_ENV = {
     "GANSTUDIO_MAX_QUEUED": "2",
     "GANSTUDIO_SESSION_IDLE_S": str(SESSION_IDLE_S),
     "GANSTUDIO_SESSION_DISK_MB": "40",
+    "GANSTUDIO_PAGE_STATES": str(PAGE_STATES := 100),
 }
 # the Train tab's train_start inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA,
 # spectral norm, DiffAugment, conditional, seed, packing
@@ -45,9 +50,11 @@ def app():
         yield server
 
 
-def call(url: str, endpoint: str, args: list, address: str = "10.0.0.66", timeout: float = 120) -> tuple[str, str]:
-    """A raw API call (no session), from ``address``: ("ok", data) or ("error", the one-line message)."""
-    body = json.dumps({"data": args}, allow_nan=True).encode()
+def call(url: str, endpoint: str, args: list, address: str = "10.0.0.66", timeout: float = 120,
+         session_hash: str | None = None) -> tuple[str, str]:
+    """A raw API call (no session unless a made-up ``session_hash``), from ``address``: ("ok", data) or ("error",
+    the one-line message)."""
+    body = json.dumps({"data": args, **({"session_hash": session_hash} if session_hash else {})}, allow_nan=True).encode()
     headers = {"Content-Type": "application/json", "X-Forwarded-For": address}
     request = urllib.request.Request(f"{url}gradio_api/call/{endpoint}", data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -234,3 +241,27 @@ def test_saved_runs_and_downloads_go_when_the_session_does(app):
         time.sleep(2)
     leftovers = [p for p in app.data_dir.rglob("*") if p.name.startswith((".tmp-", ".old-"))]
     assert not leftovers, leftovers
+
+
+def test_page_states_stay_bounded_and_leave_with_their_visitor(app):
+    """Gradio keeps a copy of the page for every session hash it sees (~0.3 MB each here). A script inventing
+    hashes must not grow that past GANSTUDIO_PAGE_STATES, and a visitor who leaves takes theirs along."""
+
+    def page_states(visitor: Visitor) -> int:
+        return visitor.call("engine_stats")[0]["page_states"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: call(app.url, "train_poll", [], session_hash=uuid.uuid4().hex[:12]),
+                                range(PAGE_STATES + 20)))
+    assert all(status == "ok" for status, _ in answers)
+    observer = Visitor(app.url)
+    assert page_states(observer) == PAGE_STATES  # full, and no further: the least recently used went first
+    leaving = Visitor(app.url)
+    leaving.call("train_poll")
+    assert page_states(observer) == PAGE_STATES
+    leaving.close()
+    deadline = time.monotonic() + 60  # Gradio notices a closed heartbeat at its next beat (15 s)
+    while page_states(observer) != PAGE_STATES - 1:
+        assert time.monotonic() < deadline, "a visitor who left kept their page state"
+        time.sleep(1)
+    observer.close()

@@ -6,12 +6,14 @@ short run limits so they show within the benchmark) and, while a bystander keeps
 1. hostile requests: absurd model sizes, a week-long run, twenty scripted starts from one address,
    then starts from forged addresses, and megabyte-long values in number fields;
 2. a newcomer who keeps pressing Start until a slot frees;
-3. ``--cycles`` (default 100) train / stop / save cycles of one visitor, then that visitor goes quiet.
+3. ``--cycles`` (default 100) train / stop / save cycles of one visitor, then that visitor goes quiet;
+4. a script inventing a new session hash for each of 2,000 calls (Gradio keeps a page state per hash).
 
 Reported: the server's peak resident memory (VmHWM) against its idle baseline, the bystander's waits
 (p50 / p95 / max), how long the newcomer was locked out, the disk the visitor's session held after
-its cycles, what was left once its session ended, and what Gradio's own download cache still holds
-(copies it makes of served files, removed by ``delete_cache`` after 15 minutes).
+its cycles, what was left once its session ended, what Gradio's own download cache still holds
+(copies it makes of served files, removed by ``delete_cache`` after 15 minutes), and the page states and
+memory growth the invented sessions left.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ganstudio.benchmarks.app import free_port, wait_ready
@@ -35,12 +39,14 @@ IDLE_S = 6  # run limits of the Space under test
 SESSION_IDLE_S = 20
 RING8 = ["ring8", None, "mlp", "ns", 40, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1]
 WEEK = ["ring8", None, "mlp", "ns", 0, 7 * 24 * 3600, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1]
+MADE_UP_SESSIONS = 2000  # twice the page states a Space keeps (GANSTUDIO_PAGE_STATES)
 
 
-def call(url: str, endpoint: str, args: list, address: str, timeout: float = 180) -> tuple[str, str]:
-    """A raw API call from ``address`` (X-Forwarded-For, as behind the Space's proxy)."""
+def call(url: str, endpoint: str, args: list, address: str, timeout: float = 180,
+         session_hash: str | None = None) -> tuple[str, str]:
+    """A raw API call from ``address`` (X-Forwarded-For, as behind the Space's proxy), in no session or a made-up one."""
     headers = {"Content-Type": "application/json", "X-Forwarded-For": address}
-    body = json.dumps({"data": args}).encode()
+    body = json.dumps({"data": args, **({"session_hash": session_hash} if session_hash else {})}).encode()
     with urllib.request.urlopen(urllib.request.Request(f"{url}gradio_api/call/{endpoint}", data=body,
                                                        headers=headers), timeout=timeout) as response:
         event = json.loads(response.read())["event_id"]
@@ -132,6 +138,12 @@ def run(args) -> dict:
             visitor.predict(api_name="/train_save")
         held = _folder_mb(data_dir / "sessions")
         gradio_cache_after_cycles = _folder_mb(gradio_tmp)
+        before_made_up = _status(proc.pid, "VmRSS:")
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: call(url, "train_poll", [], "10.0.0.68", session_hash=uuid.uuid4().hex[:12]),
+                          range(MADE_UP_SESSIONS)))
+        made_up_growth = _status(proc.pid, "VmRSS:") - before_made_up
+        stats = call(url, "engine_stats", [], "10.9.9.9")[1].rsplit("data:", 1)[1]
         deadline = time.monotonic() + SESSION_IDLE_S + 120
         while _folder_mb(data_dir / "sessions") > 0 and time.monotonic() < deadline:
             time.sleep(2)  # the bystander's requests keep the app (and its session sweep) going
@@ -152,6 +164,9 @@ def run(args) -> dict:
             "session_disk_mb_after_session_ended": round(_folder_mb(data_dir / "sessions"), 2),
             "data_dir_mb_after": round(_folder_mb(data_dir), 2),
             "gradio_cache_mb_after_cycles": round(gradio_cache_after_cycles, 2),
+            "made_up_sessions": MADE_UP_SESSIONS,
+            "page_states_after_made_up_sessions": json.loads(stats)[0]["page_states"],
+            "rss_mb_growth_made_up_sessions": round(made_up_growth),
         }
     finally:
         proc.terminate()

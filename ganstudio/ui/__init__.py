@@ -80,6 +80,33 @@ def _end_session(request: gr.Request) -> None:
         visitors.end_session(request.session_hash)
 
 
+_served: list[gr.Blocks] = []  # the demo build_demo made last: the one whose page states are ours to drop
+
+
+def _page_states():
+    """Gradio's per-session copies of the page (``state_holder``, set when the demo launches; None before)."""
+    return getattr(_served[-1], "state_holder", None) if _served else None
+
+
+def _drop_page_state(session) -> None:
+    """A session that ended (tab closed, or silent for ``session_idle_s``) needs no page state: free it now,
+    instead of when ``page_states`` newer sessions have pushed it out."""
+    holder = _page_states()
+    if holder is not None:
+        with holder.lock:
+            holder.session_data.pop(session.id, None)
+            holder.time_last_used.pop(session.id, None)
+
+
+SESSIONS.on_end.append(_drop_page_state)
+
+
+def server_stats() -> dict:
+    """The engine's batching figures, and how many sessions' page states Gradio holds (tests and benchmarks)."""
+    holder = _page_states()
+    return {**system.engine_stats(), "page_states": len(holder.session_data) if holder is not None else 0}
+
+
 def build_demo() -> gr.Blocks:
     _configure_logging()
     _remember_absent_matplotlib()
@@ -87,6 +114,7 @@ def build_demo() -> gr.Blocks:
     visitors.start_up(shared_links=Path(get_upload_folder()) / "deep_links")  # where Gradio keeps shared links
     info = system.status()
     with gr.Blocks(title="GAN Studio", delete_cache=DELETE_CACHE) as demo:
+        _served[:] = [demo]
         gr.Markdown(INTRO)
         gr.Markdown(f"Device: **{info['device']}** · bundled models: {', '.join(info['bundled']) or 'none'}")
         with gr.Tabs() as tabs:
@@ -102,7 +130,7 @@ def build_demo() -> gr.Blocks:
                 build_attention_tab(shared)
         train.to_explore.click(open_in_explore, None, [tabs, explore.model, train.status], api_visibility="private")
         tabs.select(remember_tab, None, tabs, queue=False, show_progress="hidden", api_visibility="private")
-        gr.api(system.engine_stats, api_name="engine_stats", api_visibility="undocumented")  # load tests read it
+        gr.api(server_stats, api_name="engine_stats", api_visibility="undocumented")  # load tests read it
         for tool in TOOLS:  # what assistants (MCP) and the API page see
             gr.api(tool, api_name=tool.__name__, **({"queue": False} if tool in UNQUEUED else DEVICE_WORK))
         demo.unload(_end_session)
@@ -125,5 +153,6 @@ def launch_kwargs() -> dict:
         "show_error": False,  # a bug shows a plain "Error"; our own messages (gr.Error) always show
         "allowed_paths": [str(SESSIONS.root)],
         "max_threads": MAX_THREADS,
+        "state_session_capacity": SETTINGS.page_states,
         "mcp_server": True,  # /gradio_api/mcp/: the tools of ganstudio.ui.tools, for assistants
     }
