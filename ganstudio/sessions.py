@@ -91,7 +91,10 @@ class Session:
         return _folder_bytes(self._folder) if self._folder is not None else 0
 
     def reserve(self, nbytes: int, what: str) -> None:
-        """Refuse (BadInput) a write of ``nbytes`` that would take the session past its disk budget."""
+        """Refuse a write of ``nbytes`` that would take the session past its disk budget (BadInput), or the
+        machine's disk below its reserve (Busy: many sessions together can fill it)."""
+        if not disk_has_room(self._root, nbytes):
+            raise Busy(f"{what}: the server's disk is nearly full, try again later")
         budget = SETTINGS.session_disk_mb * MB
         used = self.disk_used()
         if used + nbytes > budget:
@@ -296,6 +299,13 @@ def _older(path: Path, now: float, age: float) -> bool:
         return now - path.stat().st_mtime > age
     except OSError:
         return False
+
+
+def disk_has_room(path: Path, nbytes: int) -> bool:
+    """Writing ``nbytes`` under ``path`` leaves at least ``disk_reserve_mb`` free on its disk."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return shutil.disk_usage(path).free - max(nbytes, 0) >= SETTINGS.disk_reserve_mb * MB
 
 
 def _folder_bytes(folder: Path | None) -> int:

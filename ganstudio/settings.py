@@ -57,6 +57,9 @@ class Settings:
     # Gradio keeps a copy of the page's state per session (~0.3 MB for ours) until this many exist, dropping the least
     # recently used; its own default, 10,000, lets a script of new sessions hold ~3 GB. Ended sessions drop theirs at once.
     page_states: int = 1000  # GANSTUDIO_PAGE_STATES
+    disk_reserve_mb: int = 1024  # GANSTUDIO_DISK_RESERVE_MB: uploads and saves are refused rather than leave less disk free
+    # Gradio's upload endpoint takes files from anyone and keeps them ~20 min: one address's share of that.
+    upload_mb_per_client: int = 0  # GANSTUDIO_UPLOAD_MB_PER_CLIENT: 0 = no cap (1000 on a Space)
 
 
 def load_settings() -> Settings:
@@ -86,6 +89,8 @@ def load_settings() -> Settings:
         download_timeout_s=_float("GANSTUDIO_DOWNLOAD_TIMEOUT_S", 300.0),
         client_header=env.get("GANSTUDIO_CLIENT_HEADER", "x-forwarded-for" if on_space else "").strip().lower(),
         page_states=_int("GANSTUDIO_PAGE_STATES", 1000),
+        disk_reserve_mb=_int("GANSTUDIO_DISK_RESERVE_MB", 1024),
+        upload_mb_per_client=_int("GANSTUDIO_UPLOAD_MB_PER_CLIENT", 1000 if on_space else 0),
     )
 
 

@@ -18,6 +18,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from app_server import AppProcess
 
@@ -37,6 +38,7 @@ LIMITS_ENV = {
     "GANSTUDIO_SESSION_IDLE_S": str(SESSION_IDLE_S),
     "GANSTUDIO_SESSION_DISK_MB": "40",
     "GANSTUDIO_PAGE_STATES": str(PAGE_STATES := 100),
+    "GANSTUDIO_UPLOAD_MB_PER_CLIENT": "3",
 }
 # the Train tab's train_start inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA,
 # spectral norm, DiffAugment, conditional, seed, packing
@@ -265,3 +267,17 @@ def test_page_states_stay_bounded_and_leave_with_their_visitor(app):
         assert time.monotonic() < deadline, "a visitor who left kept their page state"
         time.sleep(1)
     observer.close()
+
+
+def test_uploads_are_admitted_by_size_and_address(app):
+    """Gradio's upload route takes files from anyone: one address's share (3 MB here) is all it gets."""
+
+    def upload(address: str, nbytes: int) -> httpx.Response:
+        return httpx.post(f"{app.url}gradio_api/upload", files={"files": ("data.bin", bytes(nbytes))},
+                          headers={"X-Forwarded-For": address}, timeout=60)
+
+    assert upload("10.0.7.1", 2 * 2**20).status_code == 200
+    refused = upload("10.0.7.1", 2 * 2**20)
+    assert refused.status_code == 429
+    assert refused.text == "this address uploaded 2 MB in the last 20 minutes (at most 3 MB): try again later"
+    assert upload("10.0.7.2", 2 * 2**20).status_code == 200

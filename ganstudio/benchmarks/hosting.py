@@ -7,13 +7,14 @@ short run limits so they show within the benchmark) and, while a bystander keeps
    then starts from forged addresses, and megabyte-long values in number fields;
 2. a newcomer who keeps pressing Start until a slot frees;
 3. ``--cycles`` (default 100) train / stop / save cycles of one visitor, then that visitor goes quiet;
-4. a script inventing a new session hash for each of 2,000 calls (Gradio keeps a page state per hash).
+4. a script inventing a new session hash for each of 2,000 calls (Gradio keeps a page state per hash);
+5. 10 MB uploads from one address until they are refused (Gradio keeps anyone's uploads ~20 min).
 
 Reported: the server's peak resident memory (VmHWM) against its idle baseline, the bystander's waits
 (p50 / p95 / max), how long the newcomer was locked out, the disk the visitor's session held after
 its cycles, what was left once its session ended, what Gradio's own download cache still holds
 (copies it makes of served files, removed by ``delete_cache`` after 15 minutes), and the page states and
-memory growth the invented sessions left.
+memory growth the invented sessions left, and how much one address could upload.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +42,7 @@ SESSION_IDLE_S = 20
 RING8 = ["ring8", None, "mlp", "ns", 40, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1]
 WEEK = ["ring8", None, "mlp", "ns", 0, 7 * 24 * 3600, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1]
 MADE_UP_SESSIONS = 2000  # twice the page states a Space keeps (GANSTUDIO_PAGE_STATES)
+UPLOAD_MB = 10  # one scripted upload
 
 
 def call(url: str, endpoint: str, args: list, address: str, timeout: float = 180,
@@ -54,6 +57,21 @@ def call(url: str, endpoint: str, args: list, address: str, timeout: float = 180
                                 timeout=timeout) as response:
         stream = response.read().decode()
     return ("error", stream.split("event: error", 1)[1][:300]) if "event: error" in stream else ("ok", stream)
+
+
+def _upload(url: str, mb: int, address: str) -> str:
+    """POST ``mb`` MB to Gradio's upload route as the page does (multipart); "" if taken, else the refusal."""
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n")
+    body = head.encode() + os.urandom(mb * 2**20) + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{url}gradio_api/upload", data=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Forwarded-For": address})
+    try:
+        with urllib.request.urlopen(request, timeout=120):
+            return ""
+    except urllib.error.HTTPError as err:
+        return f"HTTP {err.code}: {err.read().decode()[:200]}"
 
 
 def _status(pid: int, field: str) -> float:
@@ -144,6 +162,10 @@ def run(args) -> dict:
                           range(MADE_UP_SESSIONS)))
         made_up_growth = _status(proc.pid, "VmRSS:") - before_made_up
         stats = call(url, "engine_stats", [], "10.9.9.9")[1].rsplit("data:", 1)[1]
+        uploaded_mb, upload_refusal = 0, ""
+        while not upload_refusal and uploaded_mb < 10_000:
+            upload_refusal = _upload(url, UPLOAD_MB, "10.0.0.69")
+            uploaded_mb += 0 if upload_refusal else UPLOAD_MB
         deadline = time.monotonic() + SESSION_IDLE_S + 120
         while _folder_mb(data_dir / "sessions") > 0 and time.monotonic() < deadline:
             time.sleep(2)  # the bystander's requests keep the app (and its session sweep) going
@@ -167,6 +189,8 @@ def run(args) -> dict:
             "made_up_sessions": MADE_UP_SESSIONS,
             "page_states_after_made_up_sessions": json.loads(stats)[0]["page_states"],
             "rss_mb_growth_made_up_sessions": round(made_up_growth),
+            "upload_mb_accepted_from_one_address": uploaded_mb,
+            "upload_refusal": upload_refusal,
         }
     finally:
         proc.terminate()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 from ganstudio.actions import system, visitors
 from ganstudio.sessions import SESSIONS
@@ -20,6 +21,7 @@ from ganstudio.ui.explore_tab import build_explore_tab
 from ganstudio.ui.text_tab import build_text_tab
 from ganstudio.ui.tools import TOOLS, UNQUEUED
 from ganstudio.ui.train_tab import build_train_tab
+from ganstudio.ui.upload_guard import UploadGuard
 
 QUEUE_SIZE = 64  # requests waiting beyond this get "queue full" instead of piling up
 EVENT_CONCURRENCY = 64  # events served at once; the engine schedules device work itself
@@ -155,4 +157,6 @@ def launch_kwargs() -> dict:
         "max_threads": MAX_THREADS,
         "state_session_capacity": SETTINGS.page_states,
         "mcp_server": True,  # /gradio_api/mcp/: the tools of ganstudio.ui.tools, for assistants
+        # uploads are admitted by size (disk reserve, each address's share) before Gradio writes them
+        "app_kwargs": {"middleware": [Middleware(UploadGuard, folder=get_upload_folder(), window_s=sum(DELETE_CACHE))]},
     }

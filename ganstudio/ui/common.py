@@ -26,16 +26,18 @@ LOG_CHARS = 160  # an expected mistake is logged as one line of at most this man
 log = logging.getLogger("ganstudio")
 
 
+def address_from(header: str | None, peer: str | None) -> str:
+    """A visitor's address: behind a proxy, the first entry of the configured header; else the peer's."""
+    forwarded = (header or "").split(",")[0].strip() if SETTINGS.client_header else ""
+    return (forwarded or str(peer or ""))[:64]
+
+
 def client_address(request: gr.Request | None) -> str:
-    """The visitor's address as Gradio reports it; behind a proxy, the first entry of the configured header."""
+    """The address of the visitor behind ``request`` (see ``address_from``)."""
     if request is None:
         return ""
-    if SETTINGS.client_header:
-        forwarded = (request.headers.get(SETTINGS.client_header) or "").split(",")[0].strip()
-        if forwarded:
-            return forwarded[:64]
-    client = getattr(request, "client", None)
-    return str(getattr(client, "host", "") or "")[:64]
+    header = request.headers.get(SETTINGS.client_header) if SETTINGS.client_header else None
+    return address_from(header, getattr(getattr(request, "client", None), "host", ""))
 
 
 def owner(request: gr.Request | None) -> str:
