@@ -66,6 +66,8 @@ def test_each_address_has_its_share_of_uploads(tmp_path, monkeypatch):
     assert message == "this address uploaded 2 MB in the last 20 minutes (at most 3 MB): try again later"
     assert post_upload(guard, 2 * MB, "10.0.0.2")[0] == 200  # someone else is not held back
     assert post_upload(guard, None)[:2] == (411, "an upload must state its size (Content-Length)")
+    assert post_upload(guard, 4 * MB, "10.0.0.3")[:2] == (413, "an upload of 4.0 MB is more than one address may "
+                                                                "upload (3 MB)")
 
 
 def test_an_upload_share_frees_up_when_its_files_are_gone(tmp_path, monkeypatch):

@@ -67,9 +67,11 @@ class UploadGuard:
                 return 429, "too many uploads in the last minutes: try again later"
             held = self._held[address]
             if cap and held + size > cap:
-                minutes = self.window_s / 60
+                minutes, most = self.window_s / 60, SETTINGS.upload_mb_per_client
+                if size > cap:
+                    return 413, f"an upload of {size / MB:.1f} MB is more than one address may upload ({most} MB)"
                 return 429, (f"this address uploaded {held / MB:.0f} MB in the last {minutes:.0f} minutes "
-                             f"(at most {SETTINGS.upload_mb_per_client} MB): try again later")
+                             f"(at most {most} MB): try again later")
             self._recent.append((now, address, size))
             self._held[address] += size
         return None
