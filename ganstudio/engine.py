@@ -264,7 +264,10 @@ class Engine:
                     self._finish(job, CANCELLED)
                 if job.kind == "train":
                     self._jobs.pop(job.id, None)
-        self.run(self._free_memory)
+            # what it held goes back once the worker idles: one clean-up however many sessions end (a script's
+            # thousands of sessions ending must not each cost the worker a full gc)
+            self._worked_at = self._worked_at or time.monotonic()
+            self._lock.notify_all()
         return live
 
     def forget(self, job_id: str) -> None:

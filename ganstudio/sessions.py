@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -61,6 +62,7 @@ class Session:
         self._lock = threading.RLock()
         self._counter = 0
         self.runs: OrderedDict[str, Run] = OrderedDict()  # name -> run, oldest first
+        self.tokens: set[str] = set()  # the secrets its pages poll with (SessionRegistry.new_token), forgotten at its end
         self.current: Run | None = None  # the run the Train tab shows
         self.generation: dict | None = None  # the Text tab's latest generation: token, tokens so far, how it ended
         self.attention: dict | None = None  # the Attention tab's latest analysis: token, ids, weights (layers, heads, T, T)
@@ -162,6 +164,7 @@ class SessionRegistry:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root is not None else Path(SETTINGS.data_dir) / "sessions"
         self._sessions: dict[str, Session] = {}
+        self._by_token: dict[str, str] = {}  # token -> the id of the session it was issued to
         self._lock = threading.Lock()
         self._swept_at = time.monotonic()
         self.on_end: list[Callable[[Session], None]] = []  # called when a session ends (cancel jobs, drop caches)
@@ -186,6 +189,15 @@ class SessionRegistry:
         with self._lock:
             return list(self._sessions.values())
 
+    def new_token(self, session: Session) -> str:
+        """A secret naming one of ``session``'s runs or results, for its page to poll with. Tokens are indexed,
+        so a poll finds its session at once, however many sessions (a script's included) exist."""
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._by_token[token] = session.id
+            session.tokens.add(token)
+        return token
+
     def generation_with_token(self, token: str) -> dict | None:
         """The generation a page's token names (tokens are secrets, not names)."""
         return self._result_with_token("generation", token)
@@ -194,20 +206,19 @@ class SessionRegistry:
         """The attention analysis a page's token names."""
         return self._result_with_token("attention", token)
 
-    def _result_with_token(self, kind: str, token: str) -> dict | None:
-        for session in self.all():
-            result = getattr(session, kind)
-            if result is not None and result.get("token") == token:
-                return result
-        return None
-
     def run_with_token(self, token: str) -> Run | None:
-        """The run a live view's token names, whoever's session holds it (tokens are secrets, not names)."""
-        for session in self.all():
-            run = session.run_with_token(token)
-            if run is not None:
-                return run
-        return None
+        """The run a live view's token names, whoever's session holds it."""
+        session = self._session_with_token(token)
+        return session.run_with_token(token) if session is not None else None
+
+    def _result_with_token(self, kind: str, token: str) -> dict | None:
+        result = getattr(self._session_with_token(token), kind, None)
+        return result if result is not None and result.get("token") == token else None
+
+    def _session_with_token(self, token) -> Session | None:
+        with self._lock:
+            sid = self._by_token.get(token) if isinstance(token, str) else None
+            return self._sessions.get(sid) if sid is not None else None
 
     def of_client(self, client: str) -> list[Session]:
         with self._lock:
@@ -217,6 +228,8 @@ class SessionRegistry:
         """End a session: callbacks first (cancel its jobs), then its files. False if it was unknown."""
         with self._lock:
             session = self._sessions.pop(sid, None)
+            for token in session.tokens if session is not None else ():
+                self._by_token.pop(token, None)
         if session is None:
             return False
         session.ending = True

@@ -286,6 +286,22 @@ def test_an_idle_worker_hands_memory_back_once_after_work(engine, monkeypatch):
     assert wait_until(lambda: len(trims) == 2, timeout=5.0)
 
 
+def test_sessions_ending_together_cost_the_worker_one_clean_up(engine, monkeypatch):
+    """A script's made-up sessions all end (silent for an hour): the worker frees memory once it idles, not once per
+    session (each is a full gc, ~0.1 s of the worker with models loaded)."""
+    import ganstudio.device as device_module
+    import ganstudio.engine as engine_module
+
+    trims = []
+    monkeypatch.setattr(engine_module, "IDLE_RELEASE_S", 0.2)
+    monkeypatch.setattr(device_module, "_MALLOC_TRIM", lambda pad: trims.append(pad))
+    for i in range(50):
+        engine.cancel_owner(f"script-{i}")
+    assert wait_until(lambda: len(trims) == 1, timeout=5.0)
+    time.sleep(1.5)
+    assert len(trims) == 1
+
+
 def test_a_run_reads_as_ending_until_its_end_callbacks_have_run(engine):
     """Pollers never wait for the worker, so between a run finishing and its save they must see that the save is still
     to come (the page keeps polling until then, instead of settling its buttons on "not saved")."""

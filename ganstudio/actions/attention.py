@@ -7,7 +7,6 @@ engine's worker; the pictures are drawn here with numpy + PIL (``ganstudio.gpt.h
 from __future__ import annotations
 
 import math
-import secrets
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -89,7 +88,7 @@ def explore_attention(model: str, prompt: str, owner: str = "cli", continue_toke
     """Analyse a prompt and keep the result in the visitor's session; returns what the page's explorer
     draws first: tokens, the layers x heads overview, layer 0 head 0, and the ``token`` it asks for more with."""
     data = text_attention(model, prompt, owner, continue_tokens, progress)
-    token = secrets.token_urlsafe(16)
+    token = SESSIONS.new_token(session_of(owner))
     session_of(owner).attention = {"token": token, **{k: data[k] for k in ("model", "ids", "tokens", "attentions",
                                                                             "prompt_len")}}
     return {"token": token, "model": data["model"], "tokens": data["tokens"], "prompt_len": data["prompt_len"],

@@ -6,7 +6,6 @@ per spec (a few, least recently used dropped first), so the second request start
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
@@ -110,7 +109,7 @@ def generate_stream(
     if encoded.dropped:
         note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens, longer than the model's "
                 f"{n_positions}-token context: its first {encoded.dropped} tokens were cut.")
-    record = {"token": secrets.token_urlsafe(16), "tokens": [], "done": False, "stop_reason": None,
+    record = {"token": SESSIONS.new_token(session_of(owner)), "tokens": [], "done": False, "stop_reason": None,
               "tokens_per_s": 0.0, "note": note}  # this visitor's latest generation, for the page to catch up from
     session_of(owner).generation = record
     yield {"event": "start", "model": str(model).strip(), "prompt": prompt, "prompt_tokens": len(encoded.ids),

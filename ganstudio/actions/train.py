@@ -8,7 +8,6 @@ waits for the worker.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from pathlib import Path
 from typing import Any
@@ -157,7 +156,7 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
                                      on_end=lambda job: task.finish_and_save(save=not session.ending))
         shown_data = cfg.data if cfg.data_kind == "2d" or cfg.data in IMAGE_SETS else "upload"
         session.add_run(Run(name=name, job_id=job.id, task=task, folder=folder, params=cfg.to_dict(),
-                            token=secrets.token_urlsafe(16),
+                            token=SESSIONS.new_token(session),
                             preview=train_view.preview(shown_data, cfg.custom_points, cfg.seed)))
     return job.id
 

@@ -13,7 +13,7 @@ short run limits so they show within the benchmark) and, while a bystander keeps
 Reported: the server's peak resident memory (VmHWM) against its idle baseline, the bystander's waits
 (p50 / p95 / max), how long the newcomer was locked out, the disk the visitor's session held after
 its cycles, what was left once its session ended, what Gradio's own download cache still holds
-(copies it makes of served files, removed by ``delete_cache`` after 15 minutes), and the page states and
+(copies it makes of served files, removed by ``delete_cache`` after 15 minutes), the page states and
 memory growth the invented sessions left, and how much one address could upload.
 """
 
