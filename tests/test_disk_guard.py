@@ -86,3 +86,21 @@ def test_a_session_write_is_refused_before_the_disk_fills(tmp_path, monkeypatch)
     session.reserve(1 * MB, "saving this run")
     with pytest.raises(Busy, match=r"^saving this run: the server's disk is nearly full, try again later$"):
         session.reserve(5000 * MB, "saving this run")
+
+
+def test_a_refused_upload_is_read_to_its_end_so_the_browser_gets_the_line(tmp_path, monkeypatch):
+    """Answered mid-upload, a browser sees a reset connection instead of the refusal: the body is read and dropped."""
+    with_settings(monkeypatch, disk_reserve_mb=0, upload_mb_per_client=1, client_header="")
+    chunks = [{"type": "http.request", "body": bytes(MB // 2), "more_body": i < 3} for i in range(4)]
+    sent = []
+
+    async def receive():
+        return chunks.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload", "client": ("127.0.0.1", 5000),
+             "headers": [(b"content-length", str(2 * MB).encode())]}
+    asyncio.run(UploadGuard(None, tmp_path, window_s=1200)(scope, receive, send))
+    assert sent[0]["status"] == 413 and chunks == []

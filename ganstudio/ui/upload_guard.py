@@ -38,6 +38,7 @@ class UploadGuard:
             refusal = self.admit(dict(scope.get("headers") or []), (scope.get("client") or ("",))[0])
             if refusal is not None:
                 status, message = refusal
+                await _discard_body(receive, scope)
                 await send({"type": "http.response.start", "status": status,
                             "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
                 await send({"type": "http.response.body", "body": message.encode()})
@@ -75,3 +76,19 @@ class UploadGuard:
             self._recent.append((now, address, size))
             self._held[address] += size
         return None
+
+
+async def _discard_body(receive, scope) -> None:
+    """Read a refused upload of a size a page may send and drop it, so the sender's browser reads our line (answered
+    mid-upload, the connection is reset instead). Bodies past that size are not read: the connection just closes."""
+    headers = dict(scope.get("headers") or [])
+    try:
+        size = int(headers.get(b"content-length", b""))
+    except ValueError:
+        return
+    if size > 2 * SETTINGS.max_upload_mb * MB:
+        return
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
