@@ -2,7 +2,7 @@
 ``delete_cache`` removes them (~20 min), so without a fence one script could fill the disk.
 
 ``UploadGuard`` is ASGI middleware in front of ``/gradio_api/upload``. It admits an upload by its
-declared size before a byte is read: refused when the disk would fall below its reserve, or when the
+declared size before a byte is written: refused when the disk would fall below its reserve, or when the
 sender's address has already uploaded its share within the files' lifetime. A refusal is one plain line.
 """
 
@@ -35,10 +35,11 @@ class UploadGuard:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/gradio_api/upload"):
-            refusal = self.admit(dict(scope.get("headers") or []), (scope.get("client") or ("",))[0])
+            headers = dict(scope.get("headers") or [])
+            refusal = self.admit(headers, (scope.get("client") or ("",))[0])
             if refusal is not None:
                 status, message = refusal
-                await _discard_body(receive, scope)
+                await _discard_body(receive, headers)
                 await send({"type": "http.response.start", "status": status,
                             "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
                 await send({"type": "http.response.body", "body": message.encode()})
@@ -78,10 +79,9 @@ class UploadGuard:
         return None
 
 
-async def _discard_body(receive, scope) -> None:
+async def _discard_body(receive, headers: dict) -> None:
     """Read a refused upload of a size a page may send and drop it, so the sender's browser reads our line (answered
     mid-upload, the connection is reset instead). Bodies past that size are not read: the connection just closes."""
-    headers = dict(scope.get("headers") or [])
     try:
         size = int(headers.get(b"content-length", b""))
     except ValueError:
