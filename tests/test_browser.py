@@ -231,6 +231,30 @@ def test_an_image_run_shows_its_samples_enlarged_and_moving(page):
     expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))
 
 
+BLANK = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 4; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) return false;
+  return true; }"""
+
+
+@screenshot_on_failure
+def test_choosing_an_upload_clears_the_last_data_sets_picture(page):
+    """Before a zip is chosen there is nothing to show: the view is blank, not ring8's points under an image title."""
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_label("Data").click()
+    page.get_by_role("option", name=re.compile("8 Gaussians")).click()
+    canvas = page.locator("#train-live canvas.gs-live")
+    expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))
+    assert not canvas.evaluate(BLANK)
+    page.get_by_label("Data").click()
+    page.get_by_role("option", name="Upload a zip of images").click()
+    expect(page.locator(".gs-live-title")).to_have_text(re.compile("Press Start"))
+    assert canvas.evaluate(BLANK), "the view still shows the previous data set"
+    expect(page.locator(".gs-live-legend")).to_have_text("")
+    page.get_by_label("Data").click()
+    page.get_by_role("option", name=re.compile("8 Gaussians")).click()
+    expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))
+
+
 @screenshot_on_failure
 def test_on_a_phone_the_view_is_right_under_start(browser, app):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)

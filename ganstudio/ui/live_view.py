@@ -128,7 +128,11 @@ function draw2d() {
   legend2d(frame);
 }
 function drawImage() {
-  const src = (frame && frame.png) || (base && base.png); if (!src) return;
+  const src = (frame && frame.png) || (base && base.png);
+  if (!src) {  // nothing to show yet (an upload before Start): a blank view, not the last data set's picture
+    canvas.width = SIZE; canvas.height = SIZE; canvas.style.maxWidth = wrap.style.maxWidth = '';
+    ctx.fillStyle = 'rgb(250,250,250)'; ctx.fillRect(0, 0, SIZE, SIZE); legend.innerHTML = ''; heat = null; return;
+  }
   image.onload = () => {
     const f = Math.max(2, Math.floor(SIZE / image.width));
     canvas.width = image.width * f; canvas.height = image.height * f; canvas.dataset.zoom = String(f);
