@@ -262,8 +262,8 @@ def test_page_states_stay_bounded_and_leave_with_their_visitor(app):
     leaving.call("train_poll")
     assert page_states(observer) == PAGE_STATES
     leaving.close()
-    # Counts stay exact meanwhile: the made-up sessions are too young to be swept as silent, and the earlier tests'
-    # sessions lost their page states to the made-up ones already.
+    # Counts stay exact meanwhile: silent sessions are swept only from a visitor's event (here only the one above,
+    # before any made-up session was 20 s silent), and the earlier tests' sessions lost their page states already.
     deadline = time.monotonic() + 60  # Gradio notices a closed heartbeat at its next beat (15 s)
     while page_states(observer) != PAGE_STATES - 1:
         assert time.monotonic() < deadline, "a visitor who left kept their page state"
