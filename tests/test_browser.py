@@ -126,6 +126,12 @@ def status_step(page: Page) -> int:
 # ---- the four tabs ---------------------------------------------------------------------------------
 
 
+def choose_data(page: Page, option) -> None:
+    """Pick a data set in the Train tab's Data menu (``option``: its label, or a pattern of it)."""
+    page.get_by_label("Data").click()
+    page.get_by_role("option", name=option).click()
+
+
 def frames_drawn(page: Page) -> int:
     return int(page.locator("#train-live canvas.gs-live").get_attribute("data-frames") or 0)
 
@@ -210,8 +216,7 @@ def test_manual_steps_move_the_drawn_generator(page):
 def test_an_image_run_shows_its_samples_enlarged_and_moving(page):
     """Digits: the sample grid updates while it trains, each pixel drawn at least 2 x 2 on the page."""
     page.get_by_role("tab", name="Train").click()
-    page.get_by_label("Data").click()
-    page.get_by_role("option", name=re.compile("Handwritten digits")).click()
+    choose_data(page, re.compile("Handwritten digits"))
     start = page.locator("#train-start")
     expect(start).to_be_enabled()
     start.click()
@@ -226,8 +231,7 @@ def test_an_image_run_shows_its_samples_enlarged_and_moving(page):
     assert shown >= 2, f"each generated pixel is shown {shown:.2f} x its size"
     page.locator("#train-stop").click()
     expect(start).to_be_enabled()
-    page.get_by_label("Data").click()
-    page.get_by_role("option", name=re.compile("8 Gaussians")).click()
+    choose_data(page, re.compile("8 Gaussians"))
     expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))
 
 
@@ -240,18 +244,15 @@ BLANK = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.hei
 def test_choosing_an_upload_clears_the_last_data_sets_picture(page):
     """Before a zip is chosen there is nothing to show: the view is blank, not ring8's points under an image title."""
     page.get_by_role("tab", name="Train").click()
-    page.get_by_label("Data").click()
-    page.get_by_role("option", name=re.compile("8 Gaussians")).click()
+    choose_data(page, re.compile("8 Gaussians"))
     canvas = page.locator("#train-live canvas.gs-live")
     expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))
     assert not canvas.evaluate(BLANK)
-    page.get_by_label("Data").click()
-    page.get_by_role("option", name="Upload a zip of images").click()
+    choose_data(page, "Upload a zip of images")
     expect(page.locator(".gs-live-title")).to_have_text(re.compile("Press Start"))
     assert canvas.evaluate(BLANK), "the view still shows the previous data set"
     expect(page.locator(".gs-live-legend")).to_have_text("")
-    page.get_by_label("Data").click()
-    page.get_by_role("option", name=re.compile("8 Gaussians")).click()
+    choose_data(page, re.compile("8 Gaussians"))
     expect(page.locator(".gs-live-title")).to_have_text(re.compile("Real data"))
 
 

@@ -118,9 +118,12 @@ function legend2d(view) {
     `<span class="sw" style="background:rgba(70,70,70,0.5);border-radius:0;height:2px"></span>G's warped latent grid` +
     `<br>D(x): fake 0<span class="bar"></span>1 real` + got;
 }
-function draw2d() {
+function blank() {  // the view at its 2D size, empty
   canvas.width = SIZE; canvas.height = SIZE; canvas.style.maxWidth = wrap.style.maxWidth = '';
   ctx.fillStyle = 'rgb(250,250,250)'; ctx.fillRect(0, 0, SIZE, SIZE);
+}
+function draw2d() {
+  blank();
   if (frame && frame.heat) drawHeat(frame); else heat = null;
   if (frame) { drawLines(frame); points(frame.fake, 'rgba(150,70,200,0.55)', 2.2); }
   points(base.real, 'rgba(30,140,55,0.85)', 2.2);  // real data on top: it never hides under the fakes
@@ -129,10 +132,7 @@ function draw2d() {
 }
 function drawImage() {
   const src = (frame && frame.png) || (base && base.png);
-  if (!src) {  // nothing to show yet (an upload before Start): a blank view, not the last data set's picture
-    canvas.width = SIZE; canvas.height = SIZE; canvas.style.maxWidth = wrap.style.maxWidth = '';
-    ctx.fillStyle = 'rgb(250,250,250)'; ctx.fillRect(0, 0, SIZE, SIZE); legend.innerHTML = ''; heat = null; return;
-  }
+  if (!src) { blank(); legend.innerHTML = ''; heat = null; return; }  // nothing yet (an upload before Start)
   image.onload = () => {
     const f = Math.max(2, Math.floor(SIZE / image.width));
     canvas.width = image.width * f; canvas.height = image.height * f; canvas.dataset.zoom = String(f);

@@ -36,26 +36,27 @@ class UploadGuard:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/gradio_api/upload"):
             headers = dict(scope.get("headers") or [])
-            refusal = self.admit(headers, (scope.get("client") or ("",))[0])
+            size = _declared_size(headers)
+            header = headers.get(SETTINGS.client_header.encode()) if SETTINGS.client_header else None
+            address = address_from(header.decode("latin-1") if header else None, (scope.get("client") or ("",))[0])
+            refusal = self.admit(size, address)
             if refusal is not None:
                 status, message = refusal
-                await _discard_body(receive, headers)
+                if size is not None and size <= 2 * SETTINGS.max_upload_mb * MB:  # a size a page may send
+                    await _discard_body(receive)
                 await send({"type": "http.response.start", "status": status,
                             "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
                 await send({"type": "http.response.body", "body": message.encode()})
                 return
         await self.app(scope, receive, send)
 
-    def admit(self, headers: dict, peer: str) -> tuple[int, str] | None:
-        """None to let the upload through (and count it), else (HTTP status, the one-line reason)."""
-        try:
-            size = int(headers.get(b"content-length", b""))
-        except ValueError:
+    def admit(self, size: int | None, address: str) -> tuple[int, str] | None:
+        """None to let an upload of ``size`` bytes from ``address`` through (and count it), else (HTTP status, the
+        one-line reason)."""
+        if size is None:
             return 411, "an upload must state its size (Content-Length)"
         if not disk_has_room(self.folder, size):
             return 507, "the server's disk is nearly full: try the upload again later"
-        header = headers.get(SETTINGS.client_header.encode()) if SETTINGS.client_header else None
-        address = address_from(header.decode("latin-1") if header else None, peer)
         cap = SETTINGS.upload_mb_per_client * MB
         now = time.monotonic()
         size = max(size, MIN_CHARGE)  # every upload is a file on disk, however small
@@ -79,15 +80,16 @@ class UploadGuard:
         return None
 
 
-async def _discard_body(receive, headers: dict) -> None:
-    """Read a refused upload of a size a page may send and drop it, so the sender's browser reads our line (answered
-    mid-upload, the connection is reset instead). Bodies past that size are not read: the connection just closes."""
+def _declared_size(headers: dict) -> int | None:
     try:
-        size = int(headers.get(b"content-length", b""))
+        return int(headers.get(b"content-length", b""))
     except ValueError:
-        return
-    if size > 2 * SETTINGS.max_upload_mb * MB:
-        return
+        return None
+
+
+async def _discard_body(receive) -> None:
+    """Read a refused upload and drop it, so the sender's browser reads our line (answered mid-upload, the
+    connection is reset instead). Only sizes a page may send are read: past them the connection just closes."""
     while True:
         message = await receive()
         if message["type"] != "http.request" or not message.get("more_body"):
