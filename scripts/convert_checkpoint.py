@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganstudio.gan.io import GanParts, is_legacy, load_gan, load_online_generator, save_gan
+from ganstudio.gan.folder import is_legacy, load_online_generator
+from ganstudio.gan.io import GanParts, load_gan, save_gan
 from ganstudio.weights_io import CARD_NAME, read_config
 
 NOTES = "\n## How it was trained"

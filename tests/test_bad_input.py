@@ -294,7 +294,8 @@ def sagan_folder(tmp_path_factory) -> str:
     import torch
 
     from ganstudio.gan.io import GanParts, save_gan
-    from ganstudio.gan.models import GanSpec, build_generator
+    from ganstudio.gan.registry import build_generator
+    from ganstudio.gan.spec import GanSpec
 
     torch.manual_seed(0)
     spec = GanSpec(arch="sagan", z_dim=16, channels=1, image_size=16, width=8)

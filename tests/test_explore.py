@@ -258,7 +258,8 @@ def test_interpolation_rejects_bad_steps_and_mode(stand_ins):
 def saved_models(tmp_path_factory):
     """Freshly initialised GAN Studio generators written with save_gan: {name: folder}."""
     from ganstudio.gan.io import GanParts, save_gan
-    from ganstudio.gan.models import GanSpec, build_generator
+    from ganstudio.gan.registry import build_generator
+    from ganstudio.gan.spec import GanSpec
 
     root = tmp_path_factory.mktemp("gans")
     specs = {

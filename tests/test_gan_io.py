@@ -12,7 +12,8 @@ from PIL import Image
 from gan_helpers import tiny_image_config, tiny_images, tiny_toy_config
 from ganstudio.errors import BadModel
 from ganstudio.gan.attention import attention_maps
-from ganstudio.gan.io import load_gan, load_gan_spec, sample_array
+from ganstudio.gan.io import load_gan, load_gan_spec
+from ganstudio.gan.latents import sample_array
 from ganstudio.gan.trainer import GanTrainer
 from ganstudio.weights_io import read_state_dict, save_model
 
@@ -133,7 +134,7 @@ def test_sample_command_class_label(tmp_path, capsys):
 
 def test_pixel_layer_is_a_transposed_conv_and_old_configs_load():
     from ganstudio.gan.layers import PixelsConvT
-    from ganstudio.gan.models import GanSpec
+    from ganstudio.gan.spec import GanSpec
 
     layer = PixelsConvT(6, 3)
     x = torch.randn(2, 6, 5, 5)

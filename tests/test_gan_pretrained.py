@@ -18,7 +18,8 @@ from torch import nn
 from gan_helpers import tiny_image_config, tiny_images, tiny_toy_config
 from ganstudio.errors import BadInput, BadModel, ModelNotFound
 from ganstudio.gan import Discriminator, Generator
-from ganstudio.gan.io import load_gan, load_gan_spec, sample_array
+from ganstudio.gan.io import load_gan, load_gan_spec
+from ganstudio.gan.latents import sample_array
 from ganstudio.gan.trainer import GanTrainer
 from ganstudio.settings import REPO_ROOT
 from ganstudio.weights_io import save_model

@@ -158,7 +158,8 @@ def test_gan_attention_bad_input(fake_gan):
 def test_gan_attention_on_real_generators(tmp_path, arch):
     from ganstudio.actions.attention import gan_attention
     from ganstudio.gan.io import GanParts, save_gan
-    from ganstudio.gan.models import GanSpec, build_generator
+    from ganstudio.gan.registry import build_generator
+    from ganstudio.gan.spec import GanSpec
 
     torch.manual_seed(0)
     spec = GanSpec(arch=arch, z_dim=16, channels=1, image_size=16, width=8, depth=2, heads=2)

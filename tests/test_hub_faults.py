@@ -188,7 +188,8 @@ SERVER_TOKEN = "hf_theSpaceOwnersOwnSecret000"  # the host's token: it must neve
 @pytest.fixture
 def saved_run(tmp_path):
     from ganstudio.gan.io import GanParts, save_gan
-    from ganstudio.gan.models import GanSpec, build_generator
+    from ganstudio.gan.registry import build_generator
+    from ganstudio.gan.spec import GanSpec
 
     torch.manual_seed(0)
     spec = GanSpec(arch="mlp", z_dim=2, hidden=8, depth=1)

@@ -131,7 +131,7 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
 
     A live run is replaced when ``replace`` (the UI asks the visitor first), else refused.
     """
-    from ganstudio.admission import check_training
+    from ganstudio.gan.estimate import check_training
     from ganstudio.gan.config import IMAGE_SETS
     from ganstudio.gan.live_run import LiveRun
     from ganstudio.gan.sources import load_training_data

@@ -50,7 +50,7 @@ class DigitJudge:
 
     def report(self, generator: torch.nn.Module, n: int = N_SAMPLES, seed: int = SEED) -> dict:
         """Every figure for `generator` (a digit GAN generator in eval mode)."""
-        from ganstudio.gan.io import sample_array
+        from ganstudio.gan.latents import sample_array
 
         k = generator.n_classes
         requested = np.arange(n) % k if k else None

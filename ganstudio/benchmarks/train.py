@@ -24,7 +24,8 @@ from ganstudio.device import pick_device
 from ganstudio.gan import losses
 from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.diffaug import diff_augment
-from ganstudio.gan.models import build_discriminator, build_generator, classes_from_z
+from ganstudio.gan.models import classes_from_z
+from ganstudio.gan.registry import build_discriminator, build_generator
 from ganstudio.gan.sources import load_training_data
 from ganstudio.gan.trainer import GanTrainer
 from ganstudio.settings import SETTINGS

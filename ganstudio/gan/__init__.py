@@ -4,18 +4,15 @@ Every generator is a `models.Generator` (with the Hub mixin: `Generator.from_pre
 interface: `z_dim`, `n_classes`, `out_kind`,
 `forward(z, y=None)`, a first layer `z_proj` on the latent code and `first_features(z, y)`.
 
-config.py (TrainConfig + presets) -> trainer.py (GanTrainer: step / snapshot) -> io.py (save_gan,
-load_gan, load_gan_spec); data2d.py / sources.py feed batches; snapshot.py + render.py draw;
-metrics2d.py scores 2D runs (PacGAN protocol); cli.py and ddp.py train headless.
+spec.py (GanSpec) -> registry.py (spec -> nets; models.py and transformer_g.py register their architectures,
+imported here so that every architecture is buildable as soon as any part of the package is used) ->
+folder.py (read a saved GAN strictly) / estimate.py (memory before allocation) -> io.py (save_gan, load_gan,
+load_gan_spec). latents.py is the one seed convention; config.py (TrainConfig + presets) -> trainer.py;
+data2d.py / sources.py feed batches; snapshot.py + render.py draw; metrics2d.py scores 2D runs (PacGAN
+protocol); cli.py and ddp.py train headless.
 """
 
+from ganstudio.gan import models, transformer_g  # noqa: F401  (registers mlp, dcgan, sagan, transformer)
+from ganstudio.gan.models import Discriminator, Generator
+
 __all__ = ["Discriminator", "Generator"]
-
-
-def __getattr__(name: str):
-    """``from ganstudio.gan import Generator`` without importing torch for every ``ganstudio.gan.*`` user."""
-    if name in __all__:
-        from ganstudio.gan import models
-
-        return getattr(models, name)
-    raise AttributeError(f"module 'ganstudio.gan' has no attribute {name!r}")

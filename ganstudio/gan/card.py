@@ -11,6 +11,8 @@ import json
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ganstudio.gan.spec import GanSpec
+
 LIBRARY = "ganstudio"
 LICENSE = "apache-2.0"
 PLACEHOLDER_REPO = "your-name/your-gan"  # until the model is pushed somewhere (the push writes the real id)
@@ -114,6 +116,4 @@ def _table(what: str, rows: dict) -> str:
 
 
 def _spec_fields() -> tuple[str, ...]:
-    from ganstudio.gan.models import GanSpec
-
     return tuple(GanSpec.__dataclass_fields__)

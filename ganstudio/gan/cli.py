@@ -168,7 +168,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ganstudio.gan import render
-    from ganstudio.gan.io import load_gan_spec, sample_array, samples_picture
+    from ganstudio.gan.io import load_gan_spec, samples_picture
+    from ganstudio.gan.latents import sample_array
 
     if not 1 <= args.n <= MAX_SAMPLES:
         raise BadInput(f"--n must be between 1 and {MAX_SAMPLES}, got {args.n}")

@@ -26,8 +26,11 @@ import torch
 
 from ganstudio.checks import shown
 from ganstudio.errors import BadModel
-from ganstudio.gan.models import GanSpec, build_generator
-from ganstudio.gan.pretrained import GENERATOR_TYPE
+from ganstudio.gan.estimate import check_checkpoint
+from ganstudio.gan.folder import GENERATOR_TYPE
+from ganstudio.gan.registry import build_generator
+from ganstudio.gan.spec import GanSpec
+from ganstudio.hub import parse_repo_spec, resolve
 from ganstudio.limits import LIMITS
 from ganstudio.settings import SETTINGS
 from ganstudio.weights_io import CONFIG_NAME, load_into, write_folder
@@ -95,8 +98,6 @@ _converting = threading.Lock()  # conversions are rare; one at a time, so two vi
 def resolve_community(spec: str, progress=None) -> Path | None:
     """The GAN Studio checkpoint folder of a registered community repo ``owner/name[@rev]`` (downloaded and
     converted once, off the engine's worker); None when ``spec`` is not a registered repo."""
-    from ganstudio.hub import parse_repo_spec, resolve
-
     if not isinstance(spec, str) or not _REPO.fullmatch(spec.strip()):
         return None
     repo_id, _ = parse_repo_spec(spec.strip())
@@ -114,8 +115,6 @@ def resolve_community(spec: str, progress=None) -> Path | None:
 
 def convert(weights: Path, layout: Layout, repo_id: str, commit: str, out: Path) -> Path:
     """Read ``weights`` safely, check them against ``layout`` and write a GAN Studio checkpoint at ``out``."""
-    from ganstudio.admission import check_gan_checkpoint
-
     size = weights.stat().st_size
     if size > layout.max_bytes:
         raise BadModel(f"{repo_id}: {layout.weights} is {size / MB:,.0f} MB, larger than any {layout.name}")
@@ -128,7 +127,7 @@ def convert(weights: Path, layout: Layout, repo_id: str, commit: str, out: Path)
                                               for k, v in state.items()):
         raise BadModel(f"{repo_id}: {layout.weights} does not hold a state dict of tensors")
     spec, tensors = layout.convert(state, repo_id)
-    check_gan_checkpoint(spec, repo_id)
+    check_checkpoint(spec, repo_id)
     generator = build_generator(spec)
     load_into(generator, {k: v if k.endswith("num_batches_tracked") else v.float() for k, v in tensors.items()},
               repo_id)

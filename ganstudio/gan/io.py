@@ -1,4 +1,4 @@
-"""GAN checkpoints: save a trained GAN as a model folder, load it back strictly.
+"""GAN checkpoints: save a trained GAN as a model folder; load one by name, folder or Hub repo.
 
 Folder layout — the Hub's (``PyTorchModelHubMixin``: see ``pretrained.py``), one net per folder:
   config.json        the generator's spec, flat ({"arch", "z_dim", ...}), plus "model_type": "ganstudio-gan",
@@ -8,8 +8,8 @@ Folder layout — the Hub's (``PyTorchModelHubMixin``: see ``pretrained.py``), o
   samples.png        the sample grid
   discriminator/     config.json + model.safetensors: D, for resuming training
   generator_online/  config.json + model.safetensors: the raw G when `generator` is an EMA copy
-Checkpoints from before this layout (one model.safetensors with generator./discriminator./generator_online.
-prefixes and the spec under config["model"]) still load.
+Reading a folder (checks, old layouts, strict loading) is ``folder.py``'s job; sampling follows the one
+latent convention of ``latents.py``.
 """
 
 from __future__ import annotations
@@ -23,24 +23,22 @@ import torch
 from torch import nn
 
 from ganstudio import __version__
-from ganstudio.checks import shown
-from ganstudio.errors import BadModel
 from ganstudio.gan import render
-from ganstudio.gan.models import GanSpec, build_discriminator, build_generator
-from ganstudio.gan.pretrained import DISCRIMINATOR_TYPE, GENERATOR_TYPE, card_for
-from ganstudio.weights_io import (
-    CARD_NAME,
-    CONFIG_NAME,
-    WEIGHTS_NAME,
-    load_into,
-    read_config,
-    read_state_dict,
-    write_folder,
+from ganstudio.gan.community import resolve_community
+from ganstudio.gan.folder import (
+    D_FOLDER,
+    GENERATOR_TYPE,
+    ONLINE_FOLDER,
+    check_gan_config,
+    load_discriminator,
+    load_generator,
+    spec_of,
 )
-
-MODEL_TYPE = GENERATOR_TYPE
-D_FOLDER, ONLINE_FOLDER = "discriminator", "generator_online"
-LEGACY_PREFIXES = ("generator.", "discriminator.", "generator_online.")
+from ganstudio.gan.latents import sample_array
+from ganstudio.gan.pretrained import card_for
+from ganstudio.gan.spec import GanSpec
+from ganstudio.hub import resolve
+from ganstudio.weights_io import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_config, write_folder
 
 
 @dataclass
@@ -74,7 +72,7 @@ class GanModel:
 
     @property
     def spec(self) -> GanSpec:
-        return _spec_of(self.config, "GAN")
+        return spec_of(self.config, "GAN")
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, y: np.ndarray | None = None, batch: int = 256) -> np.ndarray:
@@ -87,7 +85,7 @@ def save_gan(folder: str | Path, parts: GanParts, card_extra: dict | None = None
     spec = parts.spec
     config = {
         **spec.to_dict(),
-        "model_type": MODEL_TYPE,
+        "model_type": GENERATOR_TYPE,
         "data": parts.data,
         "data_kind": parts.data_kind,
         "class_names": parts.class_names[: spec.n_classes] if spec.n_classes else [],
@@ -140,102 +138,9 @@ def load_gan(folder: str | Path, device: str | torch.device = "cpu", name: str |
     return GanModel(config, generator.to(device).eval(), discriminator, data_kind, folder)
 
 
-def load_generator(folder: str | Path, name: str | None = None, checked: tuple[dict, GanSpec] | None = None) -> nn.Module:
-    """The generator of a checkpoint folder, strictly loaded (train mode; callers pick eval)."""
-    folder = Path(folder)
-    name = name or folder.name
-    config, spec = checked or check_gan_config(folder, name)
-    generator = build_generator(spec)
-    load_into(generator, _weights(folder, name, config, "generator."), f"{name} generator")
-    return generator
-
-
-def load_discriminator(folder: str | Path, name: str | None = None,
-                       checked: tuple[dict, GanSpec] | None = None) -> nn.Module | None:
-    """The discriminator of a GAN's folder (None when it was saved without one), or of a folder holding a
-    discriminator alone (``Discriminator.save_pretrained``)."""
-    folder = Path(folder)
-    name = name or folder.name
-    config, spec = checked or check_gan_config(folder, name, (MODEL_TYPE, DISCRIMINATOR_TYPE))
-    if config.get("model_type") == DISCRIMINATOR_TYPE:
-        state = _weights(folder, name, config, "")
-    elif is_legacy(config):
-        state = _weights(folder, name, config, "discriminator.")
-    elif (folder / D_FOLDER / WEIGHTS_NAME).is_file():
-        sub_config, _ = check_gan_config(folder / D_FOLDER, f"{name} discriminator", (DISCRIMINATOR_TYPE,))
-        state = _weights(folder / D_FOLDER, name, sub_config, "")
-    else:
-        state = {}
-    if not state:
-        return None
-    discriminator = build_discriminator(spec)
-    load_into(discriminator, state, f"{name} discriminator")
-    return discriminator
-
-
-def load_online_generator(folder: str | Path, spec: GanSpec) -> nn.Module | None:
-    """The raw (non-EMA) generator of a checkpoint, for resuming; None when it was saved without EMA."""
-    folder = Path(folder)
-    config = read_config(folder)
-    if is_legacy(config):
-        state = _weights(folder, folder.name, config, "generator_online.")
-    elif (folder / ONLINE_FOLDER / WEIGHTS_NAME).is_file():
-        state = _weights(folder / ONLINE_FOLDER, folder.name, {}, "")
-    else:
-        return None
-    if not state:
-        return None
-    generator = build_generator(spec)
-    load_into(generator, state, "generator_online")
-    return generator
-
-
-def check_gan_config(folder: str | Path, name: str, kinds: tuple[str, ...] = (MODEL_TYPE,)) -> tuple[dict, GanSpec]:
-    """The folder's config.json, checked: a GAN Studio net (``kinds``) that fits the memory budget."""
-    from ganstudio.admission import check_gan_checkpoint
-
-    config = read_config(folder, name)
-    if config.get("model_type") not in kinds:
-        what = "generator" if kinds == (MODEL_TYPE,) else "net"
-        raise BadModel(f"{name}: not a GAN Studio {what} (model_type {shown(config.get('model_type'))})")
-    spec = _spec_of(config, name)
-    check_gan_checkpoint(spec, name)
-    return config, spec
-
-
-def is_legacy(config: dict) -> bool:
-    """Saved before the Hub layout: the spec under "model", every net in one prefixed weights file."""
-    return isinstance(config.get("model"), dict)
-
-
-def _spec_of(config: dict, name: str) -> GanSpec:
-    if is_legacy(config):
-        return GanSpec.from_dict(config["model"], name)
-    return GanSpec.from_dict({k: config[k] for k in GanSpec.__dataclass_fields__ if k in config}, name)
-
-
-def _weights(folder: Path, name: str, config: dict, prefix: str) -> dict[str, torch.Tensor]:
-    """One net's tensors: a legacy file's ``prefix`` part, or the whole file of a one-net folder."""
-    from ganstudio.admission import check_file_size
-
-    weights = folder / WEIGHTS_NAME
-    if weights.is_file():
-        check_file_size(weights.stat().st_size, name)
-    state = read_state_dict(folder, name=name)
-    if not is_legacy(config):
-        return state
-    stray = [k for k in state if not k.startswith(LEGACY_PREFIXES)]
-    if stray:
-        raise BadModel(f"{name}: unexpected weight {shown(stray[0])} (not generator/discriminator)")
-    return _strip(prefix, state)
-
-
 def resolve_gan(spec: str, progress=None, allow_paths: bool = True) -> Path:
     """The local folder of a GAN spec (bundled name, folder or Hub repo ``owner/name[@rev]``); downloads
     happen here, so call it off the engine's worker. The config is checked before the weights come."""
-    from ganstudio.gan.community import resolve_community
-    from ganstudio.hub import resolve
-
     community = resolve_community(spec, progress)  # a registered community repo, converted once
     if community is not None:
         return community
@@ -249,36 +154,6 @@ def load_gan_spec(spec: str, device: str | torch.device = "cpu", progress=None) 
 
 
 # ---- sampling and pictures --------------------------------------------------------------------
-
-
-@torch.no_grad()
-def sample_array(generator: nn.Module, n: int, seed: int = 0, y: np.ndarray | None = None, batch: int = 256) -> np.ndarray:
-    """n samples from `generator` in eval mode (its mode and BatchNorm statistics are left as they were):
-    uint8 (n, H, W, C) images or float32 (n, 2) points."""
-    was_training = generator.training
-    generator.eval()
-    try:
-        return _sample_array(generator, n, seed, y, batch)
-    finally:
-        generator.train(was_training)
-
-
-def _sample_array(generator: nn.Module, n: int, seed: int, y: np.ndarray | None, batch: int) -> np.ndarray:
-    device = next(generator.parameters()).device
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    z = torch.randn(n, generator.z_dim, generator=g)
-    labels = None
-    if generator.n_classes:
-        labels = torch.as_tensor(y, dtype=torch.long) if y is not None else torch.arange(n) % generator.n_classes
-    outs = []
-    for start in range(0, n, batch):
-        zb = z[start:start + batch].to(device)
-        yb = None if labels is None else labels[start:start + batch].to(device)
-        outs.append(generator(zb, yb).float().cpu())
-    out = torch.cat(outs) if outs else torch.zeros(0, 2)
-    if generator.out_kind == "2d":
-        return out.numpy().astype(np.float32)
-    return render.to_uint8_images(out.clamp(-1, 1).numpy())
 
 
 def samples_picture(generator: nn.Module, toy: dict | None, n_images: int = 64, seed: int = 0):
@@ -306,10 +181,6 @@ def _png(picture) -> bytes:
     buffer = _bytes_io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def _strip(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def _plain(value):

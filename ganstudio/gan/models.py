@@ -1,4 +1,5 @@
-"""GAN generators and discriminators: MLP (2D), DCGAN, SAGAN; the transformer G lives in transformer_g.py.
+"""GAN generators and discriminators: MLP (2D), DCGAN, SAGAN (registered with ``registry.py``); the
+transformer G lives in transformer_g.py, the spec they are built from in spec.py.
 
 Generator contract (Explore and Attention rely on it):
   attributes z_dim, n_classes (0 = unconditional), out_kind ("2d" | "image");
@@ -10,14 +11,10 @@ Discriminators: forward(x, y=None) -> (B,) logits/scores.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from ganstudio import checks
-from ganstudio.checks import shown
-from ganstudio.errors import BadInput, BadModel
+from ganstudio.gan.latents import sample_array
 from ganstudio.gan.layers import (
     CLASS_DIM,
     PixelsConvT,
@@ -28,80 +25,8 @@ from ganstudio.gan.layers import (
     maybe_sn,
 )
 from ganstudio.gan.pretrained import Pretrained
-from ganstudio.limits import LIMITS
-
-
-@dataclass
-class GanSpec:
-    """Everything needed to rebuild G and D (stored as config.json["model"])."""
-
-    arch: str  # mlp | dcgan | sagan | transformer
-    z_dim: int
-    n_classes: int = 0  # 0 = unconditional
-    channels: int = 0  # image channels (images only)
-    image_size: int = 0  # image height = width (images only)
-    hidden: int = 128  # MLP width
-    depth: int = 3  # MLP hidden layers / transformer blocks
-    width: int = 64  # conv base channels / transformer token width
-    heads: int = 4  # transformer heads
-    spectral_norm: bool = False  # on D (SAGAN always uses it on G and D)
-    scale: float = 1.0  # 2D: coordinate scale the MLPs work in
-    pack: int = 1  # 2D: PacGAN packing, D judges this many samples at once
-    # How a conv G makes pixels. "conv3x3": upsample to full size with `width` channels, then a 3x3 conv (the
-    # layout of checkpoints saved before this field existed). "convT": the last transposed conv outputs the
-    # image itself (DCGAN's original), so no full-size feature maps exist: ~2x faster on a CPU, where those
-    # maps' memory traffic (BatchNorm, ReLU, a 1-channel conv oneDNN handles slowly) dominated the step.
-    g_out: str = "conv3x3"
-    # Classes an unconditional G reads off its own latent (TrainConfig.class_from_z): the class is argmax of the
-    # first z_classes values of z, embedded like a conditional G's label, and D is class-conditional in training.
-    # Callers give no label (n_classes stays 0); crossing a class boundary in z switches the digit. 0 = off.
-    z_classes: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict, name: str = "GAN config") -> "GanSpec":
-        """Rebuild a spec from config.json["model"], every field type- and range-checked first."""
-        if not isinstance(raw, dict):
-            raise BadModel(f"{name}: the 'model' section of config.json is not an object")
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise BadModel(f"{name}: unknown model setting {shown(unknown[0])} in config.json")
-        try:
-            spec = cls(**raw)
-            spec.validate()
-        except (TypeError, BadInput) as err:
-            raise BadModel(f"{name}: config.json does not describe a GAN we can build ({err})") from None
-        return spec
-
-    def validate(self) -> "GanSpec":
-        """Bounds shared with the training form (``ganstudio.limits``); BadInput names the first bad field."""
-        from ganstudio.gan.config import ARCHS, G_OUTS, IMAGE_SIZES
-
-        checks.choice("arch", self.arch, ARCHS)
-        checks.integer("z_dim", self.z_dim, 1, LIMITS.gan_max_z_dim)
-        checks.integer("n_classes", self.n_classes, 0, LIMITS.gan_max_classes)
-        checks.integer("hidden", self.hidden, 4, LIMITS.gan_max_hidden)
-        checks.integer("depth", self.depth, 1, LIMITS.gan_max_depth)
-        checks.integer("width", self.width, 4, LIMITS.gan_max_width)
-        checks.integer("heads", self.heads, 1, LIMITS.gan_max_heads)
-        checks.integer("pack", self.pack, 1, LIMITS.gan_max_pack)
-        checks.boolean("spectral_norm", self.spectral_norm)
-        checks.number("scale", self.scale, 1e-6, 1e6)
-        checks.choice("g_out", self.g_out, G_OUTS)
-        checks.integer("z_classes", self.z_classes, 0, min(self.z_dim, LIMITS.gan_max_classes))
-        if self.z_classes and self.n_classes:
-            raise BadInput("z_classes is for an unconditional generator: set n_classes to 0")
-        if self.arch != "mlp":
-            if self.channels not in (1, 3):
-                raise BadInput(f"channels must be 1 or 3, got {shown(self.channels)}")
-            if self.image_size not in IMAGE_SIZES:
-                raise BadInput(f"image_size must be one of {IMAGE_SIZES}, got {shown(self.image_size)}")
-        if self.arch == "transformer" and self.width % self.heads:
-            raise BadInput(f"width {self.width} must be a multiple of heads {self.heads}")
-        return self
+from ganstudio.gan.registry import register
+from ganstudio.gan.spec import GanSpec
 
 
 def classes_from_z(z: torch.Tensor, k: int) -> torch.Tensor:
@@ -140,9 +65,8 @@ class Generator(nn.Module, Pretrained):
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, labels=None):
         """n samples as numpy: uint8 images (n, H, W, C), or float32 points (n, 2) for a 2D generator; the same
-        seed gives the same samples. ``labels`` (n,) picks the classes of a conditional generator."""
-        from ganstudio.gan.io import sample_array
-
+        seed gives the same samples everywhere (``latents.py``). ``labels`` (n,) picks the classes of a
+        conditional generator."""
         return sample_array(self, n, seed, labels)
 
 
@@ -271,28 +195,6 @@ class ConvDiscriminator(Discriminator):
         return self.head(h, y)  # (B,)
 
 
-# ---- factory -------------------------------------------------------------------------------
-
-
-def build_generator(spec: GanSpec) -> nn.Module:
-    if spec.arch == "mlp":
-        return MLPGenerator(spec)
-    if spec.arch in ("dcgan", "sagan"):
-        return DCGANGenerator(spec, attention=spec.arch == "sagan")
-    if spec.arch == "transformer":
-        from ganstudio.gan.transformer_g import TransformerGenerator
-
-        return TransformerGenerator(spec)
-    raise BadModel(f"unknown GAN architecture {spec.arch!r}")
-
-
-def build_discriminator(spec: GanSpec) -> nn.Module:
-    if spec.z_classes:  # D judges (image, class) pairs even though G takes no class
-        from dataclasses import replace
-
-        spec = replace(spec, n_classes=spec.z_classes, z_classes=0)
-    if spec.arch == "mlp":
-        return MLPDiscriminator(spec)
-    if spec.arch in ("dcgan", "sagan", "transformer"):
-        return ConvDiscriminator(spec, attention=spec.arch == "sagan")
-    raise BadModel(f"unknown GAN architecture {spec.arch!r}")
+register("mlp", MLPGenerator, MLPDiscriminator)
+register("dcgan", DCGANGenerator, ConvDiscriminator)
+register("sagan", lambda spec: DCGANGenerator(spec, attention=True), lambda spec: ConvDiscriminator(spec, attention=True))

@@ -23,10 +23,8 @@ from huggingface_hub import ModelCard, PyTorchModelHubMixin, hf_hub_download
 
 from ganstudio.errors import BadInput, BadModel
 from ganstudio.gan.card import LIBRARY, LICENSE, model_card
+from ganstudio.gan.folder import DISCRIMINATOR_TYPE, GENERATOR_TYPE, load_discriminator, load_generator
 from ganstudio.weights_io import WEIGHTS_NAME, save_tensors
-
-GENERATOR_TYPE = "ganstudio-gan"
-DISCRIMINATOR_TYPE = "ganstudio-discriminator"
 
 
 class Pretrained(PyTorchModelHubMixin, library_name=LIBRARY, license=LICENSE, tags=["gan", LIBRARY]):
@@ -55,8 +53,6 @@ class Pretrained(PyTorchModelHubMixin, library_name=LIBRARY, license=LICENSE, ta
     def _from_pretrained(cls, *, model_id: str, revision: str | None, cache_dir, force_download: bool,
                          local_files_only: bool, token, map_location: str = "cpu", strict: bool = True, **unused):
         """Strict, checked load from a folder or a Hub repo; the net comes back in eval mode."""
-        from ganstudio.gan.io import load_discriminator, load_generator
-
         if not strict:
             raise BadInput("GAN Studio loads weights strictly: every key and shape must match (strict=False is refused)")
         if os.path.isdir(model_id):

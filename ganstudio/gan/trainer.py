@@ -23,7 +23,9 @@ from ganstudio.gan.ddp import SINGLE, DistContext
 from ganstudio.gan.diffaug import diff_augment
 from ganstudio.gan.fid import FrechetScorer
 from ganstudio.gan.history import History
-from ganstudio.gan.models import GanSpec, build_discriminator, build_generator, classes_from_z
+from ganstudio.gan.models import classes_from_z
+from ganstudio.gan.registry import build_discriminator, build_generator
+from ganstudio.gan.spec import GanSpec
 from ganstudio.gan.sources import load_training_data, make_source
 from ganstudio.gan.snapshot import SnapshotRenderer
 
@@ -61,7 +63,10 @@ class GanTrainer:
             raise BadInput(f"{self.source.name} has no class labels: turn off class-conditional training")
         if cfg.class_from_z and n_classes > cfg.z_dim:
             raise BadInput(f"class from z needs a latent size of at least {n_classes} (the classes), got {cfg.z_dim}")
-        self.spec = self._make_spec(n_classes)
+        if self.data_kind == "2d":
+            self.spec = GanSpec.for_training(cfg, n_classes, scale=self.source.toy.scale)
+        else:
+            self.spec = GanSpec.for_training(cfg, n_classes, self.source.channels, self.source.image_size)
         self.d_classes = self.spec.n_classes or self.spec.z_classes  # D is class-conditional when > 0
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # identical initial weights on every rank and every run
@@ -101,15 +106,6 @@ class GanTrainer:
         # 2D nets are tiny: one CPU thread is as fast alone and far faster when the CPU is shared.
         self.step_threads = 1 if self.device.type == "cpu" and self.data_kind == "2d" else None
         self.renderer = SnapshotRenderer(self)
-
-    def _make_spec(self, n_classes: int) -> GanSpec:
-        cfg = self.cfg
-        classes = dict(z_classes=n_classes) if cfg.class_from_z else dict(n_classes=n_classes)
-        common = dict(arch=cfg.arch, z_dim=cfg.z_dim, hidden=cfg.hidden, depth=cfg.depth,
-                      width=cfg.width, heads=cfg.heads, spectral_norm=cfg.spectral_norm, **classes)
-        if self.data_kind == "2d":
-            return GanSpec(**common, scale=self.source.toy.scale, pack=cfg.pack)
-        return GanSpec(**common, channels=self.source.channels, image_size=self.source.image_size, g_out=cfg.g_out)
 
     # ---- budget ---------------------------------------------------------------------------
 
@@ -428,7 +424,8 @@ class GanTrainer:
 
     def resume_from(self, folder: str | Path) -> None:
         """Continue from a saved checkpoint of the same model (weights only; optimiser state starts afresh)."""
-        from ganstudio.gan.io import load_gan, load_online_generator
+        from ganstudio.gan.folder import load_online_generator
+        from ganstudio.gan.io import load_gan
 
         model = load_gan(folder)
         if model.spec != self.spec:

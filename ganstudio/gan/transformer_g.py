@@ -10,7 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganstudio.gan.models import GanSpec, Generator
+from ganstudio.gan.models import ConvDiscriminator, Generator
+from ganstudio.gan.registry import register
+from ganstudio.gan.spec import GanSpec
 
 PATCH = 4  # pixels per token side: 28 px -> 7x7 tokens, 32 px -> 8x8
 PIXEL_CH = 16  # feature channels per output pixel before the final conv
@@ -77,3 +79,6 @@ class TransformerGenerator(Generator):
         pixels = tiles.reshape(B, PIXEL_CH, g * PATCH, g * PATCH)  # (B, ch, H, W)
         img = torch.tanh(self.to_image(pixels))  # (B, C, H, W)
         return (img, maps) if return_attn else img
+
+
+register("transformer", TransformerGenerator, ConvDiscriminator)  # D: the DCGAN discriminator
