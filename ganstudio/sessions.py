@@ -82,6 +82,11 @@ class Session:
                 self._folder = Path(tempfile.mkdtemp(prefix="s-", dir=self._root))
             return self._folder
 
+    @property
+    def made_folder(self) -> Path | None:
+        """The session's folder if one was made (never makes one): what clean-ups look under."""
+        return self._folder
+
     def new_path(self, stem: str, suffix: str = "") -> Path:
         """A fresh path inside the session folder (nothing is created)."""
         with self._lock:
@@ -278,7 +283,7 @@ class SessionRegistry:
         return removed
 
     def _live_folders(self) -> set[str]:
-        return {s._folder.name for s in self.all() if s._folder is not None}
+        return {s.made_folder.name for s in self.all() if s.made_folder is not None}
 
 
 def sweep_temp_leftovers(root: Path, max_age_s: float = STALE_TEMP_S) -> int:

@@ -13,7 +13,8 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
-from ganstudio.actions import explore
+from ganstudio.actions import explore, generators
+from ganstudio.actions.model_cache import MODELS, key_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel, ModelNotFound, StudioError
 from ganstudio.gan import interpolate as interp
@@ -56,17 +57,18 @@ def _tiny(**kwargs) -> TinyGenerator:
 def stand_ins(monkeypatch):
     """Register stand-in generators under the specs "tiny", "tiny-cond" and "tiny-2d"."""
     gens = {"tiny": _tiny(), "tiny-cond": _tiny(n_classes=3), "tiny-2d": _tiny(out_kind="2d", z_dim=4)}
-    real_resolve = explore._resolve
+    real_resolve = generators.resolve
 
-    def resolve(spec, owner, progress):
-        return (spec, Path("/nonexistent")) if spec in gens else real_resolve(spec, owner, progress)
+    def resolve(spec, owner, progress=None):
+        return (spec, Path("/nonexistent") / spec) if spec in gens else real_resolve(spec, owner, progress)
 
-    monkeypatch.setattr(explore, "_resolve", resolve)
-    explore.clear_cache()
+    monkeypatch.setattr(generators, "resolve", resolve)
+    MODELS.clear()
     for name, gen in gens.items():
-        explore._cache[name] = get_engine().run(lambda n=name, g=gen: explore._wrap(n, g, n))
+        key = key_of("gan", Path("/nonexistent") / name)
+        get_engine().run(lambda k=key, n=name, g=gen: MODELS.get_or_load(k, lambda: generators._wrap(k, g, n, "tiny")))
     yield gens
-    explore.clear_cache()
+    MODELS.clear()
 
 
 def _same(a: Image.Image, b: Image.Image) -> bool:
@@ -272,9 +274,9 @@ def saved_models(tmp_path_factory):
         torch.manual_seed(0)
         parts = GanParts(spec=spec, generator=build_generator(spec).eval(), data="test", data_kind=kind, toy=toy)
         folders[name] = str(save_gan(root / name, parts))
-    explore.clear_cache()
+    MODELS.clear()
     yield folders
-    explore.clear_cache()
+    MODELS.clear()
 
 
 def test_saved_dcgan_loads_samples_and_steers(saved_models):
@@ -303,7 +305,7 @@ def test_saved_conditional_dcgan_draws_the_chosen_class(saved_models):
 def test_saved_2d_generator_uses_the_training_sets_axes(saved_models):
     spec = saved_models["mlp"]
     assert explore.model_info(spec)["data_kind"] == "2d"
-    assert explore._load(spec, "cli").extent == (-3.0, 3.0, -2.0, 2.0)
+    assert generators.load(spec, "cli").extent == (-3.0, 3.0, -2.0, 2.0)
     image = explore.sample_grid(spec, seed=0, n=8)["image"]
     assert image.size == (explore.SCATTER_PX, explore.SCATTER_PX)
     with pytest.raises(BadInput, match="at most 2 sliders"):
@@ -323,8 +325,8 @@ def test_your_trained_model_appears_for_its_session_only(saved_models):
     name = "run 1 · digits · dcgan"
     session_of("me").add_run(Run(name=name, job_id="none", task=SimpleNamespace(saved=True),
                                  folder=Path(saved_models["dcgan"]), params={}))
-    assert explore.list_generators("me")[-1] == name
-    assert name not in explore.list_generators("someone-else")
+    assert generators.list_generators("me")[-1] == name
+    assert name not in generators.list_generators("someone-else")
     mine = explore.sample_grid(name, seed=2, n=4, owner="me")["image"]
     assert _same(mine, explore.sample_grid(saved_models["dcgan"], seed=2, n=4)["image"])
     with pytest.raises(StudioError, match="unknown model"):  # another visitor cannot open it by its name
@@ -368,8 +370,8 @@ BUNDLED = SETTINGS.weights_dir / "digits-dcgan"
 
 
 def test_bundled_digits_generator_samples_and_steers():
-    explore.clear_cache()
-    assert "digits-dcgan" in explore.list_generators("test-owner")
+    MODELS.clear()
+    assert "digits-dcgan" in generators.list_generators("test-owner")
     first = explore.sample_grid("digits-dcgan", seed=0, n=16)
     again = explore.sample_grid("digits-dcgan", seed=0, n=16)
     assert _same(first["image"], again["image"])
@@ -421,7 +423,7 @@ def test_requests_that_arrive_together_share_one_forward_pass():
     (to within one grey level in a few pixels: float sums differ in the last bit with the batch size) as alone."""
     import threading
 
-    explore.clear_cache()
+    MODELS.clear()
     alone = {seed: np.asarray(explore.sample_grid("digits-dcgan", seed=seed, n=4)["image"], dtype=np.int16)
              for seed in range(6)}
     engine = get_engine()
@@ -459,7 +461,7 @@ def test_visitors_arriving_together_load_a_generator_and_its_directions_once(mon
     real_load, real_directions = gan_io.load_gan, directions_module.directions
     monkeypatch.setattr(gan_io, "load_gan", lambda *a, **k: loads.append(1) or real_load(*a, **k))
     monkeypatch.setattr(directions_module, "directions", lambda *a, **k: computes.append(1) or real_directions(*a, **k))
-    explore.clear_cache()
+    MODELS.clear()
     go = threading.Barrier(8)
 
     def visitor(i: int) -> None:
@@ -471,5 +473,5 @@ def test_visitors_arriving_together_load_a_generator_and_its_directions_once(mon
         thread.start()
     for thread in threads:
         thread.join()
-    explore.clear_cache()
+    MODELS.clear()
     assert len(loads) == 1 and len(computes) == 1, (len(loads), len(computes))

@@ -183,6 +183,7 @@ def _pickled(obj) -> bytes:
 
 def test_a_huggan_dcgan_samples_in_explore_and_the_cli(hub_server, tmp_path, monkeypatch, capsys):
     from ganstudio.actions import explore
+    from ganstudio.actions.model_cache import MODELS
     from ganstudio.cli import main
 
     _community_cache_in(tmp_path, monkeypatch)
@@ -199,7 +200,7 @@ def test_a_huggan_dcgan_samples_in_explore_and_the_cli(hub_server, tmp_path, mon
     assert len(explore.direction_labels("huggan/dcgan-test", "sefa", 3)) == 3  # sliders work on it too
     assert main(["sample", "--model", "huggan/dcgan-test", "--n", "2", "--out", str(tmp_path / "h.npy")]) == 0
     assert np.load(tmp_path / "h.npy").shape == (2, 64, 64, 3)
-    explore.clear_cache()
+    MODELS.clear()
 
 
 def test_a_booby_trapped_pickle_in_the_huggan_layout_never_runs(hub_server, tmp_path, monkeypatch):

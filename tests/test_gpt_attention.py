@@ -118,15 +118,20 @@ def fake_attention_maps(gan, z, y):
 def fake_gan(monkeypatch):
     import ganstudio.gan.io as gan_io
     from ganstudio.actions import attention as actions
+    from ganstudio.actions import generators
+    from ganstudio.actions.model_cache import MODELS
 
     module = types.ModuleType("ganstudio.gan.attention")
     module.attention_maps = fake_attention_maps
     monkeypatch.setitem(sys.modules, "ganstudio.gan.attention", module)
-    monkeypatch.setattr(actions, "_resolve_gan", lambda spec: Path("/fake") / spec)
-    monkeypatch.setattr(gan_io, "load_gan", lambda folder, device="cpu", name=None:
-                        types.SimpleNamespace(generator=FakeGenerator(), config={}))
-    monkeypatch.setattr(actions, "_gans", type(actions._gans)())
+    monkeypatch.setattr(generators, "resolve", lambda spec, owner, progress=None: (spec, Path("/fake") / spec))
+    monkeypatch.setattr(generators, "_check_is_gan", lambda folder, spec: None)
+    monkeypatch.setattr(gan_io, "load_gan", lambda folder, device="cpu", name=None: types.SimpleNamespace(
+        generator=FakeGenerator(), config={}, spec=types.SimpleNamespace(arch="sagan")))
     monkeypatch.setattr(actions, "_gan_results", type(actions._gan_results)())
+    MODELS.clear()
+    yield
+    MODELS.clear()
 
 
 def test_gan_attention_maps_the_clicked_pixel_to_its_query(fake_gan):

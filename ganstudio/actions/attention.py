@@ -14,17 +14,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ganstudio.actions import generators
 from ganstudio.actions.text import loaded_gpt
 from ganstudio.actions.visitors import session_of
 from ganstudio.checks import boolean, integer, shown, text
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, BadModel
+from ganstudio.gan import latents
 from ganstudio.gpt import attention as gpt_attention
 from ganstudio.gpt import heatmaps
 from ganstudio.gpt.generate import SamplingConfig, encode_prompt, generate_ids
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS
-from ganstudio.settings import SETTINGS
 
 MAX_ATTENTION_TOKENS = LIMITS.max_attention_tokens
 GAN_DISPLAY_SIZE = 256  # the generated image is shown (and clicked) at this size
@@ -32,8 +33,7 @@ CACHE_GAN_RESULTS = 8  # (model, seed, class) forward passes kept, so clicking a
 MAX_SEED = LIMITS.max_seed
 ATTENTION_ARCHS = ("sagan", "transformer")  # GAN generators that have attention layers to show
 
-_gans: OrderedDict[str, Any] = OrderedDict()  # spec -> GanModel; touched only on the worker
-_gan_results: OrderedDict[tuple, tuple] = OrderedDict()
+_gan_results: OrderedDict[tuple, tuple] = OrderedDict()  # (model key, seed, class) -> (pixels, layers)
 _gan_results_lock = threading.Lock()
 
 
@@ -201,18 +201,14 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
     ``q_grid``, ``k_grid`` and ``overlay`` (PIL: the weights over the image).
     """
     seed = integer("seed", seed, 0, MAX_SEED)
-    spec = text("model", model_spec, LIMITS.max_name_chars,
-                empty="no GAN model given: pick an attention-based generator such as digits-sagan").strip()
-    from ganstudio.actions.train import trained_folder
-
-    run_folder = trained_folder(owner, spec)  # a visitor's own run: cached under its folder, never by name
-    model_key = str(run_folder) if run_folder is not None else spec
-    key = (model_key, seed, None if class_id is None else integer("class", class_id, 0, LIMITS.gan_max_classes))
+    text("model", model_spec, LIMITS.max_name_chars,
+         empty="no GAN model given: pick an attention-based generator such as digits-sagan")
+    loaded = generators.load(model_spec, owner)  # the model cache's entry: keyed by the weights' version
+    key = (str(loaded.key), seed, None if class_id is None else integer("class", class_id, 0, LIMITS.gan_max_classes))
     with _gan_results_lock:
         cached = _gan_results.get(key)
     if cached is None:
-        folder = None if model_key in _gans else run_folder or _resolve_gan(spec)  # downloads stay off the worker
-        cached = get_engine().run(lambda: _gan_forward(model_key, spec, folder, seed, key[2]), owner=owner)
+        cached = get_engine().run(lambda: _gan_forward(loaded, seed, key[2]), owner=owner)
     with _gan_results_lock:
         _gan_results[key] = cached
         _gan_results.move_to_end(key)
@@ -258,39 +254,24 @@ def _point(query_xy) -> tuple[float, float]:
     return x, y
 
 
-def _resolve_gan(spec: str):
-    """The local folder of a bundled, Hub or (where allowed) folder spec."""
-    from ganstudio.gan.io import resolve_gan
-
-    return resolve_gan(spec, allow_paths=SETTINGS.allow_paths)
-
-
-def _gan_forward(model_key: str, spec: str, folder, seed: int, class_id: int | None):
+def _gan_forward(loaded, seed: int, class_id: int | None):
     """On the worker: the image (uint8 HWC) and every attention layer's (Nq, Nk) weights as numpy."""
     import torch
 
     from ganstudio.gan.attention import attention_maps
-    from ganstudio.gan.io import load_gan
 
     engine = get_engine()
-    if model_key not in _gans:
-        _gans[model_key] = load_gan(folder, device=engine.device, name=spec)
-        while len(_gans) > 2:
-            _gans.popitem(last=False)
-    _gans.move_to_end(model_key)
-    gan = _gans[model_key]
-    generator = gan.generator
-    if getattr(generator, "out_kind", "image") != "image":
+    spec = loaded.name
+    if loaded.data_kind != "image":
         raise BadModel(f"{spec} generates 2D points, not images: pick an image generator with attention")
-    n_classes = int(getattr(generator, "n_classes", 0) or 0)
-    if class_id is not None and n_classes and class_id >= n_classes:
-        raise BadInput(f"class must be between 0 and {n_classes - 1} for {spec}, got {class_id}")
-    z_dim = int(generator.z_dim)
-    z = np.random.default_rng(seed).standard_normal((1, z_dim), dtype=np.float32)  # Explore's sample 0 of `seed`
+    if class_id is not None and loaded.n_classes and class_id >= loaded.n_classes:
+        raise BadInput(f"class must be between 0 and {loaded.n_classes - 1} for {spec}, got {class_id}")
+    z = latents.latents(1, loaded.z_dim, seed)  # (1, z_dim): Explore's sample 0 of `seed`
+    y = latents.labels(1, loaded.n_classes, class_id)  # class 0 unless one is asked for, as in Explore
     with torch.inference_mode():
         z_t = torch.from_numpy(z).to(engine.device)
-        y_t = torch.tensor([class_id or 0], device=engine.device) if n_classes else None
-        image, layers = attention_maps(gan, z_t, y_t)
+        y_t = None if y is None else torch.from_numpy(y).to(engine.device)
+        image, layers = attention_maps(loaded.generator, z_t, y_t)
     if not layers:
         raise BadModel(f"{spec} has no attention layers: pick an attention-based generator such as digits-sagan")
     pixels = ((image[0].float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()

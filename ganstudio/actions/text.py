@@ -1,16 +1,16 @@
 """Text generation with our GPT: which models there are, and a token-by-token stream for the UI and CLI.
 
-Plain types in and out. Models load and run on the engine's worker; loaded models are cached
-per spec (a few, least recently used dropped first), so the second request starts at once.
+Plain types in and out. Models load and run on the engine's worker; loaded models live in the one
+model cache (``model_cache.MODELS``, keyed by the weights' version), so the second request starts at once.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 from ganstudio import checks
+from ganstudio.actions.model_cache import MODELS, key_of
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.gpt.batch_decode import DecodeBatch
@@ -24,10 +24,7 @@ from ganstudio.settings import SETTINGS
 
 HUB_TEXT_MODELS = ("openai-community/gpt2", "distilbert/distilgpt2")  # load by name when the Hub is reachable
 DEFAULT_MODEL = "shakespeare-gpt"
-CACHE_MODELS = 2  # GPT-2 small is ~500 MB in float32; keep few
 MAX_SEED = LIMITS.max_seed
-
-_cache: OrderedDict[str, LoadedGPT] = OrderedDict()  # touched only on the engine worker
 
 
 def list_text_models() -> list[str]:
@@ -52,19 +49,13 @@ def loaded_gpt(spec: str, owner: str = "cli", progress: Callable[[str], None] | 
                        empty="no model given: pick one from the list or type a Hub id such as openai-community/gpt2")
     spec = spec.strip()
     engine = get_engine()
-    folder = None if spec in _cache else resolve_gpt(spec, progress, allow_paths=SETTINGS.allow_paths)
-
-    def load() -> LoadedGPT:
-        if spec in _cache:
-            _cache.move_to_end(spec)
-            return _cache[spec]
-        loaded = load_gpt_folder(folder, name=spec, device=engine.device)
-        _cache[spec] = loaded
-        while len(_cache) > CACHE_MODELS:
-            _cache.popitem(last=False)
+    folder = MODELS.folder_for("gpt", spec, lambda: resolve_gpt(spec, progress, allow_paths=SETTINGS.allow_paths))
+    key = key_of("gpt", folder)
+    loaded = MODELS.get(key)
+    if loaded is not None:
         return loaded
-
-    return engine.run(load, owner=owner)
+    return engine.run(lambda: MODELS.get_or_load(key, lambda: load_gpt_folder(folder, name=spec, device=engine.device)),
+                      owner=owner)
 
 
 def sampling_config(max_new_tokens: Any = 100, temperature: Any = 0.8, top_k: Any = 40, top_p: Any = 1.0,

@@ -34,15 +34,7 @@ def end_session(owner: str) -> int:
     return live
 
 
-def _forget_cached_models(session: Session) -> None:
-    from ganstudio.actions import explore
-
-    if session._folder is not None:
-        explore.evict_folder(session._folder)
-
-
 SESSIONS.on_end.append(lambda session: get_engine().cancel_owner(session.id))
-SESSIONS.on_end.append(_forget_cached_models)
 
 
 _link_folders: set[Path] = set()  # shared-link folders whose pruning is already scheduled

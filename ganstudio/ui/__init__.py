@@ -57,15 +57,15 @@ def _remember_absent_matplotlib() -> None:
 
 def open_in_explore(request: gr.Request):
     """Save the visitor's run if needed, switch to Explore and select it there (its samples and sliders follow)."""
-    from ganstudio.actions import explore as explore_actions
     from ganstudio.actions import train as train_actions
+    from ganstudio.actions.generators import list_generators
 
     who = owner(request)
     try:
         name = train_actions.open_latest(who)
     except StudioError as err:
         raise user_error(err) from None
-    choices = explore_actions.list_generators(who)
+    choices = list_generators(who)
     return gr.Tabs(selected="explore"), gr.update(choices=choices, value=name), f"opened **{name}** in Explore"
 
 

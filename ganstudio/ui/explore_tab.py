@@ -12,6 +12,7 @@ import random
 import gradio as gr
 
 from ganstudio.actions import explore as actions
+from ganstudio.actions.generators import list_generators
 from ganstudio.errors import StudioError
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, opened_from_link, owner, share_button, user_error
 
@@ -42,7 +43,7 @@ def _sliders_reset(labels: list[str]) -> list:
 
 
 def _default_model() -> str | None:
-    names = actions.list_generators("")
+    names = list_generators("")
     return DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else None)
 
 
@@ -129,7 +130,7 @@ def on_reopen(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
 
 def on_open(request: gr.Request, spec, was_drawn, seed, n, psi, method):
     """The tab was opened: the model list (a run trained meanwhile appears), and on the first visit the grid."""
-    names = actions.list_generators(owner(request))
+    names = list_generators(owner(request))
     if was_drawn or not spec:
         return [gr.update(choices=names), gr.skip(), True] + [gr.skip()] * (1 + K_SLIDERS)
     image, cls_update, *slider_updates = on_model(request, spec, seed, n, psi, method)
@@ -138,7 +139,7 @@ def on_open(request: gr.Request, spec, was_drawn, seed, n, psi, method):
 
 def on_refresh(request: gr.Request, spec):
     """Re-list generators (a model trained in this session appears as "(your trained model)")."""
-    names = actions.list_generators(owner(request))
+    names = list_generators(owner(request))
     return gr.update(choices=names, value=spec)
 
 
@@ -168,7 +169,7 @@ def build_explore_tab(state: dict) -> ExploreTab:
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
                 model = gr.Dropdown(
-                    choices=actions.list_generators(""),
+                    choices=list_generators(""),
                     value=_default_model(),
                     label="Generator",
                     info="bundled, your trained model, or a Hub id owner/name[@revision]",
