@@ -27,6 +27,7 @@ class Limits:
     max_top_k: int = 100_000  # larger than any vocabulary we load
     max_repetition_penalty: float = 10.0  # past this every seen token is effectively banned
     max_name_chars: int = 200  # model specs, repo ids and run names a visitor types
+    max_path_chars: int = 4096  # a file path (an upload's, or a server folder where the host allows them)
 
     # ---- files a model folder or a Hub repo brings ----
     max_config_bytes: int = 1_000_000  # a config.json larger than this is not a model config
@@ -49,6 +50,15 @@ class Limits:
     gan_max_classes: int = 1000
     gan_max_pack: int = 16
     gan_max_batch: int = 8192
+    gan_max_d_steps: int = 20  # D updates per G update; WGAN-GP wants ~5, more only slows G down
+
+    # ---- a GAN training run (the Train form, the API and `train` on the command line alike) ----
+    max_train_steps: int = 10_000_000  # a run's step budget; hosts cap run time separately (settings)
+    max_train_seconds: float = 7 * 24 * 3600  # a run's time budget: a week
+    max_learning_rate: float = 1.0  # Adam past this diverges at once
+    max_adam_beta: float = 0.99999  # momentum (and EMA decay) of 1 never forgets: no learning
+    max_penalty_weight: float = 1000.0  # gradient-penalty and R1 weights
+    max_fid_samples: int = 50_000  # generated images per evaluation, the FID paper's own count
 
 
 LIMITS = Limits()

@@ -17,6 +17,7 @@ from ganstudio.actions import train_view
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, StudioError
+from ganstudio.gan.config import FIELD_RULES, IMAGE_SETS, LESSONS, TOY_SETS, TrainConfig, check_points
 from ganstudio.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, RunLimits
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, Run, check_client_quota
@@ -24,9 +25,6 @@ from ganstudio.settings import SETTINGS
 from ganstudio.weights_io import zip_folder
 
 STEP_TIMEOUT_S = 60.0  # a manual step or a save waits at most this long for the device
-INT_FIELDS = ("steps", "batch_size", "z_dim", "d_steps", "hidden", "depth", "width", "heads", "image_size", "seed",
-              "pack", "fid_samples")
-BOOL_FIELDS = ("spectral_norm", "conditional")
 _start_lock = threading.Lock()  # per-address quotas are checked and taken atomically
 
 
@@ -35,7 +33,6 @@ _start_lock = threading.Lock()  # per-address quotas are checked and taken atomi
 
 def default_params(data: str) -> dict:
     """The preset for `data` as plain values (what the UI shows after choosing a data set)."""
-    from ganstudio.gan.config import TrainConfig
 
     return TrainConfig.defaults_for(data).to_dict()
 
@@ -46,7 +43,6 @@ def make_config(params: dict, upload: str | None = None):
     ``data`` names a built-in set; a visitor's own images come as ``upload`` (the path of a file
     Gradio received). Server folders are accepted only where the host allows paths.
     """
-    from ganstudio.gan.config import IMAGE_SETS, TOY_SETS, TrainConfig
 
     if not isinstance(params, dict) or not params.get("data"):
         raise BadInput("choose a data set to train on")
@@ -58,36 +54,16 @@ def make_config(params: dict, upload: str | None = None):
         raise BadInput(f"unknown data set {checks.shown(data)}: choose one of {', '.join(TOY_SETS + IMAGE_SETS)} "
                        "or upload a zip of images")
     raw = {k: v for k, v in raw.items() if v is not None and v != ""}
-    for key in INT_FIELDS:
-        if key in raw:
-            raw[key] = checks.integer(key.replace("_", " "), raw[key], -(2**62), 2**62)  # ranges: validate()
-    for key in BOOL_FIELDS:
-        if key in raw:
-            raw[key] = checks.boolean(key.replace("_", " "), raw[key])
-    if "custom_points" in raw:
-        raw["custom_points"] = _points(raw["custom_points"])
-    try:
-        cfg = TrainConfig.defaults_for(data, **raw)
-    except TypeError as err:
-        raise BadInput(f"unknown training setting ({checks.shown(str(err), 80)})") from None
-    cfg.validate()
+    unknown = sorted(set(raw) - set(FIELD_RULES))
+    if unknown:
+        raise BadInput(f"unknown training setting {checks.shown(unknown[0])}")
+    cfg = TrainConfig.defaults_for(data, **raw).validate()  # every value cleaned and checked: the CLI's path too
     if SETTINGS.max_run_s:
         if not cfg.seconds and not cfg.steps:
             raise BadInput(f"seconds: runs here last at most {SETTINGS.max_run_s:.0f} s; give a time or step budget")
         if cfg.seconds > SETTINGS.max_run_s:
             raise BadInput(f"seconds must be at most {SETTINGS.max_run_s:.0f} on this server, got {cfg.seconds:g}")
     return cfg
-
-
-def _points(points: Any) -> list[list[float]]:
-    if not isinstance(points, (list, tuple)) or len(points) > LIMITS.max_custom_points:
-        raise BadInput(f"custom points must be a list of at most {LIMITS.max_custom_points} (x, y) pairs")
-    out = []
-    for p in points:
-        if not isinstance(p, (list, tuple)) or len(p) != 2:
-            raise BadInput(f"custom data: {checks.shown(p)} is not an (x, y) pair")
-        out.append([checks.number("custom point x", p[0], -100, 100), checks.number("custom point y", p[1], -100, 100)])
-    return out
 
 
 # ---- the custom-points canvas --------------------------------------------------------------
@@ -100,7 +76,7 @@ def custom_canvas(points: list | None = None):
     """The drawing canvas (PIL): the points drawn so far over an empty square."""
     from ganstudio.gan import render
 
-    pts = _points(points or [])
+    pts = check_points("custom points", points or [])
     return render.toy_view(CANVAS_EXTENT, real=pts if pts else None, size=CANVAS_PX, point_radius=4)
 
 
@@ -108,7 +84,7 @@ def add_custom_point(points: list | None, px: float, py: float) -> tuple[list, A
     """A click at pixel (px, py) of the canvas adds a point; returns (points, canvas)."""
     from ganstudio.gan import render
 
-    pts = _points(points or [])
+    pts = check_points("custom points", points or [])
     if len(pts) >= LIMITS.max_custom_points:
         raise BadInput(f"at most {LIMITS.max_custom_points} custom points")
     px = checks.number("x", px, 0, CANVAS_PX)
@@ -132,7 +108,6 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
     A live run is replaced when ``replace`` (the UI asks the visitor first), else refused.
     """
     from ganstudio.gan.estimate import check_training
-    from ganstudio.gan.config import IMAGE_SETS
     from ganstudio.gan.live_run import LiveRun
     from ganstudio.gan.sources import load_training_data
 
@@ -297,7 +272,6 @@ def live_value(owner: str) -> dict:
 
 def lesson_params(name: str) -> dict:
     """The settings of a Train-tab lesson ("collapse" or "fix"), as plain values for the form and start."""
-    from ganstudio.gan.config import LESSONS, TrainConfig
 
     lesson = dict(LESSONS[checks.choice("lesson", name, LESSONS)])
     data = lesson.pop("data")

@@ -9,16 +9,31 @@ sample: a PNG grid (or 2D scatter), or .npy (images uint8 N×H×W×C; 2D float32
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
 from ganstudio.errors import BadInput, Diverged
+from ganstudio.gan.config import TrainConfig
 from ganstudio.hub_transfer import terminal_progress
 from ganstudio.limits import LIMITS
 
 MAX_SAMPLES = LIMITS.max_cli_samples
+# `train` takes every TrainConfig setting as a flag except these: the data set, its budget (one of two), clicked points
+SETTING_FLAGS = tuple(f.name for f in dataclasses.fields(TrainConfig)
+                      if f.name not in ("data", "steps", "seconds", "custom_points"))
+BOOLEAN_SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.type in (bool, "bool"))
+FLAG_HELP = {
+    "arch": "mlp, dcgan, sagan or transformer (default: per data set)",
+    "loss": "ns, lsgan, hinge or wgan-gp (default: per data set)",
+    "seed": "weights, data order and latents follow it (default 0)",
+    "ema": "EMA decay of G (0 = off)",
+    "diffaug": "comma list of translation,cutout,color ('' = none)",
+    "pack": "PacGAN packing for 2D data (D judges this many samples at once)",
+    "width": "conv base channels / transformer width",
+}
 
 
 def register(subparsers) -> None:
@@ -26,24 +41,15 @@ def register(subparsers) -> None:
     train.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, mnist, fashion-mnist, "
                        "cifar10, or a zip/folder of images")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
-    train.add_argument("--arch", choices=("mlp", "dcgan", "sagan", "transformer"), help="default: per data set")
-    train.add_argument("--loss", choices=("ns", "lsgan", "hinge", "wgan-gp"), help="default: per data set")
     budget = train.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="iterations to train (default: the data set's preset)")
-    budget.add_argument("--seconds", type=float, help="training seconds (default: the data set's preset)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--z-dim", type=int)
-    train.add_argument("--lr-g", type=float)
-    train.add_argument("--lr-d", type=float)
-    train.add_argument("--d-steps", type=int)
-    train.add_argument("--ema", type=float, help="EMA decay of G (0 = off)")
-    train.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument("--diffaug", help="comma list of translation,cutout,color ('' = none)")
-    train.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument("--pack", type=int, help="PacGAN packing for 2D data (D judges this many samples at once)")
-    train.add_argument("--image-size", type=int)
-    train.add_argument("--width", type=int, help="conv base channels / transformer width")
+    budget.add_argument("--steps", help="iterations to train (default: the data set's preset)")
+    budget.add_argument("--seconds", help="training seconds (default: the data set's preset)")
+    for name in SETTING_FLAGS:  # every other setting of a run, checked exactly as the Train form's values are
+        flag = "--" + name.replace("_", "-")
+        if name in BOOLEAN_SETTINGS:
+            train.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=FLAG_HELP.get(name))
+        else:
+            train.add_argument(flag, help=FLAG_HELP.get(name, "default: the data set's preset"))
     train.add_argument("--resume", help="checkpoint folder of the same model to continue from")
     train.add_argument("--device", default="", help="cpu, cuda, cuda:1, mps (default: best available)")
     train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
@@ -61,22 +67,17 @@ def register(subparsers) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from ganstudio.gan.config import TrainConfig
-
-    overrides = {
-        "arch": args.arch, "loss": args.loss, "seed": args.seed, "batch_size": args.batch_size, "z_dim": args.z_dim,
-        "lr_g": args.lr_g, "lr_d": args.lr_d, "d_steps": args.d_steps, "ema": args.ema,
-        "spectral_norm": args.spectral_norm, "diffaug": args.diffaug, "conditional": args.conditional,
-        "image_size": args.image_size, "width": args.width, "pack": args.pack,
-    }
+    """The run the flags ask for: the data set's preset overridden by them, through ``TrainConfig.validate`` (the
+    Train form's checks, so the command line and the page accept and refuse the same values)."""
+    overrides = {name: getattr(args, name) for name in SETTING_FLAGS}
     if args.steps is not None:
         overrides.update(steps=args.steps, seconds=0.0)
     elif args.seconds is not None:
         overrides.update(seconds=args.seconds, steps=0)
-    cfg = TrainConfig.defaults_for(args.data, **overrides)
+    cfg = TrainConfig.defaults_for(args.data, **overrides).validate()
     if not cfg.steps and not cfg.seconds:
         raise BadInput("give a budget: --steps N or --seconds S")
-    return cfg.validate()
+    return cfg
 
 
 def cmd_train(args: argparse.Namespace) -> int:

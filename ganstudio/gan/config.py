@@ -1,12 +1,19 @@
-"""What a GAN training run is: one typed config with per-data-set defaults and up-front validation."""
+"""What a GAN training run is: one typed config with per-data-set defaults and up-front validation.
+
+``TrainConfig.validate`` is the one checking path for a run's settings: the Train form, the API and the
+CLI's flags all arrive as plain values, and every field is cleaned (a slider's 3.0 becomes 3) and checked
+by ``ganstudio.checks`` against ``FIELD_RULES``, whose bounds come from ``ganstudio.limits``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from ganstudio import checks
 from ganstudio.errors import BadInput
+from ganstudio.limits import LIMITS
 
 TOY_SETS = ("ring8", "grid25", "spiral", "moons", "custom")
 IMAGE_SETS = ("digits", "mnist", "fashion-mnist", "cifar10")
@@ -16,7 +23,6 @@ IMAGE_ARCHS = ("dcgan", "sagan", "transformer")
 LOSSES = ("ns", "lsgan", "hinge", "wgan-gp")
 AUGMENTS = ("translation", "cutout", "color")
 IMAGE_SIZES = (16, 28, 32, 48, 64)  # sizes every conv/transformer stack here divides cleanly
-MAX_CUSTOM_POINTS = 2000
 
 
 def is_toy(data: str) -> bool:
@@ -103,31 +109,16 @@ class TrainConfig:
         return [a.strip() for a in self.diffaug.split(",") if a.strip()]
 
     def validate(self) -> "TrainConfig":
-        """Raise BadInput naming the first bad setting; return self so calls chain."""
-        if not isinstance(self.data, str) or not self.data.strip():
+        """Clean and check every field (BadInput names the first bad one), then how they combine; return self."""
+        for name, (label, check) in FIELD_RULES.items():
+            setattr(self, name, check(label, getattr(self, name)))
+        self.data = self.data.strip()
+        if not self.data:
             raise BadInput("choose a data set")
-        if self.arch not in ARCHS:
-            raise BadInput(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
-        if self.loss not in LOSSES:
-            raise BadInput(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if is_toy(self.data) and self.arch != "mlp":
             raise BadInput(f"{self.data} is a 2D point set: use the mlp architecture")
         if not is_toy(self.data) and self.arch == "mlp":
             raise BadInput(f"{self.data} is an image set: use dcgan, sagan or transformer")
-        _check_int("steps", self.steps, 0, 10_000_000)
-        _check_num("seconds", self.seconds, 0, 7 * 24 * 3600)
-        _check_int("batch size", self.batch_size, 2, 8192)
-        _check_int("latent size", self.z_dim, 1, 1024)
-        _check_num("G learning rate", self.lr_g, 1e-7, 1.0, open_low=True)
-        _check_num("D learning rate", self.lr_d, 1e-7, 1.0, open_low=True)
-        for name in ("beta1_g", "beta1_d", "beta2_g", "beta2_d"):
-            _check_num(name.replace("_", " of ").replace("beta", "beta "), getattr(self, name), 0.0, 0.99999)
-        _check_int("D steps per G step", self.d_steps, 1, 20)
-        _check_num("EMA decay", self.ema, 0.0, 0.99999)
-        _check_num("lr decay fraction", self.lr_decay, 0.0, 1.0)
-        _check_num("gradient-penalty weight", self.gp_weight, 0.0, 1000.0)
-        _check_num("R1 weight", self.r1, 0.0, 1000.0)
-        _check_int("packing", self.pack, 1, 16)
         if self.pack > 1 and not is_toy(self.data):
             raise BadInput("packing (PacGAN) is available for 2D data only")
         if self.class_from_z and self.conditional:
@@ -136,50 +127,87 @@ class TrainConfig:
             raise BadInput("packing and class-conditional training do not mix: turn one off")
         if self.batch_size % self.pack:
             raise BadInput(f"batch size {self.batch_size} must be a multiple of the packing {self.pack}")
-        _check_int("hidden width", self.hidden, 4, 4096)
-        _check_int("depth", self.depth, 1, 12)
-        _check_int("width", self.width, 4, 1024)
-        _check_int("heads", self.heads, 1, 16)
-        _check_num("metric interval", self.metric_every_s, 0, 1e6)
-        _check_int("FID samples", self.fid_samples, 16, 50_000)
-        if self.g_out not in G_OUTS:
-            raise BadInput(f"unknown generator output layer {self.g_out!r}; choose one of {', '.join(G_OUTS)}")
         if self.arch == "transformer" and self.width % self.heads:
             raise BadInput(f"transformer width {self.width} must be a multiple of the {self.heads} heads")
         unknown = [a for a in self.augment_list() if a not in AUGMENTS]
         if unknown:
-            raise BadInput(f"unknown DiffAugment policy {unknown[0]!r}; choose from {', '.join(AUGMENTS)}")
+            raise BadInput(f"unknown DiffAugment policy {checks.shown(unknown[0])}; choose from {', '.join(AUGMENTS)}")
         if self.image_size and self.image_size not in IMAGE_SIZES:
             raise BadInput(f"image size {self.image_size} is not supported; choose one of {IMAGE_SIZES}")
-        if self.data == "custom":
-            self._check_custom_points()
+        if self.data == "custom" and not self.custom_points:
+            raise BadInput("custom data needs at least one point: click on the canvas to add some")
         return self
 
-    def _check_custom_points(self) -> None:
-        points = self.custom_points
-        if not isinstance(points, (list, tuple)) or len(points) < 1:
-            raise BadInput("custom data needs at least one point: click on the canvas to add some")
-        if len(points) > MAX_CUSTOM_POINTS:
-            raise BadInput(f"custom data: {len(points)} points (at most {MAX_CUSTOM_POINTS})")
-        for p in points:
-            if not isinstance(p, (list, tuple)) or len(p) != 2:
-                raise BadInput(f"custom data: {p!r} is not an (x, y) pair")
-            if not all(isinstance(v, (int, float)) and math.isfinite(v) and abs(v) <= 100 for v in p):
-                raise BadInput(f"custom data: point {p!r} must be two finite numbers within ±100")
+
+# ---- the one table of field checks ---------------------------------------------------------
+
+Check = Callable[[str, Any], Any]  # (label, value) -> cleaned value, or BadInput
 
 
-def _check_num(name: str, value, low: float, high: float, open_low: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BadInput(f"{name} must be a number, got {value!r}")
-    if value < low or value > high or (open_low and value <= 0):
-        raise BadInput(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+def _int(low: int, high: int) -> Check:
+    return lambda label, value: checks.integer(label, value, low, high)
 
 
-def _check_int(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number, got {value!r}")
-    if value < low or value > high:
-        raise BadInput(f"{name} must be between {low} and {high}, got {value}")
+def _num(low: float, high: float) -> Check:
+    return lambda label, value: checks.number(label, value, low, high)
+
+
+def _one_of(options: tuple[str, ...], what: str) -> Check:
+    def check(label: str, value: Any) -> str:
+        if isinstance(value, str) and value.strip() in options:
+            return value.strip()
+        raise BadInput(f"unknown {what} {checks.shown(value)}; choose one of {', '.join(options)}")
+    return check
+
+
+def check_points(label: str, points: Any) -> list[list[float]]:
+    """[(x, y), ...] clicked on the 2D canvas: at most ``LIMITS.max_custom_points``, each within ±100."""
+    if not isinstance(points, (list, tuple)) or len(points) > LIMITS.max_custom_points:
+        raise BadInput(f"{label} must be a list of at most {LIMITS.max_custom_points} (x, y) pairs")
+    out = []
+    for p in points:
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise BadInput(f"{label}: {checks.shown(p)} is not an (x, y) pair")
+        out.append([checks.number(f"{label} x", p[0], -100, 100), checks.number(f"{label} y", p[1], -100, 100)])
+    return out
+
+
+FIELD_RULES: dict[str, tuple[str, Check]] = {  # field -> (how messages name it, its check)
+    "data": ("data", lambda label, v: checks.text(label, v, LIMITS.max_path_chars, empty="choose a data set")),
+    "arch": ("architecture", _one_of(ARCHS, "architecture")),
+    "loss": ("loss", _one_of(LOSSES, "loss")),
+    "steps": ("steps", _int(0, LIMITS.max_train_steps)),
+    "seconds": ("seconds", _num(0, LIMITS.max_train_seconds)),
+    "batch_size": ("batch size", _int(2, LIMITS.gan_max_batch)),
+    "z_dim": ("latent size", _int(1, LIMITS.gan_max_z_dim)),
+    "lr_g": ("G learning rate", _num(1e-7, LIMITS.max_learning_rate)),
+    "lr_d": ("D learning rate", _num(1e-7, LIMITS.max_learning_rate)),
+    "beta1_g": ("beta 1 of G", _num(0.0, LIMITS.max_adam_beta)),
+    "beta2_g": ("beta 2 of G", _num(0.0, LIMITS.max_adam_beta)),
+    "beta1_d": ("beta 1 of D", _num(0.0, LIMITS.max_adam_beta)),
+    "beta2_d": ("beta 2 of D", _num(0.0, LIMITS.max_adam_beta)),
+    "d_steps": ("D steps per G step", _int(1, LIMITS.gan_max_d_steps)),
+    "ema": ("EMA decay", _num(0.0, LIMITS.max_adam_beta)),
+    "lr_decay": ("lr decay fraction", _num(0.0, 1.0)),
+    "spectral_norm": ("spectral norm", checks.boolean),
+    "diffaug": ("DiffAugment", lambda label, v: checks.text(label, v, LIMITS.max_name_chars)),
+    "gp_weight": ("gradient-penalty weight", _num(0.0, LIMITS.max_penalty_weight)),
+    "pack": ("packing", _int(1, LIMITS.gan_max_pack)),
+    "r1": ("R1 weight", _num(0.0, LIMITS.max_penalty_weight)),
+    "hidden": ("hidden width", _int(4, LIMITS.gan_max_hidden)),
+    "depth": ("depth", _int(1, LIMITS.gan_max_depth)),
+    "width": ("width", _int(4, LIMITS.gan_max_width)),
+    "heads": ("heads", _int(1, LIMITS.gan_max_heads)),
+    "g_out": ("generator output layer", _one_of(G_OUTS, "generator output layer")),
+    "conditional": ("class-conditional", checks.boolean),
+    "class_from_z": ("class from z", checks.boolean),
+    "image_size": ("image size", _int(0, max(IMAGE_SIZES))),
+    "custom_points": ("custom points", check_points),
+    "seed": ("seed", _int(0, LIMITS.max_seed)),
+    "metric_every_s": ("metric interval", _num(0, LIMITS.max_train_seconds)),
+    "fid_samples": ("FID samples", _int(16, LIMITS.max_fid_samples)),
+}
+assert set(FIELD_RULES) == {f.name for f in dataclasses.fields(TrainConfig)}, "every field has exactly one check"
 
 
 # 2D presets, tuned on the shared 2-core CPU: a D that learns 4x faster than G (TTUR) resolves the
