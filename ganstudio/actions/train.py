@@ -1,9 +1,9 @@
 """Live GAN training for one visitor: start, watch, pause, step, stop, save, push.
 
 Plain types in and out; ``owner`` is the visitor's session id. The run belongs to the visitor's
-``Session`` (``ganstudio.sessions``) and trains as an engine job (``ganstudio.gan.live_run``); only the
-engine's worker touches its models. Polling reads the job's latest published snapshot and never
-waits for the worker.
+``Session`` (``ganstudio.sessions``) and trains as an engine job (``ganstudio.gan.live_run.LiveRun``, the only
+way in to its trainer); only the engine's worker touches its models. Polling reads the job's latest published
+snapshot and never waits for the worker.
 """
 
 from __future__ import annotations
