@@ -57,7 +57,6 @@ class TrainReport:
     eta_s: float | None  # seconds left, None without a budget
     lr_factor: float  # the learning rates' current share of their set values (the end-of-run decay)
     done: bool  # the budget is spent, Stop was pressed, or it diverged
-    finished: bool  # final metrics taken (and, with an output folder, saved): no more live scores
     diverged: str | None  # why it stopped on a NaN/inf loss, in words
     saved_to: str | None  # the folder it was last saved to
     metrics: dict  # the last scores (a copy): 2D mode metrics or a Fréchet distance, with their step

@@ -313,13 +313,13 @@ class GanTrainer:
         raise Diverged(message)
 
     def report(self) -> TrainReport:
-        """Where the run stands, as a plain record (the live view, the CLI's progress bar and the engine read it)."""
+        """Where the run stands, as a plain record (what the live view and the CLI's progress bar show)."""
         cfg = self.cfg
         return TrainReport(
             step=self.step_count, d_updates=self.d_updates, g_updates=self.g_updates, seconds=self.train_time,
             progress=self.progress, steps_per_s=self._pace.steps_per_second(),
             eta_s=self._pace.eta_seconds(self.step_count, self.train_time, cfg.steps, cfg.seconds),
-            lr_factor=self.lr_factor(), done=self.done, finished=self._finished, diverged=self.diverged,
+            lr_factor=self.lr_factor(), done=self.done, diverged=self.diverged,
             saved_to=self.saved_to, metrics=dict(self.metrics), history=self.history,
         )
 
