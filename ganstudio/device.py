@@ -1,10 +1,12 @@
-"""The compute device: which one to use, what its errors mean to a person, and handing memory back.
+"""The compute device: which one to use, what its errors mean to a person, handing memory back, and how many
+CPU threads a block of model work uses (``cpu_threads``).
 
 The engine's worker is the only code that runs models on it; the CLIs use `pick_device` alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 
 import torch
@@ -53,3 +55,17 @@ def free_memory(device: torch.device) -> None:
         _MALLOC_TRIM(0)
     if device.type == "cuda":
         torch.cuda.empty_cache()
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None):
+    """Run a block with `n` intra-op CPU threads (None: leave torch's setting alone)."""
+    old = torch.get_num_threads()
+    if n is None or n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

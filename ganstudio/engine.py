@@ -5,7 +5,7 @@ Three kinds of work reach the worker:
 * interactive calls (`Engine.run`, `Engine.batched`): sampling, a slider move, an attention map.
   They run before anything else, so they wait at most for the training *step* in flight; calls
   that arrive together for the same model (`batched`, same key) run as one batch, one forward
-  pass for all of them, and each caller gets its own share of the result;
+  pass for all of them, and each caller gets its own share of the result (``ganstudio.calls``);
 * decode groups (`Engine.decode`): token-by-token generation with continuous batching. All live
   generations of one model form one group (``ganstudio.gpt.batch_decode.DecodeBatch``) that decodes
   them together, one forward per step; a group shares the device with training runs round-robin,
@@ -16,7 +16,8 @@ Three kinds of work reach the worker:
   worker every `snapshot_every_s` and published on the job, where any thread reads them
   without waiting for the worker.
 
-A job that raises is marked failed with a one-line message and the worker lives on.
+Decode groups and training runs take turns behind one interface (``ganstudio.turns.Turn``); every job ends
+through ``_finish``. A job that raises is marked failed with a one-line message and the worker lives on.
 
 Visitors' training runs carry ``RunLimits``: a run nobody polls, one paused too long, or one
 past the host's maximum length is ended by the worker (its slot freed, its ``on_end`` callbacks
@@ -31,13 +32,13 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 
+from ganstudio.calls import Batchable, Calls, call_now
 from ganstudio.device import describe_error, free_memory, pick_device
-from ganstudio.errors import Busy, StudioError
+from ganstudio.errors import Busy
 from ganstudio.jobs import (
     CANCELLED,
     DONE,
@@ -45,6 +46,7 @@ from ganstudio.jobs import (
     PAUSED,
     QUEUED,
     RUNNING,
+    DecodeGroup,
     EngineConfig,
     Job,
     RunLimits,
@@ -52,18 +54,9 @@ from ganstudio.jobs import (
     over_limits,
 )
 from ganstudio.settings import SETTINGS
+from ganstudio.turns import DecodeTurn, TrainTurn, Turn
 
 IDLE_RELEASE_S = 2.0  # the worker idle this long after work: hand freed memory back to the OS (once)
-MAX_BATCH_CALLS = 32  # interactive calls merged into one forward at most
-
-
-@dataclass(frozen=True)
-class _Batchable:
-    """An interactive call that may share a forward pass with others of the same key."""
-
-    key: Any
-    item: Any
-    run_batch: Callable[[list], list]
 
 
 class Engine:
@@ -75,14 +68,14 @@ class Engine:
         if SETTINGS.threads > 0 and self.device.type == "cpu":
             torch.set_num_threads(SETTINGS.threads)  # process-wide: the worker is the only thread doing model work
         self._lock = threading.Condition()
-        self._interactive: collections.deque = collections.deque()  # (job, fn, future)
-        self._rotation: collections.deque = collections.deque()  # training jobs and streams, round-robin
-        self._waiting: collections.deque = collections.deque()  # training jobs over the cap, in order
-        self._jobs: dict[str, Job] = {}
-        self._groups: dict = {}  # model key -> its decode group's job
-        self.batch_stats = {"batches": 0, "calls": 0}  # calls / batches = how many shared a forward, on average
+        self._calls = Calls(self._lock, on_oom=self._free_memory)  # interactive calls, served first
+        self._rotation: collections.deque = collections.deque()  # jobs taking turns (runs, decode groups)
+        self._waiting: collections.deque = collections.deque()  # training runs over the cap, in order
+        self._jobs: dict[str, Job] = {}  # training runs by id, until forgotten
+        self._groups: dict[Any, Job] = {}  # model key -> its live decode group's job
+        self.batch_stats = self._calls.stats  # calls / batches = how many shared a forward, on average
         self.decode_totals = {"forwards": 0, "rows": 0}  # of decode groups that have finished
-        self._last_kind = ""
+        self._after_background = False  # the last slice was not urgent: an urgent turn goes next
         self._ids = itertools.count(1)
         self._stopping = False
         self._ended: collections.deque = collections.deque()  # finished jobs whose on_end callbacks are due
@@ -96,58 +89,55 @@ class Engine:
     def run(self, fn: Callable[[], Any], owner: str = "cli", timeout: float | None = None) -> Any:
         """Run `fn()` on the worker ahead of training and streams; return its result or raise its error."""
         if threading.current_thread() is self._thread:
-            return fn.run_batch([fn.item])[0] if isinstance(fn, _Batchable) else fn()
-        job = self._new_job("interactive", owner, RUNNING)
+            return call_now(fn)
         future: Future = Future()
         with self._lock:
-            self._interactive.append((job, fn, future))
+            self._calls.put(fn, future)
             self._lock.notify_all()
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
             future.cancel()
             raise Busy(f"the device is busy: no answer within {timeout:.0f} s, try again") from None
-        finally:
-            self._forget(job)
 
     def batched(self, key, item: Any, run_batch: Callable[[list], list], owner: str = "cli",
                 timeout: float | None = None) -> Any:
         """Run ``item`` on the worker together with the other queued items of the same ``key``:
         ``run_batch(items) -> results`` (one per item, in order) is called once for all of them."""
-        return self.run(_Batchable(key, item, run_batch), owner=owner, timeout=timeout)
+        return self.run(Batchable(key, item, run_batch), owner=owner, timeout=timeout)
 
-    def decode(self, key, make_group: Callable[[], Any], prompt_ids: list[int], cfg: Any, owner: str = "cli"):
+    def decode(self, key, make_group: Callable[[], DecodeGroup], prompt_ids: list[int], cfg: Any,
+               owner: str = "cli"):
         """Add a generation to the decode group of model ``key`` (made by ``make_group()`` the first time);
         returns its row, whose ``tokens()`` yield TokenSteps as the group produces them."""
         with self._lock:
             job = self._groups.get(key)
             if job is None or job.finished:
-                job = self._new_job("stream", "shared", RUNNING)
-                job.task = make_group()
+                job = self._new_job(DecodeTurn(make_group(), self.decode_totals), "shared", RUNNING)
                 self._groups[key] = job
                 self._rotation.append(job)
-            row = job.task.add(prompt_ids, cfg, owner)
+            row = job.task.group.add(prompt_ids, cfg, owner)
             row.wake = self._wake
             self._lock.notify_all()
         return row
 
+    def _live_groups(self) -> list[DecodeGroup]:
+        with self._lock:
+            return [job.task.group for job in self._groups.values() if not job.finished]
+
     def stop_streams(self, owner: str) -> None:
         """End a session's generations (Stop): every group lets its rows go at its next step."""
-        with self._lock:
-            groups = [job.task for job in self._groups.values() if not job.finished]
-        for group in groups:
+        for group in self._live_groups():
             group.close_owner(owner)
 
     def live_streams(self, owner: str | None = None) -> int:
         """Generations in progress (of one session, or all), across every model's decode group."""
-        with self._lock:
-            groups = [job.task for job in self._groups.values() if not job.finished]
-        return sum(group.live_rows(owner) for group in groups)
+        return sum(group.live_rows(owner) for group in self._live_groups())
 
     def decode_stats(self) -> dict:
         """Forwards run and rows stepped by every decode group so far (rows / forwards = the mean batch)."""
         with self._lock:
-            groups = [job.task for job in self._groups.values()]
+            groups = [job.task.group for job in self._groups.values()]
             totals = dict(self.decode_totals)
         return {"forwards": totals["forwards"] + sum(g.steps for g in groups),
                 "rows": totals["rows"] + sum(g.rows_stepped for g in groups)}
@@ -163,16 +153,16 @@ class Engine:
         ``on_end(job)`` runs on the worker once the run has ended, however it ended.
         """
         with self._lock:
-            if any(j.kind == "train" and not j.finished for j in self._jobs.values() if j.owner == owner):
+            if any(not j.finished for j in self._jobs.values() if j.owner == owner):
                 raise Busy("this session already has a training run — stop it before starting another")
-            active = sum(1 for j in self._jobs.values() if j.kind == "train" and j.state in (RUNNING, PAUSED))
+            active = self._active_runs()
             if active >= self.config.max_train_jobs and len(self._waiting) >= self.config.max_queued_train_jobs:
                 raise Busy(
                     f"busy: {active} training runs are using the device and {len(self._waiting)} are waiting — "
                     "try again in a few minutes"
                 )
-            job = self._new_job("train", owner, QUEUED)
-            job.task = task
+            job = self._new_job(TrainTurn(task, self.config.snapshot_every_s), owner, QUEUED)
+            self._jobs[job.id] = job
             job.limits = limits or RunLimits()
             if on_end is not None:
                 job.on_end.append(on_end)
@@ -187,10 +177,7 @@ class Engine:
     def queue_position(self, job_id: str) -> int | None:
         """1-based place of a queued training run, None once it runs."""
         with self._lock:
-            for position, job in enumerate(self._waiting, 1):
-                if job.id == job_id:
-                    return position
-        return None
+            return next((position for position, job in enumerate(self._waiting, 1) if job.id == job_id), None)
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -208,7 +195,7 @@ class Engine:
     def pause(self, job_id: str) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
-            if job and job.state == RUNNING and job.kind == "train":
+            if job and job.state == RUNNING:
                 job.state = PAUSED
                 job.paused_at = time.monotonic()
                 job.snapshot_requested = True
@@ -225,12 +212,8 @@ class Engine:
         """End a run and keep what it learnt: DONE, with ``reason`` as how it ended."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None or job.finished:
-                return
-            if job in self._waiting:
-                self._waiting.remove(job)
-            job.ended_by = reason
-            self._finish(job, DONE)
+            if job is not None:
+                self._finish(job, DONE, ended_by=reason)
 
     def request_snapshot(self, job_id: str) -> None:
         job = self._jobs.get(job_id)
@@ -242,28 +225,18 @@ class Engine:
     def cancel(self, job_id: str) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None or job.finished:
-                return
-            if job in self._waiting:
-                self._waiting.remove(job)
-            self._finish(job, CANCELLED)
+            if job is not None:
+                self._finish(job, CANCELLED)
 
     def cancel_owner(self, owner: str) -> int:
         """Cancel a session's work and forget its jobs (the session ended). Returns how many were live."""
+        self.stop_streams(owner)
         with self._lock:
-            for group in self._groups.values():
-                if not group.finished:
-                    group.task.close_owner(owner)
             jobs = [j for j in self._jobs.values() if j.owner == owner]
-            live = 0
+            live = sum(1 for job in jobs if not job.finished)
             for job in jobs:
-                if not job.finished:
-                    live += 1
-                    if job in self._waiting:
-                        self._waiting.remove(job)
-                    self._finish(job, CANCELLED)
-                if job.kind == "train":
-                    self._jobs.pop(job.id, None)
+                self._finish(job, CANCELLED)
+                self._jobs.pop(job.id, None)
             # what it held goes back once the worker idles: one clean-up however many sessions end (a script's
             # thousands of sessions ending must not each cost the worker a full gc)
             self._worked_at = self._worked_at or time.monotonic()
@@ -286,15 +259,8 @@ class Engine:
 
     # ---- internals --------------------------------------------------------------------
 
-    def _new_job(self, kind: str, owner: str, state: str) -> Job:
-        job = Job(id=f"{kind}-{next(self._ids)}", kind=kind, owner=owner, state=state)
-        if kind != "interactive":  # interactive calls live only as long as their caller waits
-            with self._lock:  # a Condition over an RLock: callers that already hold it may re-enter
-                self._jobs[job.id] = job
-        return job
-
-    def _forget(self, job: Job) -> None:
-        self._jobs.pop(job.id, None)
+    def _new_job(self, turn: Turn, owner: str, state: str) -> Job:
+        return Job(id=f"{turn.kind}-{next(self._ids)}", owner=owner, state=state, task=turn)
 
     def _start(self, job: Job) -> None:  # holds the lock
         job.state = RUNNING
@@ -303,27 +269,28 @@ class Engine:
         job.snapshot_requested = True
         self._rotation.append(job)
 
-    def _finish(self, job: Job, state: str, error: str | None = None) -> None:  # holds the lock
+    def _finish(self, job: Job, state: str, error: str | None = None, ended_by: str | None = None) -> None:
+        """End a job however it ends: off the queue, its state set, its turn told, waiting runs admitted in
+        the slot it leaves. Ending an ended job does nothing. Holds the lock."""
+        if job.finished:
+            return
+        if job in self._waiting:
+            self._waiting.remove(job)
         job.state, job.error = state, error
+        job.ended_by = ended_by or job.ended_by
         if job.on_end:
             job.ending = True
             self._ended.append(job)
-        if job.kind == "stream":
-            if state != DONE:
-                job.task.fail(error or "generation stopped")
-            self.decode_totals["forwards"] += job.task.steps
-            self.decode_totals["rows"] += job.task.rows_stepped
-            self._groups = {k: j for k, j in self._groups.items() if j is not job}
-            self._jobs.pop(job.id, None)
-        if job.kind == "train":
-            while self._waiting and self._active_train() < self.config.max_train_jobs:
-                self._start(self._waiting.popleft())
-            for position, waiting in enumerate(self._waiting, 1):
-                waiting.snapshot = {"queue_position": position}
+        job.task.ended(job, state, error)
+        self._groups = {k: j for k, j in self._groups.items() if j is not job}
+        while self._waiting and self._active_runs() < self.config.max_train_jobs:
+            self._start(self._waiting.popleft())
+        for position, waiting in enumerate(self._waiting, 1):
+            waiting.snapshot = {"queue_position": position}
         self._lock.notify_all()
 
-    def _active_train(self) -> int:
-        return sum(1 for j in self._jobs.values() if j.kind == "train" and j.state in (RUNNING, PAUSED))
+    def _active_runs(self) -> int:
+        return sum(1 for j in self._jobs.values() if j.state in (RUNNING, PAUSED))
 
     def _free_memory(self) -> None:
         free_memory(self.device)
@@ -338,18 +305,19 @@ class Engine:
                 self._worked_at = 0.0  # idle after work: give back what visitors' runs and caches left (once)
                 self._free_memory()
             with self._lock:
-                while not self._stopping and not self._interactive and not self._has_runnable() and not self._ended:
+                while not self._stopping and not self._calls and not self._has_runnable() and not self._ended:
                     self._lock.wait(timeout=1.0)
                     if time.monotonic() - self._checked_limits_at >= 1.0:
                         break
                 if self._stopping:
                     return
-                interactive = self._interactive.popleft() if self._interactive else None
+                interactive = self._calls.pop()
                 job = None if interactive else self._next_in_rotation()
+                turn = job.task if job is not None else None  # kept for the slice, even if the job is forgotten
             if interactive is not None:
-                self._run_interactive(*interactive)
+                self._calls.run(*interactive)
             elif job is not None:
-                self._run_slice(job)
+                self._run_slice(job, turn)
             if interactive is not None or job is not None:
                 self._worked_at = time.monotonic()
 
@@ -361,14 +329,9 @@ class Engine:
         self._checked_limits_at = now
         with self._lock:
             for job in list(self._jobs.values()):
-                if job.kind != "train" or job.finished:
-                    continue
-                reason = over_limits(job, now)
+                reason = None if job.finished else over_limits(job, now)
                 if reason:
-                    if job in self._waiting:
-                        self._waiting.remove(job)
-                    job.ended_by = reason
-                    self._finish(job, DONE)
+                    self._finish(job, DONE, ended_by=reason)
 
     def _run_end_callbacks(self) -> None:
         while True:
@@ -386,20 +349,18 @@ class Engine:
 
     @staticmethod
     def _runnable(job: Job) -> bool:
-        if job.kind == "stream":  # a decode group with tokens to make (or rows to let go)
-            return job.task.ready or job.task.done
-        return job.state == RUNNING or job.snapshot_requested
+        return not job.finished and job.task.wants_turn(job)
 
     def _has_runnable(self) -> bool:
-        return any(not j.finished and self._runnable(j) for j in self._rotation)
+        return any(self._runnable(j) for j in self._rotation)
 
     def _next_in_rotation(self) -> Job | None:  # holds the lock
-        """Round-robin over training runs and decode groups; a decode group that has tokens to make also
-        gets the turn after every training slice (people watch text arrive; training is background work)."""
-        if self._last_kind == "train":
+        """Round-robin over training runs and decode groups; an urgent turn (a decode group with tokens to
+        make) also gets the turn after every other slice (people watch text arrive; training is background)."""
+        if self._after_background:
             for job in self._rotation:
-                if job.kind == "stream" and not job.finished and self._runnable(job):
-                    self._last_kind = "stream"
+                if self._runnable(job) and job.task.urgent:
+                    self._after_background = False
                     return job
         for _ in range(len(self._rotation)):
             job = self._rotation.popleft()
@@ -407,111 +368,23 @@ class Engine:
                 continue
             self._rotation.append(job)
             if self._runnable(job):
-                self._last_kind = job.kind
+                self._after_background = not job.task.urgent
                 return job
         return None
 
-    def _run_interactive(self, job: Job, fn: Callable[[], Any], future: Future) -> None:
-        if isinstance(fn, _Batchable):
-            return self._run_batch(fn, future)
-        if not future.set_running_or_notify_cancel():
-            return
+    def _run_slice(self, job: Job, turn: Turn) -> None:
+        """One time slice of ``job``'s turn; ends the job when its work is over, or FAILED when it raises."""
         try:
-            future.set_result(fn())
-        except BaseException as err:  # the worker must outlive any job
-            future.set_exception(self._caller_error(err))
-
-    def _run_batch(self, first: "_Batchable", future: Future) -> None:
-        """``first`` and every queued call with its key, as one ``run_batch`` (each alone if that fails)."""
-        group = [(first, future)]
-        with self._lock:
-            rest = collections.deque()
-            while self._interactive:
-                entry = self._interactive.popleft()
-                _, fn, other = entry
-                if isinstance(fn, _Batchable) and fn.key == first.key and len(group) < MAX_BATCH_CALLS:
-                    group.append((fn, other))
-                else:
-                    rest.append(entry)
-            self._interactive = rest
-        group = [(fn, fut) for fn, fut in group if fut.set_running_or_notify_cancel()]  # callers that gave up leave
-        if not group:
-            return
-        self.batch_stats["batches"] += 1
-        self.batch_stats["calls"] += len(group)
-        try:
-            results = first.run_batch([fn.item for fn, _ in group])
-            for (_, fut), result in zip(group, results):
-                fut.set_result(result)
-        except BaseException as err:
-            if len(group) == 1:
-                group[0][1].set_exception(self._caller_error(err))
-                return
-            for fn, fut in group:  # one bad call must not fail the others: run each alone
-                try:
-                    fut.set_result(fn.run_batch([fn.item])[0])
-                except BaseException as alone:
-                    fut.set_exception(self._caller_error(alone))
-
-    def _caller_error(self, err: BaseException) -> StudioError:
-        if isinstance(err, torch.cuda.OutOfMemoryError):
-            self._free_memory()
-        return err if isinstance(err, StudioError) else StudioError(describe_error(err))
-
-    def _run_slice(self, job: Job) -> None:
-        deadline = time.perf_counter() + self.config.slice_ms / 1000.0
-        try:
-            if job.kind == "stream":
-                self._stream_slice(job, deadline)
-            else:
-                self._train_slice(job, deadline)
+            turn.run_slice(job, time.perf_counter() + self.config.slice_ms / 1000.0, lambda: bool(self._calls))
+            with self._lock:
+                if turn.work_done(job):
+                    self._finish(job, DONE)
         except BaseException as err:
             if isinstance(err, torch.cuda.OutOfMemoryError):
                 self._free_memory()
             with self._lock:
-                if not job.finished:
-                    self._finish(job, FAILED, describe_error(err))
-            if job.kind == "train":
-                self._publish(job)
-
-    def _stream_slice(self, job: Job, deadline: float) -> None:
-        group = job.task
-        while job.state == RUNNING and not self._interactive and group.ready:
-            group.step()
-            if time.perf_counter() >= deadline:
-                break
-        if group.done:
-            with self._lock:
-                if group.done and not job.finished:  # nobody joined meanwhile
-                    self._finish(job, DONE)
-
-    def _train_slice(self, job: Job, deadline: float) -> None:
-        task = job.task
-        every = getattr(task, "snapshot_every_s", self.config.snapshot_every_s)  # a task may want more frames
-        while job.state == RUNNING and not self._interactive and not task.done:
-            task.step()
-            if time.perf_counter() - job.last_snapshot_at >= every:
-                self._publish(job)
-            if time.perf_counter() >= deadline:
-                break
-        if task.done and job.state == RUNNING:
-            self._publish(job)
-            with self._lock:
-                self._finish(job, DONE)
-        elif job.snapshot_requested:
-            self._publish(job)
-
-    def _publish(self, job: Job) -> None:
-        job.snapshot_requested = False
-        job.last_snapshot_at = time.perf_counter()
-        if job.task is None:
-            return
-        try:
-            job.snapshot = job.task.snapshot()
-        except BaseException as err:
-            with self._lock:
-                if not job.finished:
-                    self._finish(job, FAILED, f"snapshot failed: {describe_error(err)}")
+                self._finish(job, FAILED, describe_error(err))
+            turn.after_failure(job)
 
 
 _engine: Engine | None = None

@@ -1,5 +1,6 @@
 """What the engine schedules: a job's states, its record, the limits a visitor's run lives under, and what a
-training task must provide. Plain data, readable from any thread; `ganstudio.engine` is what runs them."""
+training task and a decode group must provide. Plain data, readable from any thread; `ganstudio.engine` runs
+them, each behind its `ganstudio.turns.Turn`."""
 
 from __future__ import annotations
 
@@ -16,11 +17,32 @@ FINISHED = (DONE, FAILED, CANCELLED)
 class TrainingTask(Protocol):
     """What a training run gives the engine."""
 
-    done: bool
+    done: bool  # its budget is spent (or it was stopped): the job ends DONE
+    snapshot_every_s: float | None  # how stale its published snapshot may get while it trains (None: the engine's)
 
     def step(self) -> None: ...  # one small unit of work (ideally < 20 ms)
 
     def snapshot(self) -> dict: ...  # plain types: numbers, lists, numpy arrays, PIL images
+
+
+class DecodeGroup(Protocol):
+    """What a decode group gives the engine (``ganstudio.gpt.batch_decode.DecodeBatch``): the live generations
+    of one model, stepped together. ``add``, ``live_rows`` and ``close_owner`` may be called from any thread."""
+
+    ready: bool  # a row to admit or drop, or a row whose reader has room for a token
+    done: bool  # no rows left: the group ends
+    steps: int  # forwards run so far
+    rows_stepped: int  # rows summed over those forwards
+
+    def add(self, prompt_ids: list[int], cfg: Any, owner: str) -> Any: ...  # a new row, read by its caller
+
+    def step(self) -> None: ...  # one batched forward, a token per row
+
+    def live_rows(self, owner: str | None = None) -> int: ...
+
+    def close_owner(self, owner: str) -> None: ...  # let a session's rows go at the next step
+
+    def fail(self, message: str) -> None: ...  # the group cannot go on: every reader hears why
 
 
 @dataclass
@@ -44,14 +66,13 @@ class RunLimits:
 class Job:
     """One unit of scheduled work, readable from any thread."""
 
-    id: str
-    kind: str  # "train" | "stream" | "interactive"
-    owner: str  # the Gradio session (or "cli")
+    id: str  # its kind and a number: "train-3", "stream-4"
+    owner: str  # the Gradio session (or "cli"; "shared" for a decode group)
     state: str = QUEUED
     snapshot: dict = field(default_factory=dict)  # replaced whole by the worker, never mutated in place
     error: str | None = None
     created: float = field(default_factory=time.time)
-    task: Any = None
+    task: Any = None  # its Turn (ganstudio.turns), which holds the training task or decode group; None once forgotten
     snapshot_requested: bool = False
     last_snapshot_at: float = 0.0
     limits: RunLimits = field(default_factory=RunLimits)

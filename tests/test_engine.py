@@ -16,6 +16,8 @@ from ganstudio.gpt.generate import SamplingConfig, TokenStep
 class CountingTask:
     """A training run whose step burns `step_ms` of CPU time and counts."""
 
+    snapshot_every_s = None  # the engine's pace
+
     def __init__(self, steps=10_000, step_ms=2.0, fail_at=None, log=None, name=""):
         self.steps, self.step_ms, self.fail_at, self.log, self.name = steps, step_ms, fail_at, log, name
         self.count = 0

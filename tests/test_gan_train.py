@@ -11,10 +11,17 @@ import torch
 from gan_helpers import tiny_image_config, tiny_images, tiny_toy_config
 from ganstudio.errors import BadInput, Diverged
 from ganstudio.gan.config import LOSSES, TOY_SETS, TrainConfig
+from ganstudio.gan.snapshot import SnapshotRenderer
 from ganstudio.gan.trainer import LOG_EVERY, GanTrainer
 
 torch.set_num_threads(1)
 CUSTOM = [[0.0, 0.0], [0.5, 0.5], [-0.5, 0.3]]
+
+
+def _snapshot(trainer: GanTrainer) -> dict:
+    """What the live view shows of a trainer (the engine's LiveRun draws it the same way)."""
+    renderer = SnapshotRenderer(trainer.cfg, trainer.spec, trainer.device, trainer.source.toy)
+    return renderer.snapshot(trainer.report(), trainer.players())
 
 
 def _finite_history(snap: dict) -> None:
@@ -31,7 +38,7 @@ def test_toy_sets_train_with_every_loss(data, loss):
     while not trainer.done:
         trainer.step()
     assert trainer.step_count == 3
-    snap = trainer.snapshot()
+    snap = _snapshot(trainer)
     assert snap["kind"] == "2d" and snap["step"] == 3 and snap["progress"] == 1.0
     view = snap["view"]  # data for the browser to draw, not a picture
     assert len(base64.b64decode(view["fake"])) == 512 * 2 * 2  # 512 points, int16 x and y
@@ -50,7 +57,7 @@ def test_image_models_train_with_every_loss(arch, loss):
     trainer = GanTrainer(cfg, data=tiny_images())
     while not trainer.done:
         trainer.step()
-    snap = trainer.snapshot()
+    snap = _snapshot(trainer)
     assert snap["kind"] == "image" and snap["step"] == 2
     assert snap["view"]["png"].startswith("data:image/png;base64,") and snap["view"]["width"] >= 16
     _finite_history(snap)

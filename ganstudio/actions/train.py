@@ -1,9 +1,9 @@
 """Live GAN training for one visitor: start, watch, pause, step, stop, save, push.
 
 Plain types in and out; ``owner`` is the visitor's session id. The run belongs to the visitor's
-``Session`` (``ganstudio.sessions``) and trains as an engine job (``ganstudio.gan.live_run``); only the
-engine's worker touches its models. Polling reads the job's latest published snapshot and never
-waits for the worker.
+``Session`` (``ganstudio.sessions``) and trains as an engine job (``ganstudio.gan.live_run.LiveRun``, the only
+way in to its trainer); only the engine's worker touches its models. Polling reads the job's latest published
+snapshot and never waits for the worker.
 """
 
 from __future__ import annotations
@@ -242,12 +242,7 @@ def single_step(owner: str, which: str = "both") -> dict:
         raise BadInput("pause the run before stepping by hand" if job is not None and not job.finished
                        else "this run has ended: press Start for a new one")
 
-    def work() -> dict:
-        trainer = run.task.build()
-        {"d": trainer.step_d, "g": trainer.step_g, "both": trainer.step}[which]()
-        return trainer.snapshot(force=True, raw=True)
-
-    snap = engine.run(work, owner=owner, timeout=STEP_TIMEOUT_S)
+    snap = engine.run(lambda: run.task.step_by_hand(which), owner=owner, timeout=STEP_TIMEOUT_S)
     job.snapshot = snap  # the published snapshot is replaced whole, never mutated
     return {"state": job.state, "snapshot": snap, "progress": float(snap.get("progress") or 0.0),
             "text": progress_text(job.state, snap), "error": None, "ended_by": None, "run": run.name}
@@ -288,14 +283,8 @@ def save_checkpoint(owner: str) -> str:
     engine = get_engine()
     job = engine.get(run.job_id)
     if job is not None and not job.finished:
-        session.reserve(_checkpoint_bytes(run) * 2, "saving this run")
-
-        def save() -> None:
-            trainer = run.task.trainer
-            if trainer is not None and trainer.step_count:
-                trainer.save(run.folder)
-
-        engine.run(save, owner=owner, timeout=STEP_TIMEOUT_S)
+        session.reserve(run.task.checkpoint_bytes() * 2, "saving this run")
+        engine.run(run.task.save_now, owner=owner, timeout=STEP_TIMEOUT_S)
     if not run.task.saved:
         raise BadInput("nothing to save yet: let the run train for a moment first")
     stem = f"gan-{run.params['arch']}-{Path(str(run.params['data'])).stem}"
@@ -306,14 +295,6 @@ def save_checkpoint(owner: str) -> str:
         old.unlink(missing_ok=True)
     session.reserve(_folder_bytes(run.folder), "the checkpoint zip")
     return str(zip_folder(run.folder, session.new_path(stem, ".zip")))
-
-
-def _checkpoint_bytes(run: Run) -> int:
-    trainer = run.task.trainer
-    if trainer is None:
-        return 0
-    nets = [trainer.G, trainer.D] + ([trainer.G_ema] if trainer.G_ema is not None else [])
-    return sum(p.numel() * 4 for net in nets for p in net.parameters()) + 500_000
 
 
 def _folder_bytes(folder: Path) -> int:

@@ -1,36 +1,42 @@
 """Engine overhead and responsiveness.
 
-`engine_vs_bare`: training steps/s of a small 2D GAN run through the engine (publishing a live
-snapshot every 0.5 s) divided by the steps/s of the same training in a bare loop.
+`engine_vs_bare`: training steps/s of a small 2D GAN run through the engine as a visitor's run would
+(a ``LiveRun``, publishing a live snapshot every 0.5 s) divided by the steps/s of the same training in a
+bare loop.
 `interactive_wait_ms_*`: how long a sampling request waits for the worker while that training runs.
 """
 
 from __future__ import annotations
 
 import random
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from ganstudio.engine import Engine
 from ganstudio.jobs import EngineConfig
 from ganstudio.gan.config import TrainConfig
+from ganstudio.gan.live_run import LiveRun
 from ganstudio.gan.trainer import GanTrainer
 
 WARMUP_STEPS = 20
 SAMPLES_PER_REQUEST = 256
 
 
-def _trainer(device: torch.device) -> GanTrainer:
-    cfg = TrainConfig.defaults_for("grid25", seconds=0, steps=0, seed=0)  # no budget: runs until stopped
-    trainer = GanTrainer(cfg, device)
+def _config() -> TrainConfig:
+    return TrainConfig.defaults_for("grid25", seconds=0, steps=0, seed=0)  # no budget: runs until stopped
+
+
+def _warmed_up(trainer: GanTrainer) -> GanTrainer:
     for _ in range(WARMUP_STEPS):
         trainer.step()
     return trainer
 
 
 def bare_steps_per_s(device: torch.device, seconds: float) -> float:
-    trainer = _trainer(device)
+    trainer = _warmed_up(GanTrainer(_config(), device))
     start, steps = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
         trainer.step()
@@ -40,9 +46,14 @@ def bare_steps_per_s(device: torch.device, seconds: float) -> float:
 
 def engine_steps_per_s(engine: Engine, seconds: float, requests: int = 0) -> tuple[float, list[float]]:
     """Train through the engine for `seconds`; optionally fire sampling requests meanwhile and time their waits."""
-    trainer = _trainer(engine.device)
+    with tempfile.TemporaryDirectory(prefix="ganstudio-bench-") as folder:  # the run's folder: nothing is saved
+        return _through_engine(engine, LiveRun(_config(), None, engine.device, Path(folder)), seconds, requests)
+
+
+def _through_engine(engine: Engine, run: LiveRun, seconds: float, requests: int) -> tuple[float, list[float]]:
+    trainer = _warmed_up(run.build())
     before = trainer.step_count
-    job = engine.submit_training(trainer, owner="bench")
+    job = engine.submit_training(run, owner="bench")
     start = time.perf_counter()
     waits: list[float] = []
     rng = random.Random(0)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -50,22 +52,23 @@ def _phase(spec: str, seconds: float, rng: np.random.Generator) -> tuple[list[fl
     return walls, cpus
 
 
-def _start_training(engine, data: str):
-    """A run with the Train tab's defaults for `data`, no budget (cancelled when we are done)."""
+def _start_training(engine, data: str, folder: Path):
+    """A run with the Train tab's defaults for `data`, no budget (cancelled when we are done), trained as a
+    visitor's run is (a LiveRun in `folder`, where nothing is saved)."""
     from ganstudio.gan.config import TrainConfig
-    from ganstudio.gan.trainer import GanTrainer
+    from ganstudio.gan.live_run import LiveRun
 
     cfg = TrainConfig.defaults_for(data, steps=0, seconds=0.0, metric_every_s=0.0)
-    trainer = GanTrainer(cfg, device=engine.device)
-    job = engine.submit_training(trainer, owner=OWNER + "-train")
+    run = LiveRun(cfg, None, engine.device, folder)
+    job = engine.submit_training(run, owner=OWNER + "-train")
     deadline = time.perf_counter() + TRAIN_START_TIMEOUT_S
-    while trainer.step_count < 3:  # past the first, slow steps
+    while run.trainer is None or run.trainer.step_count < 3:  # built on the worker, then past the first, slow steps
         if job.finished:
             raise StudioError(f"the benchmark's training run stopped: {job.error or job.state}")
         if time.perf_counter() > deadline:
             raise StudioError("the benchmark's training run did not start in time")
         time.sleep(0.05)
-    return job, trainer
+    return job, run.trainer
 
 
 def _stats(times: list[float]) -> tuple[float, float]:
@@ -74,7 +77,8 @@ def _stats(times: list[float]) -> tuple[float, float]:
 
 def _while_training(engine, spec: str, seconds: float, rng: np.random.Generator, data: str) -> tuple[list, float]:
     """Slider moves while a `data` training run shares the worker; also the run's steps per second."""
-    job, trainer = _start_training(engine, data)
+    folder = tempfile.TemporaryDirectory(prefix="ganstudio-bench-")
+    job, trainer = _start_training(engine, data, Path(folder.name))
     try:
         steps_before, t_before = trainer.step_count, time.perf_counter()
         times, _ = _phase(spec, seconds, rng)
@@ -83,6 +87,7 @@ def _while_training(engine, spec: str, seconds: float, rng: np.random.Generator,
         engine.cancel(job.id)
         engine.run(lambda: None, owner=OWNER)  # returns once the worker has left the cancelled run's step
         engine.forget(job.id)
+        folder.cleanup()
     return times, rate
 
 

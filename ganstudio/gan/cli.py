@@ -148,11 +148,12 @@ class ProgressBar:
         if not self.enabled or (not force and now - self._drawn_at < 0.25):
             return
         self._drawn_at = now
-        p = trainer.progress or 0.0
+        report, cfg = trainer.report(), trainer.cfg
+        p = report.progress or 0.0
         filled = int(round(p * self.width))
-        eta = trainer.eta_seconds()
-        line = (f"\r{trainer.cfg.data} {trainer.cfg.arch}/{trainer.cfg.loss} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{100 * p:5.1f}%  step {trainer.step_count}  {trainer.steps_per_second():.0f} it/s"
+        eta = report.eta_s
+        line = (f"\r{cfg.data} {cfg.arch}/{cfg.loss} [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{100 * p:5.1f}%  step {report.step}  {report.steps_per_s:.0f} it/s"
                 f"{'' if eta is None else f'  ETA {eta:.0f}s'}")
         sys.stderr.write(line.ljust(90))
         sys.stderr.flush()

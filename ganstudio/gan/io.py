@@ -43,7 +43,7 @@ from ganstudio.weights_io import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_conf
 
 @dataclass
 class GanParts:
-    """What a checkpoint is made of (``GanTrainer.parts()`` provides these)."""
+    """What a checkpoint is made of (``ganstudio.gan.checkpoint.parts`` provides these)."""
 
     spec: GanSpec
     generator: nn.Module  # the one to sample from (EMA copy when EMA was on)

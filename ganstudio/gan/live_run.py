@@ -1,9 +1,13 @@
-"""A visitor's GAN training run as an engine task: built on the worker when its turn comes.
+"""A visitor's GAN training run as an engine task, from its first step to its saved folder.
 
 A queued run holds only its settings and its (already decoded) data; the trainer, with its
 models and optimisers, is built on the engine's worker when the run first gets the device and is
 dropped once the run has ended and been saved. So memory follows the runs that are training,
 not the queue.
+
+The run owns its snapshots: it decides when the generator is scored again (live metrics), asks the
+trainer for its plain ``report()`` and ``players()``, and has ``SnapshotRenderer`` draw them. The Train
+actions reach the trainer only through it (manual steps, saving now, the size of a checkpoint).
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ from typing import Any
 
 import torch
 
+from ganstudio.device import cpu_threads
 from ganstudio.gan.config import TrainConfig
 
 WATCH_GRACE_S = 2.0  # a page that asked for a frame this recently is still watching
+METRICS_EVERY_S = 1.0  # 2D mode metrics (2,500 samples) at most this often
+METRICS_SHARE = 20  # ... and a 2D score that takes c s waits METRICS_SHARE * c for the next (~5% of the time)
+CHECKPOINT_OVERHEAD_BYTES = 500_000  # a checkpoint's card, config and sample picture, besides the weights
 
 
 class LiveRun:
@@ -26,9 +34,13 @@ class LiveRun:
         self.cfg, self.device, self.folder = cfg, device, Path(folder)
         self._data = data  # decoded training data (numpy), handed to the trainer when it is built
         self.trainer = None  # GanTrainer once built; only the worker touches it
+        self._renderer = None  # its SnapshotRenderer, built with it
         self.ended = False
         self.manual = False  # paused and stepped by hand: the view draws G itself, not its slow EMA copy
         self.watched_at = -1e9  # monotonic time a page last asked for this run's frames
+        self._scored_at = -1e9  # perf_counter time of the last live 2D score
+        self._score_cost = 0.0  # how long it took
+        self._fid_at = 0.0  # training seconds at the last live image score
 
     @property
     def snapshot_every_s(self) -> float:
@@ -44,9 +56,11 @@ class LiveRun:
     def build(self):
         """The trainer, built on first use (call on the worker)."""
         if self.trainer is None and not self.ended:
+            from ganstudio.gan.snapshot import SnapshotRenderer
             from ganstudio.gan.trainer import GanTrainer
 
-            self.trainer = GanTrainer(self.cfg, self.device, data=self._data, out_dir=self.folder)
+            self.trainer = t = GanTrainer(self.cfg, self.device, data=self._data, out_dir=self.folder)
+            self._renderer = SnapshotRenderer(t.cfg, t.spec, t.device, t.source.toy)
             self._data = None
         return self.trainer
 
@@ -58,7 +72,51 @@ class LiveRun:
         self.build().step()
 
     def snapshot(self, force: bool = False) -> dict:
-        return {} if self.trainer is None else self.trainer.snapshot(force, raw=self.manual)
+        """Plain-type view of the run for the UI (snapshot.py); cheap unless ``force``."""
+        return {} if self.trainer is None else self._snapshot(force, raw=self.manual)
+
+    def _snapshot(self, force: bool, raw: bool) -> dict:
+        trainer = self.trainer
+        with cpu_threads(trainer.step_threads):
+            self._maybe_score(trainer)
+            return self._renderer.snapshot(trainer.report(), trainer.players(raw), force)
+
+    def _maybe_score(self, trainer) -> None:
+        """Score the generator again when it is due: 2D runs at most ~5% of the time, image runs every
+        ``metric_every_s`` training seconds (a Fréchet distance is slow). Never after the final score."""
+        if trainer.finished:
+            return
+        now = time.perf_counter()
+        if trainer.data_kind == "2d":
+            if now - self._scored_at >= max(METRICS_EVERY_S, METRICS_SHARE * self._score_cost) and trainer.step_count:
+                trainer.evaluate()
+                self._score_cost, self._scored_at = time.perf_counter() - now, now
+            return
+        every = self.cfg.metric_every_s
+        if every and trainer.train_time - self._fid_at >= every:
+            self._fid_at = trainer.train_time
+            trainer.evaluate()
+
+    # ---- by hand, while paused (on the worker) ------------------------------------------
+
+    def step_by_hand(self, which: str) -> dict:
+        """One manual update: "d" (discriminator), "g" (generator) or "both" (an iteration); returns the fresh
+        snapshot, drawn with G itself so that the step shows."""
+        trainer = self.build()
+        {"d": trainer.step_d, "g": trainer.step_g, "both": trainer.step}[which]()
+        return self._snapshot(force=True, raw=True)
+
+    def save_now(self) -> None:
+        """Write the current weights to the run's folder (also while it trains); nothing before its first step."""
+        if self.trainer is not None and self.trainer.step_count:
+            self.trainer.save(self.folder)
+
+    def checkpoint_bytes(self) -> int:
+        """About how many bytes a checkpoint of this run takes (0 before it is built)."""
+        if self.trainer is None:
+            return 0
+        weights = sum(p.numel() * 4 for net in self.trainer.nets().values() for p in net.parameters())
+        return weights + CHECKPOINT_OVERHEAD_BYTES
 
     # ---- after the run ----------------------------------------------------------------
 
@@ -67,7 +125,7 @@ class LiveRun:
 
         Returns the saved folder (None when the run never trained, or ``save`` is off: its owner left).
         """
-        trainer, self.trainer, self._data, self.ended = self.trainer, None, None, True
+        trainer, self.trainer, self._renderer, self._data, self.ended = self.trainer, None, None, None, True
         if trainer is None or trainer.step_count == 0 or not save:
             return None
         trainer.request_stop()

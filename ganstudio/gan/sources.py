@@ -35,6 +35,7 @@ class ToySource:
     def __init__(self, toy: Toy2D, device: torch.device, generator: torch.Generator):
         self.toy, self.device, self.generator = toy, device, generator
         self.n_classes = toy.n_classes
+        self.class_names: list[str] = []  # toy classes (mixture components) have no names
         self.name = toy.name
 
     def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,6 +62,7 @@ class ImageSource:
         if c not in (1, 3):
             raise BadInput(f"images have {c} channels; 1 (grey) or 3 (colour) are supported")
         self.device, self.generator = device, generator
+        self.toy = None  # no 2D distribution behind images
         self.images = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)  # (N, C, H, W) uint8
         labels = getattr(data, "labels", None)
         self.n_classes = int(getattr(data, "n_classes", 0) or 0) if labels is not None else 0

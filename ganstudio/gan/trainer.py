@@ -1,33 +1,36 @@
-"""The live GAN trainer: one small `.step()` at a time, cheap `.snapshot()`s for the UI.
+"""The GAN trainer: one small `.step()` at a time (D updates, then a G update), its learning-rate schedule,
+and the NaN/inf guard.
 
-It is an engine training task (`step`, `done`, `snapshot`) and is also driven directly by the
-CLI (with DDP under torchrun). A NaN/inf loss stops it with Diverged, after putting back the
-last good weights (and saving them when it has an output folder).
+It reports through plain values: ``report()`` returns a ``TrainReport`` (progress.py) and ``players()`` the
+nets a live view draws with (sampling.py), so no caller reads its insides. Scoring lives in evaluation.py,
+the checkpoint's make-up in checkpoint.py, the live view in snapshot.py; ``live_run.LiveRun`` drives it as an
+engine task, the CLI drives it directly (with DDP under torchrun). A NaN/inf loss stops it with Diverged,
+after putting back the last good weights (and saving them when it has an output folder).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from ganstudio.device import cpu_threads
 from ganstudio.errors import BadInput, Diverged
-from ganstudio.gan import losses
+from ganstudio.gan import checkpoint, losses
 from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.ddp import SINGLE, DistContext
 from ganstudio.gan.diffaug import diff_augment
-from ganstudio.gan.fid import FrechetScorer
+from ganstudio.gan.evaluation import Evaluator
 from ganstudio.gan.history import History
 from ganstudio.gan.models import classes_from_z
+from ganstudio.gan.progress import Pace, TrainReport
 from ganstudio.gan.registry import build_discriminator, build_generator
+from ganstudio.gan.sampling import Players, eval_forward
 from ganstudio.gan.spec import GanSpec
 from ganstudio.gan.sources import load_training_data, make_source
-from ganstudio.gan.snapshot import SnapshotRenderer
 
 GOOD_STATE_EVERY_S = 2.0  # training seconds between copies of the last good weights
 # Iterations between reads of the step's numbers (nanoGPT's log_interval): only then are losses, D outputs and
@@ -99,13 +102,13 @@ class GanTrainer:
         self.stop_requested = False
         self._last: dict[str, torch.Tensor] = {}  # this iteration's tensors (losses, D outputs), read when logging
         self._updated: set[str] = set()  # "d" / "g": which nets updated since the last read
-        self._rate_marks: list[tuple[float, int]] = [(0.0, 0)]
+        self._pace = Pace()
         self._good_state: dict | None = None
         self._good_at = -math.inf
         self._finished = False
         # 2D nets are tiny: one CPU thread is as fast alone and far faster when the CPU is shared.
         self.step_threads = 1 if self.device.type == "cpu" and self.data_kind == "2d" else None
-        self.renderer = SnapshotRenderer(self)
+        self._evaluator = Evaluator(cfg, self.spec, self.source, self.device)
 
     # ---- budget ---------------------------------------------------------------------------
 
@@ -275,25 +278,29 @@ class GanTrainer:
             self._diverge()
         self.history.add(self.step_count, dict(zip(tensors, values)))
         if count:
-            self._rate_marks.append((self.train_time, self.step_count))
-            if len(self._rate_marks) > 400:
-                del self._rate_marks[:200]
+            self._pace.mark(self.train_time, self.step_count)
         if self.train_time - self._good_at >= GOOD_STATE_EVERY_S or self._good_state is None:
             self._good_state = self._weights_copy()
             self._good_at = self.train_time
 
+    def nets(self) -> dict[str, torch.nn.Module]:
+        """The trained nets by name: "G", "D" and, with EMA, "G_ema" (read them; train through step())."""
+        return {"G": self.G, "D": self.D, **({"G_ema": self.G_ema} if self.G_ema is not None else {})}
+
     def _weights_copy(self) -> dict:
-        nets = {"G": self.G, "D": self.D, **({"G_ema": self.G_ema} if self.G_ema is not None else {})}
-        return {"step": self.step_count, **{k: {n: t.detach().clone() for n, t in m.state_dict().items()} for k, m in nets.items()}}
+        return {"step": self.step_count,
+                **{k: {n: t.detach().clone() for n, t in m.state_dict().items()} for k, m in self.nets().items()}}
+
+    @torch.no_grad()
+    def _load_weights(self, states: dict) -> None:
+        for name, net in self.nets().items():
+            net.load_state_dict(states[name])
 
     def _diverge(self) -> None:
         message = f"training diverged at step {self.step_count} (loss became NaN or infinite)"
         good = self._good_state
         if good is not None:
-            self.G.load_state_dict(good["G"])
-            self.D.load_state_dict(good["D"])
-            if self.G_ema is not None:
-                self.G_ema.load_state_dict(good["G_ema"])
+            self._load_weights(good)
             message += f"; kept the weights from step {good['step']}"
             if self.out_dir is not None and self.dist.is_main:
                 self.save(self.out_dir)
@@ -301,23 +308,16 @@ class GanTrainer:
         self.diverged = message
         raise Diverged(message)
 
-    def steps_per_second(self) -> float:
-        """Iterations per training second over the last ~2 s of training."""
-        t1, s1 = self._rate_marks[-1]
-        for t0, s0 in reversed(self._rate_marks[:-1]):
-            if t1 - t0 >= 2.0:
-                break
-        else:
-            t0, s0 = self._rate_marks[0]
-        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
-
-    def eta_seconds(self) -> float | None:
-        rate, left = self.steps_per_second(), []
-        if self.cfg.steps and rate > 0:
-            left.append((self.cfg.steps - self.step_count) / rate)
-        if self.cfg.seconds:
-            left.append(self.cfg.seconds - self.train_time)
-        return max(min(left), 0.0) if left else None
+    def report(self) -> TrainReport:
+        """Where the run stands, as a plain record (what the live view and the CLI's progress bar show)."""
+        cfg = self.cfg
+        return TrainReport(
+            step=self.step_count, d_updates=self.d_updates, g_updates=self.g_updates, seconds=self.train_time,
+            progress=self.progress, steps_per_s=self._pace.steps_per_second(),
+            eta_s=self._pace.eta_seconds(self.step_count, self.train_time, cfg.steps, cfg.seconds),
+            lr_factor=self.lr_factor(), done=self.done, diverged=self.diverged,
+            saved_to=self.saved_to, metrics=dict(self.metrics), history=self.history,
+        )
 
     # ---- sampling, metrics, finishing ----------------------------------------------------
 
@@ -326,87 +326,25 @@ class GanTrainer:
         """The generator samples are drawn from: the EMA copy when there is one."""
         return self.G_ema if self.G_ema is not None else self.G
 
-    @torch.no_grad()
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, raw: bool = False) -> torch.Tensor:
         """G(z, y) in eval mode, without gradients: the EMA copy (``sampler``), or G itself with ``raw``."""
-        net = self.G if raw else self.sampler
-        was_training = net.training
-        net.eval()
-        try:
-            return net(z, y)
-        finally:
-            net.train(was_training)
+        return eval_forward(self.G if raw else self.sampler, z, y)
 
-    @torch.no_grad()
-    def discriminate(self, x: torch.Tensor, y: torch.Tensor | None = None, repeat: int = 1) -> torch.Tensor:
-        """D's scores for ``x`` in eval mode; ``repeat`` judges packs of identical samples (PacGAN)."""
-        was_training = self.D.training
-        self.D.eval()
-        try:
-            return self.D(x.repeat_interleave(repeat, 0) if repeat > 1 else x, y)
-        finally:
-            self.D.train(was_training)
-
-    def real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """n real samples (and labels) from the training data, drawn with the data's own generator."""
-        return self.source.sample(n)
-
-    @property
-    def toy(self):
-        """The 2D distribution being learnt (None for images): its modes, extent and sampler."""
-        return self.source.toy if self.data_kind == "2d" else None
-
-    def eval_labels(self, n: int) -> torch.Tensor | None:
-        """Labels 0, 1, 2, ... in turn for a conditional G (None otherwise): every class equally."""
-        return torch.arange(n, device=self.device) % self.spec.n_classes if self.spec.n_classes else None
-
-    def parts(self):
-        """What a checkpoint is made of (``ganstudio.gan.io.save_gan`` writes it)."""
-        from ganstudio.gan.io import GanParts
-
-        toy = None
-        if self.data_kind == "2d":
-            d = self.source.toy
-            toy = {"extent": list(d.extent), "scale": d.scale, "std": d.std,
-                   "modes": None if d.modes is None else np.asarray(d.modes).tolist()}
-        return GanParts(
-            spec=self.spec, generator=self.sampler, discriminator=self.D,
-            generator_online=self.G if self.G_ema is not None else None,
-            data=self.cfg.data if self.data_kind == "2d" else self.source.name, data_kind=self.data_kind,
-            loss=self.cfg.loss, train=self.cfg.to_dict(), metrics=dict(self.metrics), steps=self.step_count,
-            seconds=round(self.train_time, 2), class_names=list(getattr(self.source, "class_names", []) or []),
-            toy=toy,
-        )
+    def players(self, raw: bool = False) -> Players:
+        """The nets a live view draws with; ``raw`` draws G itself rather than its EMA copy (manual stepping)."""
+        drawn = self.G if raw else self.sampler
+        return Players(generator=drawn, online=self.G, discriminator=self.D, real_batch=self.source.sample,
+                       smoothed=drawn is not self.G)
 
     def evaluate(self, final: bool = False) -> dict:
-        """2D: PacGAN mode metrics on 2,500 samples. Images: FID-style score (slow: call rarely)."""
-        if self.data_kind == "2d":
-            from ganstudio.gan.metrics2d import N_EVAL, N_LIVE_CURVES, toy_metrics
-
-            # curves compare every sample with every real one: live views use a smaller sample (same protocol)
-            n = N_EVAL if final or self.source.toy.modes is not None else N_LIVE_CURVES
-            g = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 7)
-            z = torch.randn(n, self.cfg.z_dim, device=self.device, generator=g)
-            fake = self.generate(z, self.eval_labels(n)).cpu().numpy()
-            self.metrics = {**toy_metrics(fake, self.source.toy, self.cfg.seed), "step": self.step_count}
-        else:
-            self.metrics = {**self.metrics, **self._frechet(), "step": self.step_count}
+        """Score the sampler (evaluation.py) and keep the result in ``metrics``. 2D: PacGAN mode metrics on
+        2,500 samples; images: a Fréchet distance (slow: call rarely). A failing score is kept as
+        ``metric_error``, never raised: a metric must not stop training or lose the trained model."""
+        try:
+            self.metrics = {**self._evaluator.score(self.sampler, self.metrics, final), "step": self.step_count}
+        except Exception as err:
+            self.metrics = {**self.metrics, "metric_error": str(err)[:200]}
         return self.metrics
-
-
-    def _frechet(self) -> dict:
-        n = self.cfg.fid_samples
-        fakes = []
-        g = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 11)
-        for start in range(0, n, 250):
-            m = min(250, n - start)
-            z = torch.randn(m, self.cfg.z_dim, device=self.device, generator=g)
-            labels = None if not self.spec.n_classes else (torch.arange(start, start + m, device=self.device) % self.spec.n_classes)
-            fakes.append(_to_uint8(self.generate(z, labels)))
-        scorer = getattr(self, "_scorer", None) or FrechetScorer(self.device, backend="auto" if self.device.type == "cuda" else "classifier")
-        self._scorer = scorer
-        result = scorer.score(self.source.uint8_sample(n, self.cfg.seed), np.concatenate(fakes))
-        return {"fid_name": result["name"], "fid": float(result["value"])}
 
     def finish(self, evaluate: bool = True) -> None:
         """The budget is spent (or Stop was pressed): final metrics, then save when there is an out_dir."""
@@ -414,64 +352,28 @@ class GanTrainer:
             return
         self._finished = True
         if self.dist.is_main:
-            try:
-                if evaluate:
-                    self.evaluate(final=True)
-            except Exception as err:  # a metric must never lose the trained model
-                self.metrics = {**self.metrics, "metric_error": str(err)[:200]}
+            if evaluate:
+                self.evaluate(final=True)
             if self.out_dir is not None:
                 self.save(self.out_dir)
 
     def resume_from(self, folder: str | Path) -> None:
         """Continue from a saved checkpoint of the same model (weights only; optimiser state starts afresh)."""
-        from ganstudio.gan.folder import load_online_generator
-        from ganstudio.gan.io import load_gan
-
-        model = load_gan(folder)
-        if model.spec != self.spec:
-            raise BadInput(f"{Path(folder).name} was trained with different model settings; cannot resume from it")
-        if model.discriminator is None:
-            raise BadInput(f"{Path(folder).name} has no discriminator weights; cannot resume from it")
-        online = load_online_generator(folder, self.spec)
-        with torch.no_grad():
-            self.D.load_state_dict(model.discriminator.state_dict())
-            self.G.load_state_dict((online or model.generator).state_dict())
-            if self.G_ema is not None:
-                self.G_ema.load_state_dict(model.generator.state_dict())
+        self._load_weights(checkpoint.resume_weights(folder, self.spec))
         self._good_state = self._weights_copy()  # the budget counts this session's steps only
 
     def request_stop(self) -> None:
         self.stop_requested = True
 
     def save(self, folder: str | Path, card_extra: dict | None = None) -> Path:
+        """Write the checkpoint (checkpoint.parts) to ``folder``; returns where it went."""
         from ganstudio.gan.io import save_gan
 
-        path = save_gan(folder, self.parts(), card_extra)
+        parts = checkpoint.parts(self.cfg, self.spec, self.source, self.nets(), self.metrics, self.step_count,
+                                 self.train_time)
+        path = save_gan(folder, parts, card_extra)
         self.saved_to = str(path)
         return path
-
-    def snapshot(self, force: bool = False, raw: bool = False) -> dict:
-        """Plain-type view of the run for the UI (see snapshot.py); cheap unless `force`. ``raw`` draws G
-        itself rather than its EMA copy (manual stepping)."""
-        with cpu_threads(self.step_threads):
-            return self.renderer.snapshot(force, raw)
-
-    def close(self) -> None:
-        self._good_state = None
-
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None):
-    """Run a block with `n` intra-op CPU threads (None: leave torch's setting alone)."""
-    old = torch.get_num_threads()
-    if n is None or n == old:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _adam(module: torch.nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
@@ -488,7 +390,3 @@ def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
         return torch.zeros(())
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
-
-def _to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8 numpy."""
-    return ((images.clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
