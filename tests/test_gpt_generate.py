@@ -9,16 +9,9 @@ import torch
 from test_gpt_helpers import make_hub_model
 
 from ganstudio.errors import BadInput
-from ganstudio.gpt.generate import (
-    MAX_NEW_TOKENS_CAP,
-    SamplingConfig,
-    encode_prompt,
-    filter_top_k,
-    filter_top_p,
-    generate_ids,
-    stream_tokens,
-)
+from ganstudio.gpt.generate import encode_prompt, generate_ids, stream_tokens
 from ganstudio.gpt.load import load_gpt_folder
+from ganstudio.gpt.sampling import MAX_NEW_TOKENS_CAP, SamplingConfig, filter_top_k, filter_top_p
 
 pytest.importorskip("transformers")  # the fixtures build their random checkpoints with it
 torch.set_num_threads(1)
@@ -149,6 +142,16 @@ def test_filtered_sampling_never_leaves_the_allowed_set(loaded):
 def test_bad_sampling_settings_are_refused(change, message):
     with pytest.raises(BadInput, match=message):
         SamplingConfig(**change).validate()
+
+
+def test_settings_from_a_page_are_cleaned_and_default_as_the_cli_does():
+    from ganstudio.cli import build_parser
+
+    cleaned = SamplingConfig(max_new_tokens=12.0, temperature="0.5", top_k=3.0, seed="").validate()  # slider floats, empty seed box
+    assert (cleaned.max_new_tokens, cleaned.temperature, cleaned.top_k, cleaned.seed) == (12, 0.5, 3, None)
+    cli = build_parser().parse_args(["generate", "--prompt", "x"])
+    assert SamplingConfig() == SamplingConfig(cli.max_new_tokens, cli.temperature, cli.top_k, cli.top_p,
+                                              cli.repetition_penalty, cli.seed, cli.ignore_eos)
 
 
 def test_empty_prompt_is_refused(loaded):

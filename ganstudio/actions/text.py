@@ -61,7 +61,7 @@ def loaded_gpt(spec: str, owner: str = "cli", progress: Callable[[str], None] | 
 def sampling_config(max_new_tokens: Any = 100, temperature: Any = 0.8, top_k: Any = 40, top_p: Any = 1.0,
                     repetition_penalty: Any = 1.0, seed: Any = None, ignore_eos: Any = False) -> SamplingConfig:
     """Coerce UI/API values (sliders give floats, an empty seed box gives None) and validate them."""
-    return SamplingConfig.from_values(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
+    return SamplingConfig(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos).validate()
 
 
 def generate_stream(

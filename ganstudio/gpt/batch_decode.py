@@ -24,19 +24,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ganstudio.gpt.generate import (
-    SLIDE_KEEP,
-    TOP_ALTERNATIVES,
-    SamplingConfig,
-    TokenStep,
-    apply_repetition_penalty,
-    choose_next,
-)
 from ganstudio.gpt.model import GPT, KVCache
+from ganstudio.gpt.sampling import TOP_ALTERNATIVES, SamplingConfig, TokenStep, apply_repetition_penalty, choose_next
 from ganstudio.gpt.tokenizer import GPTTokenizer, StreamDecoder
 
 QUEUE_TOKENS = 4  # tokens a row may run ahead of its reader before it waits (backpressure)
 CAPACITY_STEP = 64  # the shared cache grows in steps of this many positions
+SLIDE_KEEP = 0.75  # when a row's context is full, recompute on its last 3/4 and go on
 END = object()  # a row's last queue item
 
 

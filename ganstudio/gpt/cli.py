@@ -47,8 +47,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ganstudio.gpt.generate import SamplingConfig, encode_prompt, stream_tokens
     from ganstudio.gpt.load import load_gpt
 
-    cfg = SamplingConfig.from_values(args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-                                     args.repetition_penalty, args.seed, args.ignore_eos)
+    cfg = SamplingConfig(args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+                         args.repetition_penalty, args.seed, args.ignore_eos).validate()
     loaded = load_gpt(args.model, progress=terminal_progress())
     prompt = encode_prompt(loaded.tokenizer, args.prompt, loaded.config.n_positions)
     if prompt.dropped:
