@@ -116,7 +116,8 @@ def generate_stream(
            "note": note, "token": record["token"]}
     engine = get_engine()
     row = engine.decode(("gpt", str(model).strip(), id(loaded.model)),
-                        lambda: DecodeBatch(loaded.model, loaded.tokenizer), encoded.ids, cfg, owner)
+                        lambda: DecodeBatch(loaded.model, loaded.tokenizer, name=loaded.name), encoded.ids, cfg,
+                        owner)
     count, stop_reason, pieces = 0, "stopped", []
     start = time.perf_counter()
     try:

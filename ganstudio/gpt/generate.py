@@ -14,7 +14,7 @@ from typing import Iterator
 import torch
 
 from ganstudio import checks
-from ganstudio.errors import BadInput
+from ganstudio.errors import BadInput, StudioError
 from ganstudio.gpt.model import GPT
 from ganstudio.gpt.tokenizer import GPTTokenizer
 from ganstudio.limits import LIMITS
@@ -124,13 +124,13 @@ def choose_next(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Gene
 
 
 def stream_tokens(
-    model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig
+    model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig, name: str = "the model"
 ) -> Iterator[TokenStep]:
     """Yield one TokenStep per new token, decoding in this thread (a batch of one row, see batch_decode);
     stops at end-of-text (unless ignore_eos) or max_new_tokens. Closing the iterator stops it."""
     from ganstudio.gpt.batch_decode import DecodeBatch
 
-    batch = DecodeBatch(model, tokenizer, max_rows=1)
+    batch = DecodeBatch(model, tokenizer, max_rows=1, name=name)
     row = batch.add(prompt_ids, cfg)
     try:
         while not batch.done:
@@ -138,6 +138,8 @@ def stream_tokens(
             while not row.out.empty():
                 item = row.out.get_nowait()
                 if not isinstance(item, TokenStep):
+                    if row.error:
+                        raise StudioError(row.error)
                     return
                 yield item
     finally:
