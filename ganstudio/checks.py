@@ -89,6 +89,12 @@ def text(name: str, value: Any, max_chars: int, *, empty: str | None = None) -> 
         raise BadInput(empty)
     if len(value) > max_chars:
         raise BadInput(f"{name} is {len(value):,} characters long; at most {max_chars:,} are accepted")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:  # a lone surrogate such as '\ud800' (JSON allows it): no text has one
+            raise BadInput(f"{name} holds {shown(err.object[err.start:err.end])}, half of a character pair, "
+                           "which is not text") from None
     return value
 
 

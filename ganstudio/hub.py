@@ -294,9 +294,13 @@ def _check_remote_size(repo_id: str, name: str, revision: str, where: str, deadl
 
     if isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str):
         return
+    timeout = _head_timeout(deadline)
     try:
         meta = get_hf_file_metadata(hf_hub_url(repo_id, name, revision=revision), retry_on_errors=False,
-                                    timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+                                    timeout=timeout)
+    except httpx2.ReadTimeout:  # connected, then nothing: asking again would only wait as long again
+        raise StudioError(f"download of {name} from {where} failed: the Hub sent nothing for {timeout:.0f} s "
+                          "(GANSTUDIO_HUB_READ_TIMEOUT_S); try again later") from None
     except Exception:  # not found, offline...: the download itself will say it in its own words
         return
     if meta.size and name == CONFIG_NAME and meta.size > LIMITS.max_config_bytes:
@@ -307,6 +311,11 @@ def _check_remote_size(repo_id: str, name: str, revision: str, where: str, deadl
     if meta.size and limit is not None and meta.size > limit:
         raise BadModel(f"{where}: {name} is {meta.size:,} bytes, more than a model of its kind holds (at most "
                        f"{limit:,})")
+
+
+def _head_timeout(deadline: float) -> float:
+    """Seconds one metadata request (HEAD) may wait: the Hub's allowed silence, within the time left."""
+    return max(1.0, min(settings.SETTINGS.hub_read_timeout_s, deadline - time.monotonic()))
 
 
 def _connect_failure(err: BaseException | None) -> bool:
@@ -343,7 +352,7 @@ def _hub_unreachable(repo_id: str, revision: str, filename: str, where: str, dea
     """
     try:
         get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), retry_on_errors=False,
-                             timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+                             timeout=_head_timeout(deadline))
     except RemoteEntryNotFoundError:
         return False
     except (httpx2.TransportError, OfflineModeIsEnabled) as err:
@@ -376,7 +385,7 @@ def _fetch(
     try:
         path = within(deadline, f"download of {name} from {where}", lambda: hf_hub_download(
             repo_id, name, revision=revision, local_files_only=offline, tqdm_class=bar,
-            etag_timeout=max(1.0, min(10.0, deadline - time.monotonic()))))
+            etag_timeout=_head_timeout(deadline)))
     except RemoteEntryNotFoundError:
         return _missing(repo_id, name, revision, where, offline) if required else None
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, httpx2.TransportError) as err:

@@ -5,6 +5,12 @@ layer itself enforces: huggingface_hub's shared HTTP client gets a transport (in
 ``install_deadline_transport``) that shortens every socket timeout to the time left and cancels the
 body at the first bytes past the deadline. So a Hub that trickles a byte every two seconds, or stalls
 half-way, costs its caller at most the deadline and leaves no thread behind for long.
+
+Silence is bounded separately: every socket read waits ``SETTINGS.hub_read_timeout_s`` at most (in place of
+huggingface_hub's own read timeouts), and a read that times out ends the download at once (``HubSilent``). huggingface_hub 2.4 would retry it: a GET whose
+read times out (``HF_HUB_DOWNLOAD_TIMEOUT``, 10 s) is tried again up to five times, and a HEAD that times out
+is asked again with a 60 s timeout and backoff, so a Hub that accepts a connection and then says nothing
+cost a minute and more before the deadline ended it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,15 @@ class DownloadCancelled(Exception):
     """A download outlived its deadline (raised inside it, so huggingface_hub does not retry it)."""
 
 
+class HubSilent(Exception):
+    """The Hub sent nothing for ``seconds`` in the middle of a request (raised inside the download, so
+    huggingface_hub does not retry it)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the Hub sent nothing for {seconds:.0f} s")
+        self.seconds = seconds
+
+
 def within(deadline: float, what: str, work: Callable[[], str]) -> str:
     """``work()`` in a helper thread under ``deadline``; past it, a one-line StudioError for ``what``."""
     result: dict = {}
@@ -47,33 +62,44 @@ def within(deadline: float, what: str, work: Callable[[], str]) -> str:
     thread.join(max(0.0, deadline - time.monotonic()) + 0.5)  # the transport itself gives up at the deadline
     late = StudioError(f"{what} failed: it took longer than the {settings.SETTINGS.download_timeout_s:.0f} s "
                        "allowed (GANSTUDIO_DOWNLOAD_TIMEOUT_S)")
-    if thread.is_alive() or _caused_by(result.get("error"), DownloadCancelled):
-        raise late
     err = result.get("error")
-    if isinstance(err, httpx2.TimeoutException) and time.monotonic() >= deadline - 0.05:
+    if thread.is_alive() or _caused_by(err, DownloadCancelled):
+        raise late
+    if _caused_by(err, (httpx2.TimeoutException, HubSilent)) and time.monotonic() >= deadline - 0.05:
         raise late  # the last read ran into the deadline we gave it
+    silent = _caused_by(err, HubSilent)
+    if silent:
+        raise StudioError(f"{what} failed: {silent} (GANSTUDIO_HUB_READ_TIMEOUT_S); try again later") from None
     if err is not None:
         raise err
     return result["value"]
 
 
-def _caused_by(err: BaseException | None, kind: type) -> bool:
+def _caused_by(err: BaseException | None, kind: type | tuple[type, ...]) -> BaseException | None:
+    """The first exception of ``kind`` in ``err``'s chain, if any."""
     while err is not None:
         if isinstance(err, kind):
-            return True
+            return err
         err = err.__cause__ or err.__context__
-    return False
+    return None
 
 
 # ---- the deadline, inside the HTTP client ---------------------------------------------------------
 
 
 class _DeadlineStream(httpx2.SyncByteStream):
-    def __init__(self, inner: httpx2.SyncByteStream, deadline: float):
-        self.inner, self.deadline = inner, deadline
+    def __init__(self, inner: httpx2.SyncByteStream, deadline: float, read_timeout: float):
+        self.inner, self.deadline, self.read_timeout = inner, deadline, read_timeout
 
     def __iter__(self):
-        for chunk in self.inner:  # socket reads: a trickled byte each, checked as it comes
+        chunks = iter(self.inner)
+        while True:
+            try:
+                chunk = next(chunks)  # one socket read: a trickled byte each, checked as it comes
+            except StopIteration:
+                return
+            except httpx2.ReadTimeout:
+                raise HubSilent(self.read_timeout) from None
             if time.monotonic() > self.deadline:
                 raise DownloadCancelled("deadline passed")
             yield chunk
@@ -83,7 +109,8 @@ class _DeadlineStream(httpx2.SyncByteStream):
 
 
 class _DeadlineTransport(httpx2.BaseTransport):
-    """Requests made by a thread with a deadline get socket timeouts no longer than the time left."""
+    """Requests made by a thread with a deadline get socket timeouts no longer than the time left, and reads
+    that wait ``hub_read_timeout_s`` at most; a read that times out is HubSilent (not retried)."""
 
     def __init__(self, inner: httpx2.BaseTransport):
         self.inner = inner
@@ -96,11 +123,15 @@ class _DeadlineTransport(httpx2.BaseTransport):
         if left <= 0:
             raise DownloadCancelled("deadline passed")
         timeouts = dict(request.extensions.get("timeout") or {})
-        for key in ("connect", "read", "write", "pool"):
+        for key in ("connect", "write", "pool"):
             timeouts[key] = min(timeouts.get(key) or left, left)
+        timeouts["read"] = min(settings.SETTINGS.hub_read_timeout_s, left)  # in place of the library's own
         request.extensions["timeout"] = timeouts
-        response = self.inner.handle_request(request)
-        response.stream = _DeadlineStream(response.stream, deadline)
+        try:
+            response = self.inner.handle_request(request)  # waits for the status line and headers
+        except httpx2.ReadTimeout:
+            raise HubSilent(timeouts["read"]) from None
+        response.stream = _DeadlineStream(response.stream, deadline, timeouts["read"])
         return response
 
     def close(self) -> None:

@@ -24,9 +24,10 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ganstudio.errors import BadInput, Busy
 from ganstudio.settings import SETTINGS
@@ -172,6 +173,7 @@ class SessionRegistry:
         self._by_token: dict[str, str] = {}  # token -> the id of the session it was issued to
         self._lock = threading.Lock()
         self._swept_at = time.monotonic()
+        self._held: dict[tuple[str, str], int] = {}  # (client address, what) -> slots held now (client_slot)
         self.on_end: list[Callable[[Session], None]] = []  # called when a session ends (cancel jobs, drop caches)
         self.on_sweep: list[Callable[[], None]] = []  # called by every periodic sweep (other clean-ups that are due)
 
@@ -228,6 +230,25 @@ class SessionRegistry:
     def of_client(self, client: str) -> list[Session]:
         with self._lock:
             return [s for s in self._sessions.values() if s.client == client and not s.closed]
+
+    @contextmanager
+    def client_slot(self, session: Session, what: str, limit: int) -> Iterator[None]:
+        """Hold one of the ``limit`` ``what`` that ``session``'s client address may have at once, for the with-block
+        (0 = no cap); Busy when all are held. Checked and taken in one step, under one lock: requests an address
+        fires together cannot all read a count with room in it before any of them is counted."""
+        key = (session.client, what)
+        with self._lock:
+            held = self._held.get(key, 0)
+            if 0 < limit <= held:
+                raise Busy(quota_message(held, what, limit))
+            self._held[key] = held + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held[key] -= 1
+                if not self._held[key]:
+                    del self._held[key]
 
     def end(self, sid: str) -> bool:
         """End a session: callbacks first (cancel its jobs), then its files. False if it was unknown."""
@@ -346,7 +367,11 @@ def check_client_quota(registry: SessionRegistry, session: Session, count: Calla
         return
     held = sum(count(s) for s in registry.of_client(session.client))
     if held >= limit:
-        raise Busy(f"your address already has {held} {what} running (at most {limit}): wait for one to finish")
+        raise Busy(quota_message(held, what, limit))
+
+
+def quota_message(held: int, what: str, limit: int) -> str:
+    return f"your address already has {held} {what} running (at most {limit}): wait for one to finish"
 
 
 SESSIONS = SessionRegistry()

@@ -53,6 +53,10 @@ class Settings:
     session_disk_mb: int = 300  # GANSTUDIO_SESSION_DISK_MB: a visitor's saved runs, exports and uploads together
     session_idle_s: float = 3600.0  # GANSTUDIO_SESSION_IDLE_S: a session silent this long is ended and its files go
     download_timeout_s: float = 300.0  # GANSTUDIO_DOWNLOAD_TIMEOUT_S: one model's whole Hub download, at most
+    # A Hub that accepts the connection and then sends nothing would hold a visitor until that whole deadline:
+    # huggingface_hub retries its own read timeouts (HF_HUB_DOWNLOAD_TIMEOUT, 10 s) for a minute and more; this one
+    # replaces them for model downloads and is never retried.
+    hub_read_timeout_s: float = 15.0  # GANSTUDIO_HUB_READ_TIMEOUT_S: silence mid-request that ends a download
     client_header: str = ""  # GANSTUDIO_CLIENT_HEADER: header naming the visitor's address behind a proxy
     # Gradio keeps a copy of the page's state per session (~0.3 MB for ours) until this many exist, dropping the least
     # recently used; its own default, 10,000, lets a script of new sessions hold ~3 GB. Ended sessions drop theirs at once.
@@ -87,6 +91,7 @@ def load_settings() -> Settings:
         session_disk_mb=_int("GANSTUDIO_SESSION_DISK_MB", 300),
         session_idle_s=_float("GANSTUDIO_SESSION_IDLE_S", 3600.0),
         download_timeout_s=_float("GANSTUDIO_DOWNLOAD_TIMEOUT_S", 300.0),
+        hub_read_timeout_s=_float("GANSTUDIO_HUB_READ_TIMEOUT_S", 15.0),
         client_header=env.get("GANSTUDIO_CLIENT_HEADER", "x-forwarded-for" if on_space else "").strip().lower(),
         page_states=_int("GANSTUDIO_PAGE_STATES", 1000),
         disk_reserve_mb=_int("GANSTUDIO_DISK_RESERVE_MB", 1024),

@@ -18,7 +18,8 @@ organisations); the write token ``TEST_TOKEN`` is user ``me`` in organisation ``
 
 A hostile or broken Hub, per file (``behave[filename]``): ``Slow(chunk, delay_s)`` trickles the body,
 ``Stall(after)`` sends that many bytes and then nothing, ``Truncate(after)`` closes the connection
-early although Content-Length promised more.
+early although Content-Length promised more, ``Silent(hold_s)`` accepts the GET and sends nothing at all (not
+even a status line) for that long, then hangs up.
 
 Repos are ``{repo_id: {revision_or_commit: {filename: bytes}}}``; each named revision (branch or tag)
 points at a commit whose 40-hex sha is derived from its content. Every request is recorded in
@@ -58,6 +59,13 @@ class Stall:
     """Send ``after`` bytes of the body, then nothing for ``hold_s`` seconds (a dead connection)."""
 
     after: int = 100
+    hold_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Silent:
+    """Accept the GET, send nothing at all (not even a status line) for ``hold_s`` seconds, then hang up."""
+
     hold_s: float = 120.0
 
 
@@ -113,7 +121,7 @@ class HubServer:
         self._blobs: dict[str, bytes] = {}  # sha256 -> content, for the CDN
         self.write_tokens = set(write_tokens)
         self.users: dict[str, dict] = {token: dict(TEST_USER) for token in self.write_tokens}  # token -> whoami
-        self.behave: dict[str, Slow | Stall | Truncate] = {}  # filename -> how its body is (mis)served
+        self.behave: dict[str, Slow | Stall | Silent | Truncate] = {}  # filename -> how its body is (mis)served
         self.requests: list[Request] = []
         self.fail_with: tuple[int, str] | None = None  # (status, message) to answer every request with
         self._lock = threading.Lock()
@@ -262,7 +270,11 @@ class _Handler(BaseHTTPRequestHandler):
         return path
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-              behave: "Slow | Stall | Truncate | None" = None) -> None:
+              behave: "Slow | Stall | Silent | Truncate | None" = None) -> None:
+        if isinstance(behave, Silent) and self.command == "GET":
+            time.sleep(behave.hold_s)  # the connection is open; not a byte comes back meanwhile
+            self.close_connection = True
+            return
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)

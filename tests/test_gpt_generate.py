@@ -8,7 +8,7 @@ import pytest
 import torch
 from test_gpt_helpers import make_hub_model
 
-from ganstudio.errors import BadInput
+from ganstudio.errors import BadInput, BadModel, StudioError
 from ganstudio.gpt.generate import encode_prompt, generate_ids, stream_tokens
 from ganstudio.gpt.load import load_gpt_folder
 from ganstudio.gpt.sampling import MAX_NEW_TOKENS_CAP, SamplingConfig, filter_top_k, filter_top_p
@@ -220,6 +220,42 @@ def test_batched_generations_match_each_alone(tiny):
     for g, a in zip(got, alone):
         assert max(abs(p - q) for (_, p), (_, q) in zip(g, a)) < 1e-4
     assert batch.rows_stepped > batch.steps  # several rows per forward: it really batched
+
+
+def _poisoned(tiny, dest, key: str, value: float):
+    """A copy of the tiny model with Hub weight ``key`` filled with ``value``."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(tiny, dest)
+    state = load_file(str(dest / "model.safetensors"))
+    state[key] = torch.full_like(state[key], value)
+    save_file(state, str(dest / "model.safetensors"))
+    return dest
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_weights_that_are_not_finite_are_refused_at_load(tiny, tmp_path, value):
+    folder = _poisoned(tiny, tmp_path / "poisoned-gpt", "transformer.h.0.attn.c_attn.weight", value)
+    with pytest.raises(BadModel, match=r"^poisoned-gpt: weight h\.0\.attn\.c_attn\.weight holds NaN or infinite"):
+        load_gpt_folder(folder)
+
+
+def test_activations_that_overflow_end_the_generation_in_one_line(tiny, tmp_path, capsys):
+    """Finite weights whose logits overflow to inf: the visitor's generation ends with one line naming the model
+    (it was `RuntimeError: probability tensor contains either inf, nan or element < 0`)."""
+    from ganstudio.actions.text import generate_stream
+    from ganstudio.cli import main
+
+    folder = _poisoned(tiny, tmp_path / "overflowing-gpt", "transformer.ln_f.weight", 3e38)
+    for temperature in (0.8, 0):
+        with pytest.raises(StudioError, match=r"^\S+overflowing-gpt computed NaN or infinite values"):
+            list(generate_stream(str(folder), "To be", max_new_tokens=4, temperature=temperature))
+    assert list(generate_stream(str(tiny), "To be", max_new_tokens=2))[-1]["count"] == 2  # others decode on
+    assert main(["generate", "--model", str(folder), "--prompt", "To be", "--max-new-tokens", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "overflowing-gpt computed NaN or infinite values" in err[0], err
 
 
 @pytest.mark.parametrize(

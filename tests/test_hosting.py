@@ -198,6 +198,16 @@ def test_push_on_a_space_needs_the_visitors_own_login(app):
      r"spectral norm must be true or false"),
     ("train_start", ["ring8", None, "mlp", "ns", 0, 10, -5, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1],
      r"batch size"),
+    # file data that is not a file uploaded here (Gradio refused it before any handler, with no message at all)
+    *[("train_start", ["upload", bad, *RING8[2:]], r"^Zip of images.*: expected a file uploaded to this app")
+      for bad in ("just a string", 42, "/etc/passwd", "https://example.com/images.zip", [1, 2],
+                  {"url": "https://example.com/images.zip", "meta": {"_type": "gradio.FileData"}})],
+    ("train_start", ["upload", {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, *RING8[2:]],
+     r"^Zip of images.*: that file was not uploaded to this app"),
+    ("generate", ["shakespeare-gpt", "Hi \ud800", 3, 0.8, 40, 1.0, 1.0, 0], r"^prompt holds '\\ud800'.*not text"),
+    ("attention", ["shakespeare-gpt", "\udfff", 0], r"not text"),
+    ("sample", ["digits-dcgan", True, 4, 1.0, -1], r"^Seed: must be a number, got True"),  # JSON true is not 1
+    ("generate", ["shakespeare-gpt", "Hi", True, 0.8, 40, 1.0, 1.0, 0], r"must be a number, got True"),
 ])
 def test_bad_input_is_one_short_line(app, endpoint, args, expected):
     status, message = call(app.url, endpoint, args)

@@ -21,7 +21,7 @@ import time
 import pytest
 import torch
 from app_server import REPO_ROOT
-from hub_server import TEST_TOKEN, Slow, Stall, Truncate, model_files
+from hub_server import TEST_TOKEN, Silent, Slow, Stall, Truncate, model_files
 
 from ganstudio import hub, hub_push, settings
 from ganstudio.errors import BadInput, BadModel, OfflineError, StudioError
@@ -89,6 +89,25 @@ def test_broken_downloads_fail_in_time_with_one_line(hostile, short_deadline, be
     elapsed = time.monotonic() - start
     assert not isinstance(err.value, OfflineError), "a broken download is not 'offline'"
     assert "\n" not in str(err.value) and elapsed < DEADLINE_S + 8, (elapsed, str(err.value))
+
+
+@pytest.mark.parametrize("silent_file", ["config.json", "model.safetensors"])
+def test_a_hub_that_says_nothing_is_answered_within_its_silence(hostile, monkeypatch, silent_file):
+    """The Hub accepts the request and then sends nothing at all: the visitor hears one line once the allowed
+    silence (2 s here) has passed, well before the whole download's deadline (the default 300 s), and a later
+    try, the Hub answering again, starts clean. huggingface_hub alone retried its read timeouts for a minute."""
+    from ganstudio.actions import explore
+
+    monkeypatch.setattr(settings, "SETTINGS", dataclasses.replace(settings.SETTINGS, hub_read_timeout_s=2.0))
+    repo = f"acme/quiet-{silent_file.split('.')[0]}"  # one per case: a model that loaded once stays loaded
+    hostile.add_repo(repo, {"main": _bundled("digits-dcgan")})
+    hostile.behave[silent_file] = Silent(hold_s=120)
+    start = time.monotonic()
+    with pytest.raises(StudioError, match=rf"download of {silent_file} from {repo} failed: the Hub sent nothing for 2 s"):
+        explore.sample_grid(repo, seed=0, n=4)
+    assert time.monotonic() - start < 2.0 + 8, f"answered after {time.monotonic() - start:.0f} s of silence"
+    hostile.behave.clear()
+    assert explore.sample_grid(repo, seed=0, n=4)["image"]  # the next try downloads afresh
 
 
 def test_a_trickling_download_never_holds_other_visitors(hostile, short_deadline):

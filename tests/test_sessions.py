@@ -1,9 +1,13 @@
-"""The session registry: what a page's token finds, and that finding it does not scan everyone's sessions."""
+"""The session registry: what a page's token finds, that finding it does not scan everyone's sessions, and that
+an address's quotas hold when it fires many requests at once."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from pathlib import Path
 
+from ganstudio.errors import Busy, StudioError
 from ganstudio.sessions import Run, Session, SessionRegistry
 
 
@@ -40,3 +44,93 @@ def test_a_live_view_poll_looks_at_one_session_however_many_exist(tmp_path, monk
 
     assert registry.run_with_token(token).name == "run 1"
     assert looked_at == ["tab-1"]
+
+
+# ---- per-address quotas, when an address fires everything at once ------------------------------------
+
+TOGETHER = 20  # requests one address fires at the same moment
+CAP = 2  # what that address may have running
+
+
+def _fire_together(work) -> list:
+    """``work(i)`` in TOGETHER threads released at the same moment; returns what each returned or raised."""
+    barrier = threading.Barrier(TOGETHER)
+    results: list = [None] * TOGETHER
+
+    def one(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except StudioError as err:
+            results[i] = err
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(TOGETHER)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def test_an_address_firing_generations_together_runs_at_most_its_cap(monkeypatch):
+    """Each generation comes from its own session (raw API calls), all from one address. Admitted ones hold on
+    to their first token until every request has been answered, so `most` is how many ran at once."""
+    from ganstudio.actions import text, visitors
+
+    monkeypatch.setattr(text, "SETTINGS", dataclasses.replace(text.SETTINGS, streams_per_client=CAP))
+    text.loaded_gpt("shakespeare-gpt")  # a warm server: the model is loaded already
+    answered, everyone_answered = threading.Condition(), threading.Event()
+    counts = {"answered": 0, "running": 0, "most": 0}
+
+    def note(running: int) -> None:
+        with answered:
+            counts["answered"] += 1
+            counts["running"] += running
+            counts["most"] = max(counts["most"], counts["running"])
+            answered.notify_all()
+
+    def generate(i: int) -> str:
+        owner = visitors.visit(f"quota-gen-{i}", "10.0.0.7")
+        stream = text.generate_stream("shakespeare-gpt", "ROMEO:", max_new_tokens=50, ignore_eos=True, owner=owner)
+        try:
+            next(stream), next(stream)  # start, then the first token: it runs
+        except Busy:
+            note(0)
+            raise
+        note(1)
+        everyone_answered.wait(120)
+        stream.close()
+        return "ran"
+
+    waiter = threading.Thread(target=lambda: (_wait_for(answered, lambda: counts["answered"] == TOGETHER),
+                                              everyone_answered.set()))
+    waiter.start()
+    results = _fire_together(generate)
+    waiter.join()
+    refused = [str(r) for r in results if isinstance(r, Busy)]
+    print(f"most generations running at once from one address: {counts['most']} (cap {CAP})")
+    assert 1 <= counts["most"] <= CAP, counts
+    assert results.count("ran") == counts["most"] and len(refused) == TOGETHER - counts["most"], results
+    assert all(f"(at most {CAP})" in message for message in refused), refused[:2]
+
+
+def test_an_address_starting_runs_together_gets_at_most_its_cap(monkeypatch):
+    from ganstudio.actions import train, visitors
+
+    monkeypatch.setattr(train, "SETTINGS", dataclasses.replace(train.SETTINGS, runs_per_client=CAP))
+    params = {**train.default_params("ring8"), "steps": 0, "seconds": 60}
+    owners = [visitors.visit(f"quota-run-{i}", "10.0.0.8") for i in range(TOGETHER)]
+    try:
+        results = _fire_together(lambda i: train.start_training(owners[i], params, replace=False))
+        running = [owner for owner in owners if train._live_run(visitors.session_of(owner)) is not None]
+        print(f"most training runs running at once from one address: {len(running)} (cap {CAP})")
+        assert 1 <= len(running) <= CAP and sum(isinstance(r, str) for r in results) == len(running), results
+        assert all(isinstance(r, Busy) for r in results if not isinstance(r, str)), results
+    finally:
+        for owner in owners:
+            visitors.end_session(owner)
+
+
+def _wait_for(condition: threading.Condition, predicate) -> None:
+    with condition:
+        assert condition.wait_for(predicate, timeout=120), "not every request was answered"

@@ -18,7 +18,7 @@ from ganstudio.gpt.generate import SamplingConfig, encode_prompt
 from ganstudio.gpt.load import LoadedGPT, load_gpt_folder, resolve_gpt
 from ganstudio.hub import bundled_models, hub_reachable
 from ganstudio.limits import LIMITS
-from ganstudio.sessions import SESSIONS, check_client_quota
+from ganstudio.sessions import SESSIONS
 from ganstudio.shared import SHARED
 from ganstudio.settings import SETTINGS
 
@@ -92,7 +92,12 @@ def generate_stream(
     """
     cfg = sampling_config(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
     prompt = checks.text("prompt", prompt, LIMITS.max_prompt_chars, empty="the prompt is empty: type a few words to continue")
-    check_client_quota(SESSIONS, session_of(owner), _live_streams, SETTINGS.streams_per_client, "generations")
+    with SESSIONS.client_slot(session_of(owner), "generations", SETTINGS.streams_per_client):  # until it ends
+        yield from _generate(model, prompt, cfg, owner, progress)
+
+
+def _generate(model: str, prompt: str, cfg: SamplingConfig, owner: str,
+              progress: Callable[[str], None] | None) -> Iterator[dict]:
     loaded = loaded_gpt(model, owner, progress)
     n_positions = loaded.config.n_positions
     encoded = encode_prompt(loaded.tokenizer, prompt, n_positions)
@@ -107,7 +112,8 @@ def generate_stream(
            "note": note, "token": record["token"]}
     engine = get_engine()
     row = engine.decode(("gpt", str(model).strip(), id(loaded.model)),
-                        lambda: DecodeBatch(loaded.model, loaded.tokenizer), encoded.ids, cfg, owner)
+                        lambda: DecodeBatch(loaded.model, loaded.tokenizer, name=loaded.name), encoded.ids, cfg,
+                        owner)
     count, stop_reason, pieces = 0, "stopped", []
     start = time.perf_counter()
     try:
@@ -166,7 +172,3 @@ def stop_generation(owner: str) -> int:
 def _rate(count: int, start: float) -> float:
     elapsed = time.perf_counter() - start
     return count / elapsed if elapsed > 0 else 0.0
-
-
-def _live_streams(session) -> int:
-    return get_engine().live_streams(session.id)

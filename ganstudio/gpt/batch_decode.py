@@ -18,6 +18,7 @@ a token can only differ at an exact tie).
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -83,8 +84,8 @@ class Row:
 class DecodeBatch:
     """The live rows of one model. ``add`` from any thread; ``step`` from the one thread that owns the model."""
 
-    def __init__(self, model: GPT, tokenizer: GPTTokenizer, max_rows: int = 32):
-        self.model, self.tokenizer, self.max_rows = model, tokenizer, max_rows
+    def __init__(self, model: GPT, tokenizer: GPTTokenizer, max_rows: int = 32, name: str = "the model"):
+        self.model, self.tokenizer, self.max_rows, self.name = model, tokenizer, max_rows, name  # name: for messages
         self.device = model.wte.weight.device
         self.rows: list[Row] = []  # decoding, aligned with the cache's rows
         self._joining: list[Row] = []
@@ -183,11 +184,16 @@ class DecodeBatch:
         """Choose and hand out the row's next token; None when the row is finished (and has said so)."""
         cfg = row.cfg
         probs = row.logits.softmax(-1)
+        top = torch.topk(probs, TOP_ALTERNATIVES)  # read back as before, now ahead of the pick:
+        top_ids, top_probs = top.indices.tolist(), top.values.tolist()
+        if not math.isfinite(top_probs[0]):  # a NaN or inf anywhere in the logits makes every prob NaN (topk: first)
+            row.error = f"{self.name} computed NaN or infinite values: its weights are broken, try another model"
+            _put(row, END)
+            return None
         logits = apply_repetition_penalty(row.logits, row.seen, cfg.repetition_penalty) \
             if cfg.repetition_penalty != 1.0 else row.logits
         next_id = choose_next(logits, cfg, row.generator)
-        top = torch.topk(probs, TOP_ALTERNATIVES)
-        alternatives = [(self.tokenizer.piece(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist())]
+        alternatives = [(self.tokenizer.piece(i), p) for i, p in zip(top_ids, top_probs)]
         prob = float(probs[next_id])
         eos_id = None if cfg.ignore_eos else self.tokenizer.eos_id
         row.produced += 1

@@ -56,7 +56,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
               f"{prompt.dropped} tokens were cut", file=sys.stderr)
     sys.stdout.write(args.prompt)
     count, reason, start = 0, "length", time.perf_counter()
-    for step in stream_tokens(loaded.model, loaded.tokenizer, prompt.ids, cfg):
+    for step in stream_tokens(loaded.model, loaded.tokenizer, prompt.ids, cfg, loaded.name):
         count += 1
         if step.eos:
             reason = "eos"

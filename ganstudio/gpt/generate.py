@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ganstudio import checks
-from ganstudio.errors import BadInput
+from ganstudio.errors import BadInput, StudioError
 from ganstudio.gpt.batch_decode import DecodeBatch
 from ganstudio.gpt.model import GPT
 from ganstudio.gpt.sampling import SamplingConfig, TokenStep
@@ -34,11 +34,11 @@ def encode_prompt(tokenizer: GPTTokenizer, text: str, n_positions: int) -> Promp
 
 
 def stream_tokens(
-    model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig
+    model: GPT, tokenizer: GPTTokenizer, prompt_ids: list[int], cfg: SamplingConfig, name: str = "the model"
 ) -> Iterator[TokenStep]:
     """Yield one TokenStep per new token, decoding in this thread (a batch of one row, see batch_decode);
     stops at end-of-text (unless ignore_eos) or max_new_tokens. Closing the iterator stops it."""
-    batch = DecodeBatch(model, tokenizer, max_rows=1)
+    batch = DecodeBatch(model, tokenizer, max_rows=1, name=name)
     row = batch.add(prompt_ids, cfg)
     try:
         while not batch.done:
@@ -46,6 +46,8 @@ def stream_tokens(
             while not row.out.empty():
                 item = row.out.get_nowait()
                 if not isinstance(item, TokenStep):
+                    if row.error:
+                        raise StudioError(row.error)
                     return
                 yield item
     finally:

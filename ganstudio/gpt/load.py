@@ -85,9 +85,18 @@ def load_gpt_folder(folder: str | Path, name: str | None = None, device: torch.d
     if tokenizer.vocab_size > cfg.vocab_size:
         raise BadModel(f"{name}: tokenizer has {tokenizer.vocab_size} tokens but the model only {cfg.vocab_size}")
     model = GPT(cfg)
-    load_into(model, hub_to_ours(read_state_dict(folder, name=name), cfg), name)
+    state = hub_to_ours(read_state_dict(folder, name=name), cfg)
+    check_finite(state, name)
+    load_into(model, state, name)
     model.to(device).eval().requires_grad_(False)
     return LoadedGPT(name=name, model=model, tokenizer=tokenizer, folder=folder)
+
+
+def check_finite(state: Mapping[str, torch.Tensor], name: str) -> None:
+    """Refuse weights holding NaN or ±inf (one pass over them): sampling from them would fail deep in torch."""
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise BadModel(f"{name}: weight {key} holds NaN or infinite values; the model cannot generate")
 
 
 def check_gpt_config(folder: str | Path, name: str) -> GPTConfig:

@@ -7,6 +7,8 @@ import inspect
 import logging
 
 import gradio as gr
+from gradio.exceptions import InvalidPathError
+from gradio_client.utils import is_file_obj_with_meta
 
 from ganstudio.actions import visitors
 from ganstudio.checks import shown
@@ -88,20 +90,47 @@ def handled(fn):
 
 
 def name_fields_in_gradio_checks() -> None:
-    """Gradio's own checks of number and choice inputs (ranges, choices, wrong JSON types) end as our one-line
-    messages naming the field ("Seed: value -1 is less than minimum value 0"), never echo a long value and
-    never log a traceback. Patched once, in place: subclassing a Gradio component would make Gradio write a
-    .pyi stub next to our source."""
+    """Gradio's own checks of number, choice and file inputs (ranges, choices, wrong JSON types, file data that is
+    not an uploaded file) end as our one-line messages naming the field ("Seed: value -1 is less than minimum
+    value 0"), never echo a long value and never log a traceback. Patched once, in place: subclassing a Gradio
+    component would make Gradio write a .pyi stub next to our source."""
     for cls in (gr.Number, gr.Slider, gr.Dropdown, gr.Radio, gr.CheckboxGroup):
         if getattr(cls.preprocess, "names_its_field", False):
             continue
         cls.preprocess = _naming(cls.preprocess)
+    if not getattr(gr.Blocks.preprocess_data, "checks_files", False):
+        gr.Blocks.preprocess_data = _checking_files(gr.Blocks.preprocess_data)
+
+
+def _checking_files(preprocess_data):
+    """Gradio validates a file input's data (``{"path", "meta": {"_type": "gradio.FileData"}}``, a file uploaded
+    here) before any handler runs; text, a number, a path or a URL in its place ended the call with no message."""
+
+    @functools.wraps(preprocess_data)
+    async def wrapper(self, block_fn, inputs, state, explicit_call=False):
+        files = [(block, value) for block, value in zip(block_fn.inputs, inputs)
+                 if isinstance(block, gr.File) and value is not None]
+        for block, value in files:
+            if not all(map(is_file_obj_with_meta, value if isinstance(value, list) else [value])):
+                raise user_error(f"{block.label or 'file'}: expected a file uploaded to this app (gradio_client: "
+                                 f"handle_file(path)), got {shown(value)}")
+        try:
+            return await preprocess_data(self, block_fn, inputs, state, explicit_call)
+        except InvalidPathError:  # file data naming a file that was never uploaded here
+            labels = ", ".join(str(block.label or "file") for block, _ in files) or "file"
+            raise user_error(f"{labels}: that file was not uploaded to this app; upload it first (gradio_client: "
+                             "handle_file(path))") from None
+
+    wrapper.checks_files = True
+    return wrapper
 
 
 def _naming(preprocess):
     @functools.wraps(preprocess)
     def wrapper(self, payload):
         label = str(self.label or "value")
+        if isinstance(payload, bool) and isinstance(self, (gr.Number, gr.Slider)):  # JSON true is not 1
+            raise user_error(f"{label}: must be a number, got {payload}")
         try:
             return preprocess(self, payload)
         except gr.Error as err:
