@@ -16,15 +16,8 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from ganstudio.checks import shown
 from ganstudio.errors import BadInput, OfflineError, StudioError
-from ganstudio.hub import (
-    LOGIN_HINT,
-    REQUIRED_FILES,
-    check_folder,
-    hub_offline,
-    model_kind,
-    one_line,
-    parse_repo_spec,
-)
+from ganstudio.hub import REQUIRED_FILES, check_folder, model_kind, parse_repo_spec
+from ganstudio.hub_download import LOGIN_HINT, hub_offline, one_line
 
 PUSH_IGNORE = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle", ".*"]  # never publish pickles or dotfiles
 

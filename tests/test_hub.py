@@ -11,7 +11,7 @@ import torch
 from hub_server import TEST_TOKEN, model_files
 from safetensors.torch import load_file
 
-from ganstudio import hub, hub_push, settings
+from ganstudio import hub, hub_download, hub_push, settings
 from ganstudio.errors import (
     BadInput,
     BadModel,
@@ -290,9 +290,9 @@ def test_push_uses_hf_token_from_environment(hub_server, tmp_path, monkeypatch):
 def test_gpt2_is_offered_first_where_the_hub_answers(hub_server, monkeypatch):
     from ganstudio.actions import text
 
-    monkeypatch.setattr(hub, "_reachable", {})
+    monkeypatch.setattr(hub_download, "_reachable", {})
     hub_server.add_repo("openai-community/gpt2", {"main": model_files(GPT_CONFIG)})
     assert text.list_text_models()[0] == "openai-community/gpt2"
-    monkeypatch.setattr(hub, "_reachable", {})
+    monkeypatch.setattr(hub_download, "_reachable", {})
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert text.list_text_models()[0] == "shakespeare-gpt"  # offline: the bundled model, which needs no network

@@ -20,6 +20,9 @@ from ganstudio.actions.train import trained_folder, trained_models
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadModel
 from ganstudio.gan import latents
+from ganstudio.gan.community import KNOWN, layout_for
+from ganstudio.hub import bundled_models
+from ganstudio.hub_download import hub_reachable
 from ganstudio.limits import LIMITS
 from ganstudio.settings import SETTINGS
 
@@ -45,9 +48,6 @@ class LoadedGenerator:
 
 def list_generators(owner: str = "cli") -> list[str]:
     """Bundled GAN generators, community ones where the Hub answers, then this visitor's saved runs (newest first)."""
-    from ganstudio.gan.community import KNOWN, layout_for
-    from ganstudio.hub import bundled_models, hub_reachable
-
     names = sorted(name for name, meta in bundled_models().items() if meta.get("kind") == "gan")
     community = [repo for repo in KNOWN if hub_reachable(repo, layout_for(repo).weights)]
     return names + community + trained_models(owner)

@@ -16,7 +16,8 @@ from ganstudio.engine import get_engine
 from ganstudio.gpt.batch_decode import DecodeBatch
 from ganstudio.gpt.generate import SamplingConfig, encode_prompt
 from ganstudio.gpt.load import LoadedGPT, load_gpt_folder, resolve_gpt
-from ganstudio.hub import bundled_models, hub_reachable
+from ganstudio.hub import bundled_models
+from ganstudio.hub_download import hub_reachable
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS
 from ganstudio.shared import SHARED
