@@ -18,7 +18,8 @@ organisations); the write token ``TEST_TOKEN`` is user ``me`` in organisation ``
 
 A hostile or broken Hub, per file (``behave[filename]``): ``Slow(chunk, delay_s)`` trickles the body,
 ``Stall(after)`` sends that many bytes and then nothing, ``Truncate(after)`` closes the connection
-early although Content-Length promised more.
+early although Content-Length promised more, ``Hold(after)`` sends that many bytes, sets ``sending`` and
+sends the rest once the test sets ``release`` (a download in flight for exactly as long as a test needs).
 
 Repos are ``{repo_id: {revision_or_commit: {filename: bytes}}}``; each named revision (branch or tag)
 points at a commit whose 40-hex sha is derived from its content. Every request is recorded in
@@ -59,6 +60,15 @@ class Stall:
 
     after: int = 100
     hold_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Send ``after`` bytes of the body, set ``sending``, and the rest once ``release`` is set (or after a minute)."""
+
+    after: int = 100
+    sending: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,7 @@ class HubServer:
         self._blobs: dict[str, bytes] = {}  # sha256 -> content, for the CDN
         self.write_tokens = set(write_tokens)
         self.users: dict[str, dict] = {token: dict(TEST_USER) for token in self.write_tokens}  # token -> whoami
-        self.behave: dict[str, Slow | Stall | Truncate] = {}  # filename -> how its body is (mis)served
+        self.behave: dict[str, Slow | Stall | Truncate | Hold] = {}  # filename -> how its body is (mis)served
         self.requests: list[Request] = []
         self.fail_with: tuple[int, str] | None = None  # (status, message) to answer every request with
         self._lock = threading.Lock()
@@ -262,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         return path
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-              behave: "Slow | Stall | Truncate | None" = None) -> None:
+              behave: "Slow | Stall | Truncate | Hold | None" = None) -> None:
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -280,6 +290,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body[:behave.after])
                 self.wfile.flush()
                 time.sleep(behave.hold_s)
+            elif isinstance(behave, Hold):
+                self.wfile.write(body[:behave.after])
+                self.wfile.flush()
+                behave.sending.set()
+                behave.release.wait(60)
+                self.wfile.write(body[behave.after:])
             elif isinstance(behave, Truncate):
                 self.wfile.write(body[:behave.after])
                 self.wfile.flush()
