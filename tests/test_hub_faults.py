@@ -155,6 +155,7 @@ def _cli(hub_server, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_hub_faults_are_one_line_each(hostile, tmp_path):
     out = str(tmp_path / "grid.png")
     hostile.behave["model.safetensors"] = Stall(after=1000, hold_s=6)
