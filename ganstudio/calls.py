@@ -48,6 +48,9 @@ class Calls:
     def __bool__(self) -> bool:
         return bool(self._queue)
 
+    def __len__(self) -> int:
+        return len(self._queue)
+
     def put(self, fn: Callable[[], Any] | Batchable, future: Future) -> None:  # holds the lock
         self._queue.append((fn, future))
 

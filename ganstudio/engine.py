@@ -75,6 +75,7 @@ class Engine:
         self._groups: dict[Any, Job] = {}  # model key -> its live decode group's job
         self.batch_stats = self._calls.stats  # calls / batches = how many shared a forward, on average
         self.decode_totals = {"forwards": 0, "rows": 0}  # of decode groups that have finished
+        self.turns = 0  # the worker's loop turns so far (at least one a second while idle): what tests wait on
         self._after_background = False  # the last slice was not urgent: an urgent turn goes next
         self._ids = itertools.count(1)
         self._stopping = False
@@ -133,6 +134,11 @@ class Engine:
     def live_streams(self, owner: str | None = None) -> int:
         """Generations in progress (of one session, or all), across every model's decode group."""
         return sum(group.live_rows(owner) for group in self._live_groups())
+
+    def queued_calls(self) -> int:
+        """Interactive calls waiting for the worker."""
+        with self._lock:
+            return len(self._calls)
 
     def decode_stats(self) -> dict:
         """Forwards run and rows stepped by every decode group so far (rows / forwards = the mean batch)."""
@@ -299,6 +305,7 @@ class Engine:
         # The first optimizer built in a process imports torch._dynamo (seconds): pay that now, not on the first Start.
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         while True:
+            self.turns += 1
             self._enforce_limits()
             self._run_end_callbacks()
             if self._worked_at and time.monotonic() - self._worked_at >= IDLE_RELEASE_S:

@@ -19,7 +19,8 @@ organisations); the write token ``TEST_TOKEN`` is user ``me`` in organisation ``
 A hostile or broken Hub, per file (``behave[filename]``): ``Slow(chunk, delay_s)`` trickles the body,
 ``Stall(after)`` sends that many bytes and then nothing, ``Truncate(after)`` closes the connection
 early although Content-Length promised more, ``Silent(hold_s)`` accepts the GET and sends nothing at all (not
-even a status line) for that long, then hangs up.
+even a status line) for that long, then hangs up, and ``Hold(after)`` sends that many bytes, sets ``sending``
+and sends the rest once the test sets ``release`` (a download in flight for exactly as long as a test needs).
 
 Repos are ``{repo_id: {revision_or_commit: {filename: bytes}}}``; each named revision (branch or tag)
 points at a commit whose 40-hex sha is derived from its content. Every request is recorded in
@@ -67,6 +68,15 @@ class Silent:
     """Accept the GET, send nothing at all (not even a status line) for ``hold_s`` seconds, then hang up."""
 
     hold_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Send ``after`` bytes of the body, set ``sending``, and the rest once ``release`` is set (or after a minute)."""
+
+    after: int = 100
+    sending: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,7 @@ class HubServer:
         self._blobs: dict[str, bytes] = {}  # sha256 -> content, for the CDN
         self.write_tokens = set(write_tokens)
         self.users: dict[str, dict] = {token: dict(TEST_USER) for token in self.write_tokens}  # token -> whoami
-        self.behave: dict[str, Slow | Stall | Silent | Truncate] = {}  # filename -> how its body is (mis)served
+        self.behave: dict[str, Slow | Stall | Silent | Truncate | Hold] = {}  # filename -> how its body is (mis)served
         self.requests: list[Request] = []
         self.fail_with: tuple[int, str] | None = None  # (status, message) to answer every request with
         self._lock = threading.Lock()
@@ -270,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         return path
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-              behave: "Slow | Stall | Silent | Truncate | None" = None) -> None:
+              behave: "Slow | Stall | Silent | Truncate | Hold | None" = None) -> None:
         if isinstance(behave, Silent) and self.command == "GET":
             time.sleep(behave.hold_s)  # the connection is open; not a byte comes back meanwhile
             self.close_connection = True
@@ -292,6 +302,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body[:behave.after])
                 self.wfile.flush()
                 time.sleep(behave.hold_s)
+            elif isinstance(behave, Hold):
+                self.wfile.write(body[:behave.after])
+                self.wfile.flush()
+                behave.sending.set()
+                behave.release.wait(60)
+                self.wfile.write(body[behave.after:])
             elif isinstance(behave, Truncate):
                 self.wfile.write(body[:behave.after])
                 self.wfile.flush()

@@ -528,6 +528,7 @@ def assert_cli_error(proc: subprocess.Popen, expected: str) -> None:
     assert re.search(expected, lines[0], re.IGNORECASE), lines[0]
 
 
+@pytest.mark.slow
 def test_cli_bad_inputs(broken_models, uploads, pickle_hub, tmp_path):
     """A few commands, run side by side (each pays seconds for importing torch on a loaded machine)."""
     hub, marker = pickle_hub

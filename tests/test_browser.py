@@ -1,9 +1,10 @@
 """The app in a real browser: Debian's Chromium, headless, driven by Playwright against `python app.py`.
 
-One server, one browser and one page for the module; each test works in its own tab of the app and
-does what a person would: press Start and watch the picture and the curves move, drag a latent slider,
-watch tokens stream in, hover a heatmap. Assertions retry until a deadline; nothing sleeps a fixed time.
-On failure a screenshot lands in test-artifacts/.
+One server and one browser for the module; each test opens the app in a fresh page (its own Gradio session, so
+no test sees another's settings, runs or tab) and does what a person would: press Start and watch the picture and
+the curves move, drag a latent slider, watch tokens stream in, hover a heatmap. Assertions wait for what the page
+shows (Playwright's expect and wait_for_function); nothing sleeps a fixed time, and no assertion counts on the
+machine's speed (frame rates are printed, not asserted). On failure a screenshot lands in test-artifacts/.
 
 Locally the module is skipped when /usr/bin/chromium (or playwright) is missing; with
 GANSTUDIO_REQUIRE_BROWSER=1 (CI) that is a failure instead.
@@ -29,7 +30,7 @@ REQUIRED = os.environ.get("GANSTUDIO_REQUIRE_BROWSER", "").strip() == "1"
 SLOW_MS = 90_000  # the first model load / training step on a loaded 2-core machine
 UI_MS = 30_000  # an ordinary UI update
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _unavailable(reason: str):
@@ -42,6 +43,7 @@ if not CHROMIUM.exists():
     _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
 try:
     from playwright.sync_api import Page, expect, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:
     _unavailable("playwright is not installed")
 
@@ -63,9 +65,9 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def page(app, browser):
-    """One page (one Gradio session) for the module: each test works in its own tab of the app."""
+    """A fresh page of the app (a new Gradio session) for each test; closing it ends the session and its runs."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(UI_MS)
@@ -103,15 +105,13 @@ def block(page: Page, label: str):
     return page.locator("div.block").filter(has=page.locator("[data-testid=block-label]", has_text=label))
 
 
-def wait_for_change(read, before, timeout_s: float = UI_MS / 1000, what: str = "value"):
-    """Poll read() until it differs from `before`; return the new value."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        now = read()
-        if now is not None and now != before:
-            return now
-        assert time.monotonic() < deadline, f"the {what} did not change within {timeout_s:.0f} s"
-        time.sleep(0.1)
+def wait_for_change(page: Page, read_js: str, before, what: str, timeout_ms: float = UI_MS) -> None:
+    """Wait until the page's ``read_js`` (a function of no arguments) gives something other than ``before``."""
+    try:
+        page.wait_for_function(f"before => {{ const now = ({read_js})(); return now != null && now !== before; }}",
+                               arg=before, polling=100, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pytest.fail(f"the {what} did not change within {timeout_ms / 1000:.0f} s", pytrace=False)
 
 
 def status_step(page: Page) -> int:
@@ -132,19 +132,25 @@ def choose_data(page: Page, option) -> None:
     page.get_by_role("option", name=option).click()
 
 
+LIVE_PIXELS_JS = "() => document.querySelector('#train-live canvas.gs-live').toDataURL()"
+FRAMES_JS = "() => Number(document.querySelector('#train-live canvas.gs-live').dataset.frames || 0)"
+
+
 def frames_drawn(page: Page) -> int:
-    return int(page.locator("#train-live canvas.gs-live").get_attribute("data-frames") or 0)
+    return page.evaluate(FRAMES_JS)
 
 
-def frames_per_second(page: Page, seconds: float = 3.0) -> float:
+def watch_frames(page: Page, frames: int, what: str) -> None:
+    """Wait until the live view has drawn ``frames`` more frames (each a new one from the run); print the rate seen
+    (speed, not behaviour: never asserted)."""
     first, start = frames_drawn(page), time.monotonic()
-    time.sleep(seconds)
-    return (frames_drawn(page) - first) / (time.monotonic() - start)
+    page.wait_for_function(f"n => ({FRAMES_JS})() >= n", arg=first + frames, polling=100, timeout=SLOW_MS)
+    print(f"{what}: {(frames_drawn(page) - first) / (time.monotonic() - start):.1f} frames/s")
 
 
 def live_snapshot(page: Page) -> str:
     """The live view's pixels, as the page drew them (a data URL of the canvas)."""
-    return page.locator("#train-live canvas.gs-live").evaluate("c => c.toDataURL()")
+    return page.evaluate(LIVE_PIXELS_JS)
 
 
 @screenshot_on_failure
@@ -157,12 +163,7 @@ def test_train_a_2d_gan_watch_it_move_stop_save_and_open_it_in_explore(page, app
     start.click()
     expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
     expect(start).to_be_disabled()  # no second Start while this one trains
-    time.sleep(1.0)
-    fps = frames_per_second(page)
-    print(f"2D live view: {fps:.1f} frames/s")
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "train-2d-fps.txt").write_text(f"{fps:.2f}\n")
-    assert fps >= 3, f"the live view moved {fps:.1f} times a second"  # >= 10 on an idle 2-core machine
+    watch_frames(page, 10, "2D live view")  # it keeps moving (>= 10 frames/s on an idle 2-core machine)
     assert live_snapshot(page) != before_start
     canvas = page.locator("#train-live canvas.gs-live")
     box = canvas.bounding_box()
@@ -183,31 +184,26 @@ def test_train_a_2d_gan_watch_it_move_stop_save_and_open_it_in_explore(page, app
     expect(page.get_by_role("tab", name="Explore", selected=True)).to_be_visible()
     expect(page.locator("#explore-model input")).to_have_value(re.compile(r"run \d+ · ring8 · mlp"))
     expect(page.locator("#explore-grid img")).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
-    page.get_by_role("tab", name="Train").click()
 
 
 @screenshot_on_failure
 def test_manual_steps_move_the_drawn_generator(page):
     page.get_by_role("tab", name="Train").click()
     start = page.locator("#train-start")
-    if not start.is_enabled():
-        page.locator("#train-stop").click()
-        expect(start).to_be_enabled()
     start.click()
     expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
     page.locator("#train-pause").click()
     expect(page.locator("#train-status")).to_contain_text("paused")
-    expect(page.locator(".gs-live-drawn")).to_contain_text("G itself")
+    expect(page.locator(".gs-live-drawn")).to_contain_text("G itself")  # the paused run's last frame is drawn
     step_g = page.locator("#train-step-g")
     expect(step_g).to_be_enabled()
-    time.sleep(0.5)
     before = live_snapshot(page)
     step_g.click()
-    wait_for_change(lambda: live_snapshot(page), before, what="drawn generator after Step G")
-    metrics = page.locator("#train-metrics")
-    updates_before = metrics.inner_text()
+    wait_for_change(page, LIVE_PIXELS_JS, before, "drawn generator after Step G")
+    metrics_js = "() => document.querySelector('#train-metrics').innerText"
+    updates_before = page.evaluate(metrics_js)
     page.locator("#train-step-d").click()
-    wait_for_change(metrics.inner_text, updates_before, what="D update counter after Step D")
+    wait_for_change(page, metrics_js, updates_before, "D update counter after Step D")
     page.locator("#train-stop").click()
     expect(start).to_be_enabled()
 
@@ -223,9 +219,7 @@ def test_an_image_run_shows_its_samples_enlarged_and_moving(page):
     canvas = page.locator("#train-live canvas.gs-live")
     expect(canvas).to_have_attribute("data-zoom", re.compile(r"\d"), timeout=SLOW_MS)
     expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
-    fps = frames_per_second(page)
-    print(f"image live view: {fps:.1f} frames/s")
-    assert fps >= 1, f"the sample grid moved {fps:.1f} times a second"  # >= 2 on an idle 2-core machine
+    watch_frames(page, 3, "image live view")  # the grid keeps moving (>= 2 frames/s on an idle 2-core machine)
     zoom = int(canvas.get_attribute("data-zoom"))
     shown = canvas.bounding_box()["width"] / canvas.evaluate("c => c.width") * zoom
     assert shown >= 2, f"each generated pixel is shown {shown:.2f} x its size"
@@ -285,7 +279,7 @@ def test_explore_slider_changes_the_grid(page):
     for _ in range(15):  # arrow keys are how a keyboard user moves it; each press is an input event
         page.keyboard.press("ArrowRight")
     expect(page.get_by_label(re.compile(r"^number input for SeFa 1"))).to_have_value("1.5")
-    wait_for_change(lambda: grid.get_attribute("src"), before, what="sample grid")
+    expect(grid).not_to_have_attribute("src", before, timeout=UI_MS)
 
 
 @screenshot_on_failure
@@ -316,11 +310,11 @@ def test_text_streams_in_token_by_token_and_stops(page):
     expect(page.locator("#text-stream .gs-stats")).to_contain_text("stopped")
     counts, clicked = page.evaluate("window.__counts"), page.evaluate("window.__stopAt")
     shown = [n for _, n in counts if n > 0]
-    assert len(shown) >= 4 and shown == sorted(shown), shown[:20]  # arriving, a few tokens per update
+    # arriving in pieces, the text only growing (how many pieces depends on the machine's speed)
+    assert len(shown) >= 2 and shown == sorted(shown), shown[:20]
     late = [t - clicked for t, n in counts if t > clicked]
-    print(f"last tokens shown {max(late, default=0):.0f} ms after the Stop click")
-    assert not late or max(late) < 1000, f"tokens kept coming {max(late):.0f} ms after Stop"
-    assert shown[-1] < 1000
+    print(f"{len(shown)} updates; last tokens shown {max(late, default=0):.0f} ms after the Stop click")
+    assert shown[-1] < 1000  # Stop ended it early
     page.locator("#text-stream .gs-tok").nth(2).click()  # a token's top-5 table
     expect(page.locator("#text-stream .gs-top5 table")).to_be_visible()
     page.get_by_text("Plain text").click()  # prompt and continuation, to copy
@@ -382,7 +376,7 @@ def test_shared_links_reopen_an_explore_grid_and_a_generation(app, browser):
     seed = page.get_by_label("Seed", exact=True)
     seed.fill("7")
     seed.press("Enter")
-    wait_for_change(lambda: grid.get_attribute("src"), before, what="sample grid")
+    expect(grid).not_to_have_attribute("src", before, timeout=UI_MS)
     explore_link = share()
     page.get_by_role("tab", name="Text").click()
     page.locator("#text-generate").click()

@@ -2,9 +2,11 @@
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
+from waiting import HANG_S, queued_calls, wait_until, worker_held
 
 from ganstudio.engine import Engine
 from ganstudio.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, EngineConfig
@@ -13,14 +15,20 @@ from ganstudio.gpt.batch_decode import END, Row
 from ganstudio.gpt.generate import SamplingConfig, TokenStep
 
 
+SLICE_STEPS = 60  # the most 1-ms steps one 60-ms slice (the fixture's) can hold
+
+
 class CountingTask:
-    """A training run whose step burns `step_ms` of CPU time and counts."""
+    """A training run whose step burns `step_ms` of CPU time and counts; step number ``hold_at`` (0-based) sets
+    ``held`` and waits for ``release`` before it runs (a step in flight, for as long as the test likes)."""
 
     snapshot_every_s = None  # the engine's pace
 
-    def __init__(self, steps=10_000, step_ms=2.0, fail_at=None, log=None, name=""):
+    def __init__(self, steps=10_000, step_ms=2.0, fail_at=None, log=None, name="", hold_at=None):
         self.steps, self.step_ms, self.fail_at, self.log, self.name = steps, step_ms, fail_at, log, name
+        self.hold_at, self.held, self.release = hold_at, threading.Event(), threading.Event()
         self.count = 0
+        self._stepped = threading.Condition()
 
     @property
     def done(self):
@@ -29,24 +37,36 @@ class CountingTask:
     def step(self):
         if self.fail_at is not None and self.count == self.fail_at:
             raise ValueError("boom at step %d" % self.count)
+        if self.count == self.hold_at:
+            self.held.set()
+            self.release.wait(HANG_S)
         end = time.perf_counter() + self.step_ms / 1000
         while time.perf_counter() < end:
             pass
-        self.count += 1
+        with self._stepped:
+            self.count += 1
+            self._stepped.notify_all()
         if self.log is not None:
             self.log.append(self.name)
 
     def snapshot(self):
         return {"step": self.count}
 
+    def wait_for(self, count):
+        """Return once this run has made ``count`` steps."""
+        with self._stepped:
+            assert self._stepped.wait_for(lambda: self.count >= count, HANG_S), f"stuck at step {self.count}"
 
-def wait_until(predicate, timeout=5.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
+
+class WorkerTicks:
+    """Counts the worker's loop turns: it turns at least once a second while idle (each idle turn may free memory)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def wait_for_more(self, turns):
+        target = self.engine.turns + turns
+        wait_until(lambda: self.engine.turns >= target, "the worker stopped turning")
 
 
 @pytest.fixture
@@ -64,36 +84,33 @@ def test_interactive_runs_on_worker_and_returns(engine):
 
 def test_interactive_jobs_run_in_order(engine):
     seen = []
-    threads = [threading.Thread(target=engine.run, args=(lambda i=i: seen.append(i),)) for i in range(5)]
-    for t in threads:
-        t.start()
-        time.sleep(0.01)
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(5) as callers, worker_held(engine):
+        for i in range(5):  # each call queued before the next is made
+            callers.submit(engine.run, lambda i=i: seen.append(i))
+            wait_until(lambda: queued_calls(engine) == i + 1, f"call {i} to queue")
     assert seen == [0, 1, 2, 3, 4]
 
 
 def test_interactive_preempts_long_training(engine):
-    task = CountingTask(step_ms=5)
+    """An interactive call waits for the training step in flight, never for the rest of the slice (60 ms: about
+    twelve of these 5-ms steps)."""
+    task = CountingTask(step_ms=5, hold_at=20)
     job = engine.submit_training(task, owner="a")
-    assert wait_until(lambda: task.count > 20)
-    waits = []
-    for _ in range(10):
-        asked = time.perf_counter()
-        started = engine.run(time.perf_counter)
-        waits.append(started - asked)
-        time.sleep(0.02)
+    assert task.held.wait(HANG_S)  # step 21 is in flight
+    with ThreadPoolExecutor(1) as caller:
+        steps_seen = caller.submit(engine.run, lambda: task.count)
+        wait_until(lambda: queued_calls(engine) == 1, "the call to queue")
+        task.release.set()
+        assert steps_seen.result(HANG_S) == 21  # it ran as soon as step 21 ended
     engine.cancel(job.id)
-    # An interactive request waits for at most the step in flight (5 ms), never a whole slice (60 ms).
-    assert max(waits) < 0.05, waits
-    assert task.count > 20
 
 
 def test_training_jobs_share_the_device_round_robin(engine):
     log = []
-    a = engine.submit_training(CountingTask(step_ms=1, log=log, name="a"), owner="s1")
-    b = engine.submit_training(CountingTask(step_ms=1, log=log, name="b"), owner="s2")
-    assert wait_until(lambda: log.count("a") > 150 and log.count("b") > 150)
+    task_a, task_b = CountingTask(step_ms=1, log=log, name="a"), CountingTask(step_ms=1, log=log, name="b")
+    a, b = engine.submit_training(task_a, owner="s1"), engine.submit_training(task_b, owner="s2")
+    task_a.wait_for(2 * SLICE_STEPS + 1)  # more steps than two slices hold, each
+    task_b.wait_for(2 * SLICE_STEPS + 1)
     engine.cancel(a.id)
     engine.cancel(b.id)
     switches = sum(1 for x, y in zip(log, log[1:]) if x != y)
@@ -102,45 +119,49 @@ def test_training_jobs_share_the_device_round_robin(engine):
 
 def test_snapshot_published_without_blocking(engine):
     job = engine.submit_training(CountingTask(step_ms=1), owner="a")
-    assert wait_until(lambda: job.snapshot.get("step", 0) > 10)
+    wait_until(lambda: job.snapshot.get("step", 0) > 10, "a snapshot past step 10")
     engine.cancel(job.id)
 
 
 def test_pause_resume_cancel(engine):
-    task = CountingTask(step_ms=1)
+    """A paused or cancelled run makes no step while the worker goes on with another run's slices (round-robin:
+    the paused run's turns come between them)."""
+    task, other = CountingTask(step_ms=1), CountingTask(step_ms=1)
     job = engine.submit_training(task, owner="a")
-    assert wait_until(lambda: task.count > 5)
+    task.wait_for(6)
     engine.pause(job.id)
     assert job.state == PAUSED
-    time.sleep(0.1)
+    engine.submit_training(other, owner="b")
+    engine.run(lambda: None)  # the step in flight when Pause came has ended
     frozen = task.count
-    time.sleep(0.2)
+    other.wait_for(other.count + 3 * SLICE_STEPS)
     assert task.count == frozen
     assert job.snapshot["step"] == frozen  # a paused run publishes its final state
     engine.resume(job.id)
-    assert wait_until(lambda: task.count > frozen + 5)
+    task.wait_for(frozen + 6)
     engine.cancel(job.id)
     assert job.state == CANCELLED
-    time.sleep(0.1)
+    engine.run(lambda: None)
     stopped = task.count
-    time.sleep(0.1)
+    other.wait_for(other.count + 3 * SLICE_STEPS)
     assert task.count == stopped
+    engine.cancel_owner("b")
 
 
 def test_job_completes(engine):
     job = engine.submit_training(CountingTask(steps=30, step_ms=0.5), owner="a")
-    assert wait_until(lambda: job.state == DONE)
+    wait_until(lambda: job.state == DONE, "the run to finish")
     assert job.snapshot["step"] == 30
 
 
 def test_failure_is_isolated(engine):
     bad = engine.submit_training(CountingTask(fail_at=3, step_ms=0.5), owner="a")
-    assert wait_until(lambda: bad.state == FAILED)
+    wait_until(lambda: bad.state == FAILED, "the run to fail")
     assert bad.error == "ValueError: boom at step 3"
     with pytest.raises(StudioError, match="ZeroDivisionError"):
         engine.run(lambda: 1 / 0)
     good = engine.submit_training(CountingTask(steps=10, step_ms=0.5), owner="b")
-    assert wait_until(lambda: good.state == DONE)
+    wait_until(lambda: good.state == DONE, "the good run to finish")
     assert engine.run(lambda: "alive") == "alive"
 
 
@@ -156,13 +177,13 @@ def test_per_session_and_global_caps(engine):
     with pytest.raises(Busy, match="busy: 2 training runs"):
         engine.submit_training(CountingTask(), owner="s4")  # queue of 1 is full
     engine.cancel(first.id)
-    assert wait_until(lambda: third.state == DONE)
+    wait_until(lambda: third.state == DONE, "the queued run to start and finish")
 
 
 def test_session_cleanup_cancels_and_forgets(engine):
     task = CountingTask()
     job = engine.submit_training(task, owner="gone")
-    assert wait_until(lambda: task.count > 3)
+    task.wait_for(4)
     assert engine.cancel_owner("gone") == 1
     assert job.state == CANCELLED
     assert engine.jobs_of("gone") == []
@@ -228,17 +249,18 @@ def test_decode_group_runs_on_the_worker_and_a_row_can_stop(engine):
             row.close()
     assert items[:5] == [0, 1, 2, 3, 4] and len(items) <= 6  # Stop: what was queued is dropped
     assert group.threads == {"ganstudio-engine"}
-    assert wait_until(lambda: engine.live_streams() == 0)
+    wait_until(lambda: engine.live_streams() == 0, "the stopped row to leave")
 
 
 def test_rows_of_one_model_share_a_group_and_backpressure_holds_them(engine):
     group = CountingGroup()
-    fast = engine.decode("m", lambda: group, [30], None, owner="a")
-    slow = engine.decode("m", lambda: CountingGroup(), [30], None, owner="b")  # same key: joins the first group
+    with worker_held(engine):  # both rows are there at the group's first step
+        fast = engine.decode("m", lambda: group, [30], None, owner="a")
+        slow = engine.decode("m", lambda: CountingGroup(), [30], None, owner="b")  # same key: joins the first group
     assert [s.token_id for s in fast.tokens()] == list(range(30))
     assert slow.out.qsize() <= 6 and slow.produced <= 6  # nobody read it: it waited instead of racing ahead
     assert [s.token_id for s in slow.tokens()] == list(range(30))
-    assert group.rows_stepped > group.steps  # both rows in one step, at least sometimes
+    assert group.rows_stepped > group.steps  # both rows in one step (the first, at least)
 
 
 def test_group_error_reaches_every_reader(engine):
@@ -251,11 +273,10 @@ def test_group_error_reaches_every_reader(engine):
 def test_decode_and_training_alternate(engine):
     task = CountingTask(step_ms=1)
     engine.submit_training(task, owner="t")
-    assert wait_until(lambda: task.count > 3)
+    task.wait_for(4)
     row = engine.decode("m", lambda: CountingGroup(), [50], None, owner="s")
     assert [s.token_id for s in row.tokens()] == list(range(50))
-    before = task.count
-    assert wait_until(lambda: task.count > before + 5)
+    task.wait_for(task.count + 6)
 
 
 def test_out_of_memory_fails_the_job_with_a_clear_message(engine):
@@ -264,7 +285,7 @@ def test_out_of_memory_fails_the_job_with_a_clear_message(engine):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     job = engine.submit_training(Hungry(), owner="a")
-    assert wait_until(lambda: job.state == FAILED)
+    wait_until(lambda: job.state == FAILED, "the run to fail")
     assert job.error == "out of GPU memory — try a smaller batch size or model"
     with pytest.raises(StudioError, match="out of GPU memory"):
         engine.run(lambda: (_ for _ in ()).throw(torch.cuda.OutOfMemoryError("boom")))
@@ -277,15 +298,15 @@ def test_an_idle_worker_hands_memory_back_once_after_work(engine, monkeypatch):
     import ganstudio.device as device_module
     import ganstudio.engine as engine_module
 
-    trims = []
+    trims, ticks = [], WorkerTicks(engine)
     monkeypatch.setattr(engine_module, "IDLE_RELEASE_S", 0.2)
     monkeypatch.setattr(device_module, "_MALLOC_TRIM", lambda pad: trims.append(pad))
     engine.run(lambda: None)
-    assert wait_until(lambda: len(trims) == 1, timeout=5.0)
-    time.sleep(2.5)  # idle ticks come each second: none of them trims again without new work
+    wait_until(lambda: len(trims) == 1, "memory handed back after work")
+    ticks.wait_for_more(2)  # idle turns: none of them trims again without new work
     assert len(trims) == 1
     engine.run(lambda: None)
-    assert wait_until(lambda: len(trims) == 2, timeout=5.0)
+    wait_until(lambda: len(trims) == 2, "memory handed back after new work")
 
 
 def test_sessions_ending_together_cost_the_worker_one_clean_up(engine, monkeypatch):
@@ -294,13 +315,13 @@ def test_sessions_ending_together_cost_the_worker_one_clean_up(engine, monkeypat
     import ganstudio.device as device_module
     import ganstudio.engine as engine_module
 
-    trims = []
+    trims, ticks = [], WorkerTicks(engine)
     monkeypatch.setattr(engine_module, "IDLE_RELEASE_S", 0.2)
     monkeypatch.setattr(device_module, "_MALLOC_TRIM", lambda pad: trims.append(pad))
     for i in range(50):
         engine.cancel_owner(f"script-{i}")
-    assert wait_until(lambda: len(trims) == 1, timeout=5.0)
-    time.sleep(1.5)
+    wait_until(lambda: len(trims) == 1, "memory handed back once the sessions ended")
+    ticks.wait_for_more(2)
     assert len(trims) == 1
 
 
@@ -311,12 +332,12 @@ def test_a_run_reads_as_ending_until_its_end_callbacks_have_run(engine):
 
     def save(job):
         saving.set()
-        saved.wait(5)
+        saved.wait(HANG_S)
 
     job = engine.submit_training(CountingTask(), owner="a", on_end=save)
-    assert wait_until(lambda: job.state == "running")
+    assert job.state == "running"
     engine.stop(job.id)
-    assert saving.wait(5)
+    assert saving.wait(HANG_S)
     assert job.finished and job.ending
     saved.set()
-    assert wait_until(lambda: not job.ending)
+    wait_until(lambda: not job.ending, "the end callbacks to finish")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
+from waiting import HANG_S, queued_calls, wait_until, worker_held
 
 from ganstudio.actions import explore, generators
 from ganstudio.actions.model_cache import MODELS, key_of
@@ -428,20 +428,16 @@ def test_requests_that_arrive_together_share_one_forward_pass():
              for seed in range(6)}
     engine = get_engine()
     before = dict(engine.batch_stats)
-    release = threading.Event()
-    holder = threading.Thread(target=lambda: engine.run(lambda: release.wait(10)))
-    holder.start()
-    time.sleep(0.2)  # the worker is now busy: the requests below queue up together
     results: dict[int, np.ndarray] = {}
     visitors = [threading.Thread(target=lambda s=seed: results.__setitem__(
         s, np.asarray(explore.sample_grid("digits-dcgan", seed=s, n=4, owner=f"v{s}")["image"], dtype=np.int16)))
         for seed in range(6)]
+    with worker_held(engine):  # the worker is busy: the requests queue up together
+        for visitor in visitors:
+            visitor.start()
+        wait_until(lambda: queued_calls(engine) == 6, "six requests to queue")
     for visitor in visitors:
-        visitor.start()
-    time.sleep(0.5)
-    release.set()
-    for visitor in visitors + [holder]:
-        visitor.join(30)
+        visitor.join(HANG_S)
     batches = engine.batch_stats["batches"] - before["batches"]
     calls = engine.batch_stats["calls"] - before["calls"]
     assert calls == 6 and batches < 6, f"{calls} requests ran in {batches} forward passes"

@@ -255,30 +255,35 @@ def test_folder_is_a_small_hub_gpt2_with_a_card(shakespeare):
 
 @pytest.fixture(scope="module")
 def figures():
-    """`python -m ganstudio text-quality --json --check` on the bundled model, run once (~30 s on one core)."""
+    """`python -m ganstudio text-quality --json --check` on the bundled model, run once (~30 s on one core: the
+    tests that use it are marked slow)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["text-quality", "--json", "--check"])
     return code, json.loads(out.getvalue()), err.getvalue()
 
 
+@pytest.mark.slow
 def test_heldout_loss_meets_the_goal(figures):
     _, result, _ = figures
     assert result["heldout_chars"] == sum(map(len, load_heldout()))
     assert result["nats_per_char"] <= GOAL_NATS_PER_CHAR
 
 
+@pytest.mark.slow
 def test_greedy_text_does_not_loop(figures):
     _, result, _ = figures
     assert result["repeated_4grams"] <= GOAL_REPEATED, "\n---\n".join(result["continuations"])
     assert all(len(text) > 400 for text in result["continuations"])  # 200 tokens each, none cut short
 
 
+@pytest.mark.slow
 def test_text_quality_check_passes(figures):
     code, _, err = figures
     assert code == 0, err
 
 
+@pytest.mark.slow
 def test_card_states_the_figures_the_command_measures(figures):
     _, result, _ = figures
     card = (FOLDER / "README.md").read_text()

@@ -21,10 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 from app_server import AppProcess
+from waiting import HANG_S, wait_until
 
 from ganstudio.benchmarks.visitor import Visitor
 
 gradio_client = pytest.importorskip("gradio_client")
+pytestmark = pytest.mark.slow  # a `python app.py` of its own, and limits that take seconds to show
 from gradio_client.exceptions import AppError  # noqa: E402
 
 IDLE_S = 6  # GANSTUDIO_IDLE_RUN_S and GANSTUDIO_PAUSED_RUN_S for this app
@@ -43,7 +45,6 @@ LIMITS_ENV = {
 # the Train tab's train_start inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA,
 # spectral norm, DiffAugment, conditional, seed, packing
 RING8 = ["ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1]
-BYSTANDER_WAIT_S = 15.0  # a bystander's sample must come back within this, whatever the others do
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +76,10 @@ def client(app, address: str) -> "gradio_client.Client":
 
 
 def bystander_sample(app) -> float:
-    """Seconds a well-behaved visitor waits for a grid while the others do their worst."""
+    """Seconds a well-behaved visitor waits for a grid while the others do their worst (it must get one)."""
     start = time.perf_counter()
-    status, _ = call(app.url, "sample", ["digits-dcgan", 0, 4, 1.0, -1], address="10.9.9.9")
-    assert status == "ok"
+    status, message = call(app.url, "sample", ["digits-dcgan", 0, 4, 1.0, -1], address="10.9.9.9")
+    assert status == "ok", message
     return time.perf_counter() - start
 
 
@@ -141,40 +142,35 @@ def test_raw_api_calls_cannot_lock_out_a_new_visitor(app):
     busy = [m for s, m in forged if s == "error"]
     assert busy and all("busy" in m for m in busy), forged  # 2 running + 2 queued, then busy
 
-    waited = bystander_sample(app)
-    assert waited < BYSTANDER_WAIT_S, f"sampling waited {waited:.1f} s behind the scripted runs"
+    # served while the scripted runs hold the device; how long it waited is speed (`python -m ganstudio bench hosting`)
+    print(f"bystander's grid after {bystander_sample(app):.1f} s")
 
-    # Nobody polls the scripted runs: they end after IDLE_S and the newcomer gets a slot.
+    # Nobody polls the scripted runs: they end after IDLE_S and the newcomer gets a slot (Start pressed each second).
     newcomer = client(app, "10.5.5.5")
     start = time.monotonic()
-    while True:
+
+    def press_start() -> bool:
         try:
             newcomer.predict(*RING8, api_name="/train_start")
-            break
+            return True
         except AppError as err:
             assert "busy" in str(err), str(err)
-            assert time.monotonic() - start < 4 * IDLE_S + 30, "a new visitor stayed locked out"
-            time.sleep(1)
-    wait_s = time.monotonic() - start
-    print(f"newcomer locked out for {wait_s:.1f} s (idle limit {IDLE_S} s)")
+            return False
+
+    wait_until(press_start, "a new visitor stayed locked out", timeout_s=4 * IDLE_S + HANG_S, every_s=1)
+    print(f"newcomer locked out for {time.monotonic() - start:.1f} s (idle limit {IDLE_S} s)")
     newcomer.predict(api_name="/train_stop")
 
 
 def test_a_paused_run_ends_and_frees_its_slot(app):
     visitor = client(app, "10.7.7.7")
     visitor.predict(*RING8, api_name="/train_start")
-    deadline = time.monotonic() + 60
-    while not visitor.predict(api_name="/train_poll")[0].startswith("running"):  # it may queue behind others first
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    wait_until(lambda: visitor.predict(api_name="/train_poll")[0].startswith("running"),  # it may queue first
+               "the run to start", every_s=0.5)
     visitor.predict(api_name="/train_pause")
-    deadline = time.monotonic() + 4 * IDLE_S + 20
-    while True:
-        status = visitor.predict(api_name="/train_poll")[0]  # polling keeps it from being idle: only the pause ends it
-        if status.startswith("ended: paused"):
-            break
-        assert time.monotonic() < deadline, f"a paused run stayed: {status}"
-        time.sleep(1)
+    # polling keeps it from being idle: only the pause ends it
+    wait_until(lambda: visitor.predict(api_name="/train_poll")[0].startswith("ended: paused"),
+               "a paused run stayed", timeout_s=4 * IDLE_S + HANG_S, every_s=1)
 
 
 # ---- pushing: the visitor's identity, never the Space's ----------------------------------------------
@@ -228,29 +224,30 @@ def test_the_log_has_no_tracebacks_and_no_long_echoes(app):
 # ---- disk ----------------------------------------------------------------------------------------------
 
 
-def _session_bytes(app) -> int:
+def _session_folders(app) -> set[Path]:
     root = app.data_dir / "sessions"
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
+    return set(root.iterdir()) if root.is_dir() else set()
 
 
 def test_saved_runs_and_downloads_go_when_the_session_does(app):
     visitor = client(app, "10.8.8.8")
+    before = _session_folders(app)  # other visitors' (earlier tests'): they go in their own time
     for _ in range(5):
         visitor.predict("ring8", None, "mlp", "ns", 30, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1,
                         api_name="/train_start")
-        deadline = time.monotonic() + 60
-        while not visitor.predict(api_name="/train_poll")[0].startswith("done"):
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        wait_until(lambda: visitor.predict(api_name="/train_poll")[0].startswith("done"), "the run to finish",
+                   every_s=0.3)
         saved = visitor.predict(api_name="/train_save")
         assert Path(saved).suffix == ".zip"
-    assert _session_bytes(app) > 0
+    mine = _session_folders(app) - before
+    assert any(p.is_file() for folder in mine for p in folder.rglob("*")), "the visitor's runs were not kept"
+
     # The visitor goes quiet: the session ends and its folder (runs, zips) is removed.
-    deadline = time.monotonic() + SESSION_IDLE_S + 60
-    while _session_bytes(app) > 0:
+    def gone() -> bool:
         call(app.url, "sample", ["digits-dcgan", 0, 1, 1.0, -1], address="10.9.9.9")  # others keep the app busy
-        assert time.monotonic() < deadline, "a silent session's files were never removed"
-        time.sleep(2)
+        return not any(folder.exists() for folder in mine)
+
+    wait_until(gone, "a silent session's files were never removed", timeout_s=SESSION_IDLE_S + HANG_S, every_s=2)
     leftovers = [p for p in app.data_dir.rglob("*") if p.name.startswith((".tmp-", ".old-"))]
     assert not leftovers, leftovers
 
@@ -274,10 +271,9 @@ def test_page_states_stay_bounded_and_leave_with_their_visitor(app):
     leaving.close()
     # Counts stay exact meanwhile: silent sessions are swept only from a visitor's event (here only the one above,
     # before any made-up session was 20 s silent), and the earlier tests' sessions lost their page states already.
-    deadline = time.monotonic() + 60  # Gradio notices a closed heartbeat at its next beat (15 s)
-    while page_states(observer) != PAGE_STATES - 1:
-        assert time.monotonic() < deadline, "a visitor who left kept their page state"
-        time.sleep(1)
+    # Gradio notices a closed heartbeat at its next beat (15 s)
+    wait_until(lambda: page_states(observer) == PAGE_STATES - 1, "a visitor who left kept their page state",
+               every_s=1)
     observer.close()
 
 

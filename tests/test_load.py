@@ -18,6 +18,7 @@ import pytest
 from app_server import ARTIFACTS, AppProcess
 
 pytest.importorskip("gradio_client")
+pytestmark = pytest.mark.slow  # a `python app.py` under ~15 s of load
 
 from ganstudio.benchmarks.load import LoadConfig, run_load, sharing, summarise  # noqa: E402
 
