@@ -49,7 +49,7 @@ def _controls(state: str) -> list:
 def on_start(estimator, temperature, straight_through, seconds, seed, prompts, request: gr.Request):
     who = owner(request)
     actions.start(who, {"estimator": estimator, "temperature": temperature, "straight_through": straight_through,
-                        "seconds": seconds, "seed": seed, "prompts": (prompts or "").split("\n")})
+                        "seconds": seconds, "seed": seed, "prompts": (prompts or "").strip("\n").split("\n")})
     return ["starting…", gr.update(active=True), *_controls("queued")]
 
 

@@ -15,7 +15,6 @@ CSS = """
 .gs-tg-lines td.line {font-family: ui-monospace, monospace; white-space: pre}
 .gs-tg-lines td.num {font-family: ui-monospace, monospace; text-align: right}
 .gs-tg-lines .prompt {color: #888}
-.gs-tg-charts {display: flex; flex-wrap: wrap; gap: 12px} .gs-tg-charts svg {flex: 1 1 300px; max-width: 520px}
 """
 
 
@@ -80,7 +79,8 @@ def chart_svg(points: list[tuple[float, float]], title: str, x_label: str, y_lab
     path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points if math.isfinite(y))
     text = "font-size='11' fill='#444'"
     return (
-        f"<svg viewBox='0 0 {CHART_W} {CHART_H}' role='img' aria-label='{html.escape(title)}'>"
+        f"<svg viewBox='0 0 {CHART_W} {CHART_H}' role='img' aria-label='{html.escape(title)}' "
+        "style='flex: 1 1 300px; max-width: 480px'>"
         f"<text x='{PAD_L}' y='14' font-size='12' font-weight='bold'>{html.escape(title)}</text>"
         f"<line x1='{PAD_L}' y1='{PAD_T + h}' x2='{PAD_L + w}' y2='{PAD_T + h}' stroke='#888'/>"
         f"<line x1='{PAD_L}' y1='{PAD_T}' x2='{PAD_L}' y2='{PAD_T + h}' stroke='#888'/>"
@@ -102,7 +102,7 @@ def charts_html(snap: dict) -> str:
     history = (snap or {}).get("history") or []
     grad = [(p["step"], p["grad_g"]) for p in history]
     acc = [(p["step"], 100 * p["d_acc"]) for p in history]
-    return ("<div class='gs-tg-charts'>"
+    return ("<div class='gs-tg-charts' style='display: flex; flex-wrap: wrap; gap: 12px'>"
             + chart_svg(grad, "‖∇G‖: the gradient that reaches G", "update", "‖∇G‖ (L2 norm)")
             + chart_svg(acc, "D's accuracy on the batch", "update", "accuracy (%)", (0.0, 100.0), "#1b7837")
             + "</div>")
