@@ -15,7 +15,7 @@ import sys
 from ganstudio.errors import StudioError
 
 # Modules with a `register(subparsers)` that adds their subcommands.
-FEATURE_CLIS = ("ganstudio.gan.cli", "ganstudio.gpt.cli")
+FEATURE_CLIS = ("ganstudio.gan.cli", "ganstudio.gpt.cli", "ganstudio.textgan.cli")
 # `bench NAME` runs `ganstudio.benchmarks.NAME.run(args) -> dict`.
 BENCHMARKS = ("engine", "sample", "generate", "train", "app", "load", "hosting", "digits")
 

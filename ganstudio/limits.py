@@ -60,5 +60,12 @@ class Limits:
     max_penalty_weight: float = 1000.0  # gradient-penalty and R1 weights
     max_fid_samples: int = 50_000  # generated images per evaluation, the FID paper's own count
 
+    # ---- the Text GAN lesson (ganstudio/textgan): the page, the API and `textgan` on the command line alike ----
+    textgan_min_temperature: float = 0.05  # Gumbel-softmax τ below this: logits / τ overflow and gradients explode
+    textgan_max_temperature: float = 10.0  # τ above this relaxes every character to a near-uniform blur
+    textgan_max_seconds: float = 3600.0  # a lesson run's time budget: an hour shows all it has to show
+    textgan_max_prompts: int = 8  # lines shown as it trains; each is a decode per snapshot
+    textgan_max_prompt_chars: int = 12  # a prompt is the start of a line (lines are 24 characters)
+
 
 LIMITS = Limits()

@@ -123,7 +123,7 @@ def status_step(page: Page) -> int:
     return int(found.group(1)) if found else -1
 
 
-# ---- the four tabs ---------------------------------------------------------------------------------
+# ---- the five tabs ---------------------------------------------------------------------------------
 
 
 def choose_data(page: Page, option) -> None:
@@ -349,6 +349,62 @@ def test_attention_explorer_labels_scale_and_click_through(page):
     expect(steps).to_contain_text("softmax(q·kᵀ / √dₖ + mask)")
     expect(steps).to_contain_text("the model's own prediction for the next token")
     page.screenshot(path=str(ARTIFACTS / "attention-explorer.png"), full_page=True)
+
+
+
+def textgan_g_lines(page: Page) -> list[str]:
+    """G's lines in the Text GAN table (its first column), as shown now."""
+    return page.locator("#textgan-lines tr td:nth-child(1)").all_inner_texts()
+
+
+def textgan_step(page: Page) -> int:
+    return int(page.locator("#textgan-lines .gs-tg-lines").get_attribute("data-step") or 0)
+
+
+@screenshot_on_failure
+def test_text_gan_lesson_streams_lines_and_shows_the_gradient_of_each_estimator(page):
+    """argmax: lines stream in with D's scores, ‖∇G‖ = 0 and G's lines never change; Gumbel-softmax: ‖∇G‖ > 0 and
+    the lines move; REINFORCE starts and streams too. Each estimator is a visible choice; the charts are labelled."""
+    page.get_by_role("tab", name="Text GAN").click()
+    estimator = page.locator("#textgan-estimator")
+    for name in ("argmax", "Gumbel-softmax", "REINFORCE"):
+        expect(estimator.get_by_text(re.compile("^" + name))).to_be_visible()
+    expect(page.get_by_label("number input for Gumbel-softmax temperature τ")).to_be_visible()
+    start, stop, figures = page.locator("#textgan-start"), page.locator("#textgan-stop"), page.locator("#textgan-figures")
+
+    estimator.get_by_text(re.compile("^argmax")).click()
+    start.click()
+    expect(page.locator("#textgan-lines .gs-tg-lines")).to_have_attribute("data-step", re.compile(r"^[1-9]"),
+                                                                         timeout=SLOW_MS)
+    expect(figures).to_contain_text("‖∇G‖ = 0 (largest so far 0)")
+    expect(figures).to_contain_text("unchanged since the start, to the bit")
+    step, lines = textgan_step(page), textgan_g_lines(page)
+    assert len(lines) == 4 and all(len(line) == 24 for line in lines), lines
+    expect(page.locator("#textgan-lines td.num").first).to_have_text(re.compile(r"^\d\.\d\d$"))  # D's P(real)
+    wait_for_change(lambda: textgan_step(page), step, what="update number")
+    assert textgan_g_lines(page) == lines, "argmax moved G"
+    charts = page.locator("#textgan-charts svg")
+    expect(charts.first).to_contain_text("‖∇G‖ (L2 norm)")
+    expect(charts.nth(1)).to_contain_text("accuracy (%)")
+    expect(charts.first).to_contain_text("update")
+    stop.click()
+    expect(start).to_be_enabled()
+
+    estimator.get_by_text(re.compile("^Gumbel-softmax")).click()
+    start.click()
+    expect(figures).to_contain_text(re.compile(r"‖∇G‖ = (?!0 )\d"), timeout=SLOW_MS)
+    expect(figures).to_contain_text("G's weights have moved")
+    wait_for_change(lambda: textgan_g_lines(page), textgan_g_lines(page), timeout_s=SLOW_MS / 1000,
+                    what="G's lines under Gumbel-softmax")
+    page.screenshot(path=str(ARTIFACTS / "textgan.png"), full_page=True)
+    stop.click()
+    expect(start).to_be_enabled()
+
+    estimator.get_by_text(re.compile("^REINFORCE")).click()
+    start.click()
+    expect(figures).to_contain_text(re.compile(r"‖∇G‖ = (?!0 )\d"), timeout=SLOW_MS)
+    stop.click()
+    expect(start).to_be_enabled()
 
 
 def test_shared_links_reopen_an_explore_grid_and_a_generation(app, browser):

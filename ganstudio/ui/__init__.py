@@ -1,4 +1,4 @@
-"""The Gradio app: four tabs wired to `ganstudio.actions`. No torch here."""
+"""The Gradio app: five tabs wired to `ganstudio.actions`. No torch here."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ganstudio.errors import StudioError
 from ganstudio.ui.common import DEVICE_WORK, name_fields_in_gradio_checks, owner, user_error
 from ganstudio.ui.explore_tab import build_explore_tab
 from ganstudio.ui.text_tab import build_text_tab
+from ganstudio.ui.textgan_tab import build_textgan_tab
 from ganstudio.ui.tools import TOOLS, UNQUEUED
 from ganstudio.ui.train_tab import build_train_tab
 from ganstudio.ui.upload_guard import UploadGuard
@@ -69,7 +70,7 @@ def open_in_explore(request: gr.Request):
     return gr.Tabs(selected="explore"), gr.update(choices=choices, value=name), f"opened **{name}** in Explore"
 
 
-TAB_IDS = {"Train": "train", "Explore": "explore", "Text": "text", "Attention": "attention"}
+TAB_IDS = {"Train": "train", "Explore": "explore", "Text": "text", "Text GAN": "textgan", "Attention": "attention"}
 
 
 def remember_tab(evt: gr.SelectData):
@@ -128,6 +129,8 @@ def build_demo() -> gr.Blocks:
                 explore = build_explore_tab(shared)
             with gr.Tab("Text", id="text"):
                 build_text_tab(shared)
+            with gr.Tab("Text GAN", id="textgan"):
+                build_textgan_tab(shared)
             with gr.Tab("Attention", id="attention"):
                 build_attention_tab(shared)
         train.to_explore.click(open_in_explore, None, [tabs, explore.model, train.status], api_visibility="private")
