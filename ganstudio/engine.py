@@ -26,6 +26,7 @@ run on the worker so the run can be saved), so no one can hold the device or the
 
 from __future__ import annotations
 
+import atexit
 import collections
 import itertools
 import threading
@@ -404,4 +405,7 @@ def get_engine() -> Engine:
     with _engine_lock:
         if _engine is None:
             _engine = Engine()
+            # Stop the worker between slices before the interpreter tears torch down: a worker still inside a
+            # training step at exit made the process abort ("terminate called without an active exception").
+            atexit.register(_engine.shutdown)
         return _engine

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ganstudio.actions import textgan as actions
-from ganstudio.actions.visitors import end_session
+from ganstudio.actions.visitors import end_session, session_of
 from ganstudio.cli import main
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput
@@ -137,7 +137,7 @@ def test_a_run_in_the_engine_streams_lines_stops_and_is_saved_then_goes_with_its
     assert snap["history"] and snap["quality"]
     stopped = actions.stop(owner)
     assert stopped["state"] == "done" and stopped["saved"]
-    folder = actions._runs[owner].folder
+    folder = session_of(owner).textgan.folder
     assert load_textgan(folder).settings.estimator == "reinforce"
     end_session(owner)
     assert not folder.exists() and actions.poll(owner)["state"] == "idle"

@@ -11,17 +11,16 @@ cache) on the same prompts, made once when the run starts.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from ganstudio.actions.text import loaded_gpt
-from ganstudio.actions.train import progress_text, run_limits
+from ganstudio.actions.train import RUN_START, live_training, progress_text, run_limits
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput
 from ganstudio.jobs import DONE
-from ganstudio.sessions import SESSIONS, Session, check_client_quota
+from ganstudio.sessions import SESSIONS, check_client_quota
 from ganstudio.settings import SETTINGS
 from ganstudio.textgan.config import TextGanConfig
 
@@ -37,10 +36,6 @@ class TextGanSlot:
     job_id: str
     task: object  # the TextGanRun
     folder: Path  # where it is saved when it ends
-
-
-_runs: dict[str, TextGanSlot] = {}  # session id -> its latest run
-_start_lock = threading.Lock()  # quotas are checked and taken in one step
 
 
 def make_config(params: dict) -> TextGanConfig:
@@ -71,11 +66,6 @@ def likelihood_lines(prompts: list[str], line_chars: int, owner: str = "cli") ->
     return get_engine().run(write, owner=owner, timeout=WAIT_S)
 
 
-def _live(session: Session) -> bool:
-    """The session has a training run that has not ended (the Train tab's or this lesson's)."""
-    return any(not job.finished for job in get_engine().jobs_of(session.id))
-
-
 def start(owner: str, params: dict) -> str:
     """Start a Text GAN run for this visitor (its previous one is replaced); returns the job id."""
     from ganstudio.textgan.live_run import TextGanRun
@@ -84,27 +74,28 @@ def start(owner: str, params: dict) -> str:
     cfg = make_config(params)  # bad settings fail here, before anything is loaded or stopped
     gpt_lines = likelihood_lines(cfg.prompts, cfg.line_chars, owner)
     engine = get_engine()
-    with _start_lock:
-        current = _runs.get(session.id)
+    with RUN_START:
+        current = session.textgan
         mine = current.job_id if current is not None else None
-        live = [job.id for job in engine.jobs_of(session.id) if not job.finished]
+        live = [job.id for job in live_training(session)]
         if any(job_id != mine for job_id in live):
             raise BadInput("a Train-tab run is training in this session: stop it first (one run at a time)")
         if not live:  # replacing its own run takes no new slot
-            check_client_quota(SESSIONS, session, _live, SETTINGS.runs_per_client, "training runs")
+            check_client_quota(SESSIONS, session, lambda s: bool(live_training(s)), SETTINGS.runs_per_client,
+                               "training runs")
         if mine is not None:
             engine.stop(mine, "replaced by a new run")
         folder = session.new_path("textgan")
         task = TextGanRun(cfg, engine.device, folder, gpt_lines)
         job = engine.submit_training(task, owner=owner, limits=run_limits(),
                                      on_end=lambda job: task.finish_and_save(save=not session.ending))
-        _runs[session.id] = TextGanSlot(job.id, task, folder)
+        session.textgan = TextGanSlot(job.id, task, folder)
     return job.id
 
 
 def poll(owner: str) -> dict:
     """The run's state, a progress line and its latest snapshot (plain values). Never waits for the worker."""
-    slot = _runs.get(session_of(owner).id)
+    slot = session_of(owner).textgan
     job = get_engine().get(slot.job_id) if slot is not None else None
     if job is None:
         return {"state": "idle", "text": "idle: press Start", "snapshot": {}, "saved": False, "error": None}
@@ -116,7 +107,7 @@ def poll(owner: str) -> dict:
 
 def stop(owner: str) -> dict:
     """Stop the run and keep what it learnt (saved in the session's folder)."""
-    slot = _runs.get(session_of(owner).id)
+    slot = session_of(owner).textgan
     if slot is None:
         raise BadInput("no Text GAN run in this session: press Start first")
     engine = get_engine()
@@ -126,5 +117,3 @@ def stop(owner: str) -> dict:
     return {"state": job.state if job else DONE, "saved": slot.task.saved, "snapshot": job.snapshot if job else {},
             "figures": slot.task.figures()}
 
-
-SESSIONS.on_end.append(lambda session: _runs.pop(session.id, None))

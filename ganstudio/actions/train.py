@@ -25,7 +25,7 @@ from ganstudio.settings import SETTINGS
 from ganstudio.weights_io import zip_folder
 
 STEP_TIMEOUT_S = 60.0  # a manual step or a save waits at most this long for the device
-_start_lock = threading.Lock()  # per-address quotas are checked and taken atomically
+RUN_START = threading.Lock()  # a session's runs (the Train tab's, the Text GAN lesson's) start one at a time, quotas taken atomically
 
 
 # ---- parameters ---------------------------------------------------------------------------
@@ -118,9 +118,11 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
         raise BadInput("a run is already training: stop it first (or confirm that Start replaces it)")
     check_training(cfg)  # estimated memory, before anything is allocated
     engine = get_engine()
-    with _start_lock:
+    with RUN_START:
+        if any(job.id != (live.job_id if live else None) for job in live_training(session)):
+            raise BadInput("a Text GAN run is training in this session: stop it first (one run at a time)")
         if live is None:
-            check_client_quota(SESSIONS, session, lambda s: _live_run(s) is not None, SETTINGS.runs_per_client,
+            check_client_quota(SESSIONS, session, lambda s: bool(live_training(s)), SETTINGS.runs_per_client,
                                "training runs")
         data = load_training_data(cfg, workdir=session.folder)  # numpy only, bounded; off the worker
         _end_current(session)
@@ -134,6 +136,11 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
                             token=SESSIONS.new_token(session),
                             preview=train_view.preview(shown_data, cfg.custom_points, cfg.seed)))
     return job.id
+
+
+def live_training(session) -> list:
+    """The session's training jobs that have not ended: a Train-tab run, a Text GAN run (what quotas count)."""
+    return [job for job in get_engine().jobs_of(session.id) if not job.finished]
 
 
 def _live_run(session) -> Run | None:
