@@ -6,6 +6,10 @@ our numbers are reported. `--model` picks the checkpoint (default: the bundled S
 `--model gpt2-small-shape` builds a GPT-2-small-shaped one (12 x 768, 50,257 tokens, 124 M parameters,
 float32, seeded random weights: speed does not depend on what they learnt) in a temporary folder.
 
+Where the one-token step compiles (``gpt/compiled_decode``: the GPT-2-small shape, a C++ compiler on the PATH),
+it is compiled first and timed (``compile_s``); ``ours_eager_tokens_per_s`` is the same decoding kept eager, what a
+machine without a compiler gets, timed in turn with the others.
+
 The memory-bandwidth floor is timed in the same run: one matrix-vector product over every weight
 matrix a token reads (the blocks' four projections and the tied output layer), i.e. what a token
 would cost if nothing else did; `fraction_of_floor` is our rate over the quickest single pass, and
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from ganstudio.gpt import compiled_decode
 from ganstudio.gpt.generate import SamplingConfig, stream_tokens
 from ganstudio.gpt.load import OPTIONAL_FILES, REQUIRED_FILES, load_gpt_folder, save_gpt
 
@@ -119,10 +124,15 @@ def _run(spec: str, folder: Path, engine: bool) -> dict:
     n = max(1, min(NEW_TOKENS, loaded.config.n_positions - len(prompt_ids)))  # HF refuses to run past the context
     print(f"benchmarking {spec}: {n} new tokens, {torch.get_num_threads()} threads", file=sys.stderr)
     hf_model = _hf_model(folder)
+    compiled_decode.start(loaded.model)
+    compiled, compile_s = compiled_decode.wait(loaded.model)
     _ours(loaded, prompt_ids, min(n, 8))  # warm-up
-    ours, hf = [], []
-    for _ in range(RUNS):  # interleaved, so a noisy neighbour slows both alike
+    ours, eager, hf = [], [], []
+    for _ in range(RUNS):  # interleaved, so a noisy neighbour slows all alike
         ours.append(_ours(loaded, prompt_ids, n))
+        if compiled:
+            with compiled_decode.eager():
+                eager.append(_ours(loaded, prompt_ids, n))
         if hf_model is not None:
             hf.append(_hf(hf_model, prompt_ids, n))
     floor, sustained = bandwidth_floor(loaded.model), bandwidth_floor(loaded.model, passes=n)
@@ -131,6 +141,9 @@ def _run(spec: str, folder: Path, engine: bool) -> dict:
         "new_tokens": n,
         "threads": torch.get_num_threads(),
         "ours_tokens_per_s": round(max(ours), 1),
+        "compiled": compiled,
+        "compile_s": round(compile_s, 1),
+        "ours_eager_tokens_per_s": round(max(eager or ours), 1),
         "floor_tokens_per_s": round(floor, 1),
         "fraction_of_floor": round(max(ours) / floor, 2),
         "sustained_floor_tokens_per_s": round(sustained, 1),

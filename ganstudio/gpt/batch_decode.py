@@ -25,8 +25,15 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ganstudio.gpt import compiled_decode
 from ganstudio.gpt.model import GPT, KVCache
-from ganstudio.gpt.sampling import TOP_ALTERNATIVES, SamplingConfig, TokenStep, apply_repetition_penalty, choose_next
+from ganstudio.gpt.sampling import (
+    TOP_ALTERNATIVES,
+    SamplingConfig,
+    TokenStep,
+    apply_repetition_penalty,
+    choose_next,
+)
 from ganstudio.gpt.tokenizer import GPTTokenizer, StreamDecoder
 
 QUEUE_TOKENS = 4  # tokens a row may run ahead of its reader before it waits (backpressure)
@@ -84,8 +91,14 @@ class Row:
 class DecodeBatch:
     """The live rows of one model. ``add`` from any thread; ``step`` from the one thread that owns the model."""
 
-    def __init__(self, model: GPT, tokenizer: GPTTokenizer, max_rows: int = 32, name: str = "the model"):
-        self.model, self.tokenizer, self.max_rows, self.name = model, tokenizer, max_rows, name  # name: for messages
+    def __init__(self, model: GPT, tokenizer: GPTTokenizer, max_rows: int = 32, name: str = "the model",
+                 compile_decode: bool = True):
+        """``name``: how messages call the model. ``compile_decode``: start compiling the model's one-token step in
+        the background (see compiled_decode; worth it for a long-lived group, not for one generation in a
+        short-lived process)."""
+        self.model, self.tokenizer, self.max_rows, self.name = model, tokenizer, max_rows, name
+        if compile_decode:
+            compiled_decode.start(model)
         self.device = model.wte.weight.device
         self.rows: list[Row] = []  # decoding, aligned with the cache's rows
         self._joining: list[Row] = []

@@ -38,7 +38,7 @@ def stream_tokens(
 ) -> Iterator[TokenStep]:
     """Yield one TokenStep per new token, decoding in this thread (a batch of one row, see batch_decode);
     stops at end-of-text (unless ignore_eos) or max_new_tokens. Closing the iterator stops it."""
-    batch = DecodeBatch(model, tokenizer, max_rows=1, name=name)
+    batch = DecodeBatch(model, tokenizer, max_rows=1, name=name, compile_decode=False)  # a kernel compiled already
     row = batch.add(prompt_ids, cfg)
     try:
         while not batch.done:

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ganstudio.gpt import compiled_decode
 from ganstudio.gpt.config import GPTConfig
 
 
@@ -128,11 +129,6 @@ class CausalSelfAttention(nn.Module):
         return self.resid_dropout(self.c_proj(y)), att
 
 
-def _mv(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
-    """layer(x) for one vector x (in,) -> (out,)."""
-    return torch.mv(layer.weight, x) if layer.bias is None else torch.addmv(layer.bias, layer.weight, x)
-
-
 def causal_mask(T: int, past: int, device: torch.device) -> torch.Tensor:
     """(T, past + T) bool: query i (at position past + i) may look at keys 0 .. past + i."""
     rows = torch.arange(T, device=device).unsqueeze(1) + past
@@ -222,24 +218,17 @@ class GPT(nn.Module):
         return GPTOutput(logits, attentions)
 
     def _decode_one(self, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        """forward() for one new token of one sequence, as matrix-vector products: logits (vocab,).
+        """forward() for one new token of one sequence: logits (vocab,).
 
-        Decoding reads every weight matrix once per token. Through nn.Linear (a one-row matmul), SDPA on 4-D views
-        and module calls, a GPT-2-small-shaped token cost ~30 % more than those reads alone on the 2-core CPU; this
-        is the same arithmetic with less around it (``bench generate --model gpt2-small-shape``).
+        Decoding reads every weight matrix once per token; through nn.Linear (a one-row matmul), SDPA on 4-D views
+        and module calls a GPT-2-small-shaped token cost ~30 % more than those reads alone on the 2-core CPU. This
+        is the same arithmetic as matrix-vector products, compiled into one kernel where that pays
+        (``compiled_decode``; ``bench generate --model gpt2-small-shape``).
         """
-        C, nh = self.config.n_embd, self.config.n_head
         t = cache.length  # the new token's position
-        x = self.wte.weight[idx[0, 0]] + self.wpe.weight[t]  # (C,)
-        for i, block in enumerate(self.h):
-            q, k, v = _mv(block.attn.c_attn, block.ln_1(x)).view(3, nh, 1, C // nh)  # each (nh, 1, hs)
-            keys, values = cache.keys[i][0], cache.values[i][0]  # (nh, capacity, hs)
-            keys[:, t : t + 1], values[:, t : t + 1] = k, v
-            y = F.scaled_dot_product_attention(q, keys[:, : t + 1], values[:, : t + 1])  # (nh, 1, hs)
-            x = x + _mv(block.attn.c_proj, y.view(C))
-            x = x + _mv(block.mlp.c_proj, block.mlp.activation(_mv(block.mlp.c_fc, block.ln_2(x))))
+        logits = compiled_decode.step(self, idx[0, 0], t + 1, [k[0] for k in cache.keys], [v[0] for v in cache.values])
         cache.advance(1)
-        return _mv(self.lm_head, self.ln_f(x))  # (vocab,)
+        return logits
 
     def new_cache(self, batch: int = 1, capacity: int | None = None) -> KVCache:
         w = self.wte.weight
