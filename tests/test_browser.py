@@ -257,6 +257,26 @@ def test_choosing_an_upload_clears_the_last_data_sets_picture(page):
 
 
 @screenshot_on_failure
+def test_the_mode_collapse_lesson_states_its_figures_when_each_half_ends(page):
+    """① collapses (few modes) and says so with its figures; ② ends with more modes, said beside ①'s."""
+    page.get_by_role("tab", name="Train").click()
+    choose_data(page, re.compile("8 Gaussians"))
+    result = page.locator("#lesson-result")
+    page.locator("#lesson-collapse").click()
+    expect(result).to_contain_text("① Collapse: training…", timeout=UI_MS)
+    expect(result).to_contain_text(re.compile(r"① Collapse: \d+/25 modes captured · [\d.]+ % high quality"),
+                                   timeout=SLOW_MS)
+    expect(result).to_contain_text("Modes captured: how many of the 25 Gaussians")
+    page.locator("#lesson-fix").click()
+    expect(result).to_contain_text(re.compile(r"② Fix: \d+/25 modes captured"), timeout=SLOW_MS)
+    expect(result).to_contain_text("The fix found +")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#train-live").screenshot(path=str(ARTIFACTS / "lesson-mode-collapse-view.png"))
+    result.screenshot(path=str(ARTIFACTS / "lesson-mode-collapse.png"))
+    expect(page.locator("#train-start")).to_be_enabled()
+
+
+@screenshot_on_failure
 def test_on_a_phone_the_view_is_right_under_start(browser, app):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     phone = context.new_page()

@@ -237,11 +237,3 @@ COLOUR_PRESET = dict(
     beta1_g=0.0, beta1_d=0.0, beta2_g=0.9, beta2_d=0.9, ema=0.999, lr_decay=0.3, spectral_norm=True,
     diffaug="translation,color,cutout", width=32, depth=4, image_size=32,
 )
-# The mode-collapse lesson on grid25 (the Train tab's two lesson buttons): first a plain GAN — equal
-# learning rates, D judging one sample at a time, no averaging of G — whose generator settles on a few
-# of the 25 modes; then the fix: PacGAN packing (D judges 4 samples together, so a G that repeats itself
-# is easy to catch), a D that learns faster than G (TTUR), and an EMA of G for sampling.
-LESSONS: dict[str, dict] = {
-    "collapse": dict(_TOY, data="grid25", seconds=20.0, lr_g=1e-3, lr_d=1e-3, ema=0.0, lr_decay=0.0, pack=1),
-    "fix": dict(_TOY, data="grid25", seconds=20.0, lr_g=5e-4, lr_d=2e-3, ema=0.999, lr_decay=0.3, pack=4),
-}

@@ -59,6 +59,9 @@ class GanTrainer:
         seed = cfg.seed + 1000 * dist.rank  # each rank draws its own batches
         self.z_gen = torch.Generator(device=self.device).manual_seed(seed)
         self.data_gen = torch.Generator().manual_seed(seed + 1)
+        # real batches the live view judges draw from their own generator: however often a page is drawn, the
+        # run's own draws (and so its result) stay the same, which is what lets a lesson run by steps anywhere
+        self._view_gen = torch.Generator().manual_seed(seed + 2)
         self.source = make_source(raw, self.device, self.data_gen)
         self.data_kind = self.source.kind
         n_classes = self.source.n_classes if cfg.conditional or cfg.class_from_z else 0
@@ -333,7 +336,8 @@ class GanTrainer:
     def players(self, raw: bool = False) -> Players:
         """The nets a live view draws with; ``raw`` draws G itself rather than its EMA copy (manual stepping)."""
         drawn = self.G if raw else self.sampler
-        return Players(generator=drawn, online=self.G, discriminator=self.D, real_batch=self.source.sample,
+        return Players(generator=drawn, online=self.G, discriminator=self.D,
+                       real_batch=lambda n: self.source.sample(n, self._view_gen),
                        smoothed=drawn is not self.G)
 
     def evaluate(self, final: bool = False) -> dict:

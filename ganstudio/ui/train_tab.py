@@ -18,6 +18,7 @@ from ganstudio.actions import train_view
 from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
+from ganstudio.ui.lessons import build_lessons, wire_lessons
 from ganstudio.ui.live_view import live_view
 
 DATA_CHOICES = [
@@ -47,12 +48,6 @@ HELP = (
     "\"fake\"), **green** points are real, **purple** points are G's, and the grey sheet is how G warps a grid of "
     "latent codes. Pause to step D or G by hand and watch each player move."
 )
-LESSON_HELP = (
-    "**Lesson: mode collapse.** ① trains a plain GAN on the 25-mode grid: watch G settle on a few modes (red "
-    "dashed circles are modes nobody generates). ② applies the fix — PacGAN packing (D judges 4 samples at "
-    "once, so a G that repeats itself is caught), a faster D (TTUR) and an averaged G — and the count recovers."
-)
-
 
 # ---- view helpers -------------------------------------------------------------------------------
 
@@ -259,28 +254,6 @@ def on_push(repo_id, is_private, request: gr.Request, oauth_token: gr.OAuthToken
     return f"pushed: [{url}]({url})"
 
 
-def on_lesson(name: str, request: gr.Request):
-    """Fill the form with a lesson's settings and start it (one click), replacing a live run."""
-    who = owner(request)
-    lesson = actions.lesson_params(name)
-    try:
-        actions.start_training(who, lesson, replace=True)
-        value = actions.live_value(who)
-    except StudioError as err:
-        raise user_error(err) from None
-    return [gr.update(value=lesson["data"]), lesson["loss"], lesson["seconds"], lesson["batch_size"], lesson["lr_g"],
-            lesson["lr_d"], lesson["ema"], lesson["pack"], f"lesson {name}: starting…", gr.update(active=True), value,
-            *_buttons("queued", False)]
-
-
-def on_lesson_collapse(request: gr.Request):
-    return on_lesson("collapse", request)
-
-
-def on_lesson_fix(request: gr.Request):
-    return on_lesson("fix", request)
-
-
 def _token_and_version(args) -> tuple:
     return tuple((list(args) + [None, -1])[:2]) if isinstance(args, (list, tuple)) else (None, -1)
 
@@ -336,11 +309,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 step_d = gr.Button("Step D", size="sm", interactive=False, elem_id="train-step-d")
                 step_g = gr.Button("Step G", size="sm", interactive=False, elem_id="train-step-g")
                 step_both = gr.Button("Step D+G", size="sm", interactive=False)
-    with gr.Group(visible=True) as lesson_group:
-        gr.Markdown(LESSON_HELP)
-        with gr.Row():
-            collapse_btn = gr.Button("① Watch it collapse", size="sm")
-            fix_btn = gr.Button("② Apply the fix", size="sm")
+    lessons = build_lessons()
     with gr.Row():
         metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
         game = gr.HTML(_game_html({}), css_template=GAME_CSS)
@@ -382,7 +351,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     private_api = {"api_visibility": "private"}
 
     data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
-                                                lr_d, d_steps, ema, sn, diffaug, conditional, pack, lesson_group,
+                                                lr_d, d_steps, ema, sn, diffaug, conditional, pack, lessons.group,
                                                 view], **private_api)
     canvas.select(on_canvas_click, points, [points, canvas, view], **private_api)
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
@@ -407,7 +376,6 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 **private_api)
     save.click(on_save, None, download, api_name="train_save", **PAGE_API)
     push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
-    lesson_outputs = [data, loss, seconds, batch, lr_g, lr_d, ema, pack, status, timer, view, *buttons]
-    collapse_btn.click(on_lesson_collapse, None, lesson_outputs, **private_api)
-    fix_btn.click(on_lesson_fix, None, lesson_outputs, **private_api)
+    wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
+                               lr_d=lr_d, ema=ema, pack=pack), status, view, shown_state)
     return TrainTab(to_explore, status)

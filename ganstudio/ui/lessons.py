@@ -1,0 +1,82 @@
+"""The Train tab's lessons: one click fills the form with a half's settings and starts it; its figures
+appear under the buttons when it ends.
+
+Widgets only; the settings, the record of what each half showed and its text come from
+``ganstudio.actions.lessons``. The Train tab builds the panel (``build_lessons``) and wires it to its form
+and live view (``wire_lessons``): a lesson's run is an ordinary run, so the buttons and the timer follow it
+through the tab's run state (``shown_state``) as they follow Start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ganstudio.actions import lessons as actions
+from ganstudio.actions import train
+from ganstudio.errors import StudioError
+from ganstudio.ui.common import owner, user_error
+
+LESSON_HELP = (
+    "**Lesson: mode collapse.** ① trains a GAN whose G learns 4× faster than D on the 25-mode grid: D cannot keep "
+    "up, so G piles its points into one clump and chases D around (red dashed circles are modes nobody generates). "
+    "② applies the fix — a D that learns 4× faster than G (TTUR), an averaged G (EMA) and a decaying learning "
+    "rate — and the modes come back. Each half runs 2,500 steps, so it ends the same on any machine."
+)
+FORM = ("data", "loss", "steps", "seconds", "batch_size", "lr_g", "lr_d", "ema", "pack")  # form fields a lesson sets
+
+
+@dataclass
+class LessonPanel:
+    group: gr.Group  # hidden for image data sets
+    collapse: gr.Button
+    fix: gr.Button
+    record: gr.State  # the page's lesson record (actions.lessons)
+    result: gr.Markdown  # each ended half's figures
+
+
+def on_lesson(half: str, record, request: gr.Request):
+    """Start a lesson's half (replacing a live run) and fill the form with its settings."""
+    who = owner(request)
+    try:
+        params, record = actions.start_lesson(who, half, record)
+        value = train.live_value(who)
+    except StudioError as err:
+        raise user_error(err) from None
+    return [*(params[name] for name in FORM), record, actions.outcome_text(record),
+            f"lesson {actions.TITLES[half]}: starting…", value, ("queued", False)]
+
+
+def on_collapse(record, request: gr.Request):
+    return on_lesson("collapse", record, request)
+
+
+def on_fix(record, request: gr.Request):
+    return on_lesson("fix", record, request)
+
+
+def on_outcome(record, request: gr.Request):
+    """The run's state changed: a half that has just ended adds its figures."""
+    return list(actions.lesson_outcome(owner(request), record))
+
+
+def build_lessons() -> LessonPanel:
+    record = gr.State(None)
+    with gr.Group(visible=True) as group:
+        gr.Markdown(LESSON_HELP)
+        with gr.Row():
+            collapse = gr.Button("① Watch it collapse", size="sm", elem_id="lesson-collapse")
+            fix = gr.Button("② Apply the fix", size="sm", elem_id="lesson-fix")
+        result = gr.Markdown("", elem_id="lesson-result")
+    return LessonPanel(group, collapse, fix, record, result)
+
+
+def wire_lessons(panel: LessonPanel, form: dict, status, view, shown_state) -> None:
+    """``form``: the tab's inputs by setting name (FORM); ``shown_state``: the run's (state, saved)."""
+    outputs = [*(form[name] for name in FORM), panel.record, panel.result, status, view, shown_state]
+    private_api = {"api_visibility": "private"}
+    panel.collapse.click(on_collapse, panel.record, outputs, **private_api)
+    panel.fix.click(on_fix, panel.record, outputs, **private_api)
+    shown_state.change(on_outcome, panel.record, [panel.record, panel.result], queue=False, show_progress="hidden",
+                       **private_api)
