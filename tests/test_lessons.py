@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
-from ganstudio.gan.lessons import HALVES, fix_wins, lesson_config, mode_figures
+from ganstudio.gan.lessons import HALVES, LESSONS, fix_wins, lesson_config, mode_figures
 from ganstudio.gan.snapshot import SnapshotRenderer
 from ganstudio.gan.trainer import GanTrainer
 from gan_helpers import tiny_toy_config
@@ -34,6 +36,40 @@ def test_the_fix_captures_more_modes_at_higher_quality_on_every_seed(lesson):
         print(f"{lesson} seed {seed}: {before} {b['modes']}/{b['total']} {100 * b['high_quality']:.1f}% -> "
               f"{after} {a['modes']}/{a['total']} {100 * a['high_quality']:.1f}%")
     assert all(fix_wins(b, a) for b, a in table.values()), table
+
+
+def _g_grad_norm(trainer: GanTrainer) -> float:
+    return float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainer.nets()["G"].parameters()])))
+
+
+def _g_steps(trainer: GanTrainer, n: int) -> list[float]:
+    """‖∇G‖ after each of the next n iterations."""
+    norms = []
+    for _ in range(n):
+        trainer.step()
+        norms.append(_g_grad_norm(trainer))
+    return norms
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_after_d_s_head_start_the_saturating_loss_leaves_g_almost_no_gradient(seed):
+    """From the same head start, log(1 − D(G(z))) gives G a gradient over 100 times smaller than −log D(G(z)),
+    and switching the live run to the latter raises it at once."""
+    before, after = HALVES["vanishing gradients"]
+    head_start = LESSONS[before]["d_head_start"]
+    runs = {}
+    for half in (before, after):
+        cfg = dataclasses.replace(lesson_config(half, seed), steps=head_start + 200)
+        runs[half] = GanTrainer(cfg)
+        for _ in range(head_start):
+            runs[half].step()
+    saturated, steep = _g_steps(runs[before], 100), _g_steps(runs[after], 100)
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    assert mean(saturated) * 100 < mean(steep), (mean(saturated), mean(steep))
+    runs[before].set_loss(LESSONS[after]["loss"])
+    switched = _g_steps(runs[before], 20)
+    assert mean(switched) > 100 * mean(saturated[-20:]), (mean(saturated[-20:]), mean(switched))
 
 
 def test_drawing_the_live_view_does_not_change_the_run():

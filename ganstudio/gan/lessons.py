@@ -21,7 +21,19 @@ LESSONS: dict[str, dict] = {
     "collapse": dict(MODE_COLLAPSE, lr_g=2e-3, lr_d=5e-4, ema=0.0, lr_decay=0.0),
     "fix": dict(MODE_COLLAPSE, lr_g=5e-4, lr_d=2e-3, ema=0.99, lr_decay=0.5),
 }
-HALVES: dict[str, tuple[str, str]] = {"mode collapse": ("collapse", "fix")}  # lesson -> (① its problem, ② its fix)
+# Vanishing gradients on ring8: D learns alone for 500 iterations (its scores on G's first guess reach about -12,
+# D(G(z)) ~ 1e-5), then G trains with the original game's loss log(1 - D(G(z))), whose gradient is D(G(z)) times
+# D's slope: ‖∇G‖ ~ 1e-5 and G stands still while D's map keeps filling in. The switch to -log D(G(z)) gives G
+# gradients ~1e5 times larger at once, and it moves. G uses plain SGD here (as the original GAN paper did): Adam
+# rescales every step to its learning rate, so G escaped the saturated loss within 5 steps.
+SATURATING = dict(data="ring8", steps=4500, seconds=0.0, d_head_start=500, g_optimizer="sgd", lr_g=0.05,
+                  ema=0.0, lr_decay=0.0)
+LESSONS.update(saturate=dict(SATURATING, loss="minimax"), nonsat=dict(SATURATING, loss="ns"))
+HALVES: dict[str, tuple[str, str]] = {  # lesson -> (① its problem, ② its fix)
+    "mode collapse": ("collapse", "fix"),
+    "vanishing gradients": ("saturate", "nonsat"),  # ② switches ①'s live run to ns, or runs ns from the head start
+}
+RECENT_POINTS = 5  # a half's ‖∇G‖ is the mean of the last few points of its curve
 
 
 def mode_figures(metrics: dict) -> dict | None:
@@ -33,8 +45,25 @@ def mode_figures(metrics: dict) -> dict | None:
             "high_quality": float(metrics["high_quality"])}
 
 
+def gradient_figures(history: dict) -> dict | None:
+    """G's recent gradient norm and D's verdict on its fakes, from a run's curves (None before G's first step)."""
+    grads = [g for g in history.get("grad_g") or [] if g is not None][-RECENT_POINTS:]
+    fakes = [d for d in history.get("d_fake") or [] if d is not None][-RECENT_POINTS:]
+    if not grads:
+        return None
+    return {"grad_g": sum(grads) / len(grads), "d_fake": sum(fakes) / len(fakes) if fakes else None}
+
+
+def figures_of(half: str, metrics: dict, history: dict) -> dict | None:
+    """What a half reports when it ends: mode figures for the mode lessons, gradient figures for the others."""
+    return gradient_figures(history) if half in HALVES["vanishing gradients"] else mode_figures(metrics)
+
+
 def fix_wins(before: dict, after: dict) -> bool:
-    """The promised effect: the fix captures more modes, at a higher high-quality share, than the collapse."""
+    """The promised effect: the fix captures more modes at a higher high-quality share than the collapse, or
+    (vanishing gradients) gives G a gradient at least 100 times larger."""
+    if "grad_g" in before:
+        return after["grad_g"] > 100 * before["grad_g"]
     return after["modes"] > before["modes"] and after["high_quality"] > before["high_quality"]
 
 

@@ -24,6 +24,13 @@ LESSON_HELP = (
     "② applies the fix — a D that learns 4× faster than G (TTUR), an averaged G (EMA) and a decaying learning "
     "rate — and the modes come back. Each half runs 2,500 steps, so it ends the same on any machine."
 )
+SATURATION_HELP = (
+    "**Lesson: vanishing gradients.** ① gives D a 500-step head start on the ring, then trains G with the original "
+    "game's loss log(1 − D(G(z))): D already rejects every fake, the loss is flat there, so ‖∇G‖ (under the "
+    "picture) sinks to ~0.00001 and the purple points stand still while D's map keeps filling in. ② switches the "
+    "running game to the non-saturating −log D(G(z)), steepest exactly where D wins: ‖∇G‖ jumps and G moves again. "
+    "(G uses plain SGD here, as in the original paper: Adam rescales each step and would hide the effect.)"
+)
 FORM = ("data", "loss", "steps", "seconds", "batch_size", "lr_g", "lr_d", "ema", "pack")  # form fields a lesson sets
 
 
@@ -32,6 +39,8 @@ class LessonPanel:
     group: gr.Group  # hidden for image data sets
     collapse: gr.Button
     fix: gr.Button
+    saturate: gr.Button
+    switch: gr.Button
     record: gr.State  # the page's lesson record (actions.lessons)
     result: gr.Markdown  # each ended half's figures
 
@@ -56,6 +65,26 @@ def on_fix(record, request: gr.Request):
     return on_lesson("fix", record, request)
 
 
+def on_saturate(record, request: gr.Request):
+    return on_lesson("saturate", record, request)
+
+
+def on_switch(record, request: gr.Request):
+    """Switch ①'s live run to the non-saturating loss (or run ② afresh once ① has ended)."""
+    who = owner(request)
+    try:
+        params, record = actions.switch_to_non_saturating(who, record)
+        value = train.live_value(who) if params is not None else None
+    except StudioError as err:
+        raise user_error(err) from None
+    if params is None:  # switched in place: of the form, only the loss changed
+        loss = actions.lesson_params("nonsat")["loss"]
+        return [*(loss if name == "loss" else gr.skip() for name in FORM), record, actions.outcome_text(record),
+                f"lesson {actions.TITLES['nonsat']}: switched", gr.skip(), gr.skip()]
+    return [*(params[name] for name in FORM), record, actions.outcome_text(record),
+            f"lesson {actions.TITLES['nonsat']}: starting…", value, ("queued", False)]
+
+
 def on_outcome(record, request: gr.Request):
     """The run's state changed: a half that has just ended adds its figures."""
     return list(actions.lesson_outcome(owner(request), record))
@@ -68,8 +97,12 @@ def build_lessons() -> LessonPanel:
         with gr.Row():
             collapse = gr.Button("① Watch it collapse", size="sm", elem_id="lesson-collapse")
             fix = gr.Button("② Apply the fix", size="sm", elem_id="lesson-fix")
+        gr.Markdown(SATURATION_HELP)
+        with gr.Row():
+            saturate = gr.Button("① Head start for D, saturating loss", size="sm", elem_id="lesson-saturate")
+            switch = gr.Button("② Switch to non-saturating", size="sm", elem_id="lesson-switch")
         result = gr.Markdown("", elem_id="lesson-result")
-    return LessonPanel(group, collapse, fix, record, result)
+    return LessonPanel(group, collapse, fix, saturate, switch, record, result)
 
 
 def wire_lessons(panel: LessonPanel, form: dict, status, view, shown_state) -> None:
@@ -78,5 +111,7 @@ def wire_lessons(panel: LessonPanel, form: dict, status, view, shown_state) -> N
     private_api = {"api_visibility": "private"}
     panel.collapse.click(on_collapse, panel.record, outputs, **private_api)
     panel.fix.click(on_fix, panel.record, outputs, **private_api)
+    panel.saturate.click(on_saturate, panel.record, outputs, **private_api)
+    panel.switch.click(on_switch, panel.record, outputs, **private_api)
     shown_state.change(on_outcome, panel.record, [panel.record, panel.result], queue=False, show_progress="hidden",
                        **private_api)
