@@ -308,7 +308,8 @@ def test_the_saturating_loss_lesson_stalls_g_until_the_switch(page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#train-live").screenshot(path=str(ARTIFACTS / "lesson-saturating-view.png"))
     page.locator("#train-metrics").screenshot(path=str(ARTIFACTS / "lesson-saturating-metrics.png"))
-    result.screenshot(path=str(ARTIFACTS / "lesson-saturating.png"))
+    expect(page.locator("#lesson-plot img")).to_be_visible()
+    page.locator("#lessons").first.screenshot(path=str(ARTIFACTS / "lesson-saturating.png"))
     page.locator("#train-stop").click()
     expect(page.locator("#train-start")).to_be_enabled()
 

@@ -67,6 +67,17 @@ def lesson_outcome(owner: str, record: dict | None) -> tuple[dict | None, str]:
     return record, outcome_text(record)
 
 
+def loss_picture(record: dict | None):
+    """The plot of G's two losses against D(G(z)), with D(G(z)) marked where each vanishing-gradients half
+    stood (① at the switch or its end, ② at its end); PIL image."""
+    from ganstudio.gan import render
+
+    figures = (record or {}).get("figures") or {}
+    marks = {str(i): figures[half]["d_fake"] for i, half in enumerate(HALVES["vanishing gradients"], 1)
+             if (figures.get(half) or {}).get("d_fake") is not None}
+    return render.g_loss_plot(marks)
+
+
 def _figures_line(half: str, f: dict) -> str:
     if "grad_g" in f:
         verdict = f" · D(G(z)) **{f['d_fake']:.2g}**" if f.get("d_fake") is not None else ""

@@ -26,8 +26,8 @@ LESSON_HELP = (
 )
 SATURATION_HELP = (
     "**Lesson: vanishing gradients.** ① gives D a 500-step head start on the ring, then trains G with the original "
-    "game's loss log(1 − D(G(z))): D already rejects every fake, the loss is flat there, so ‖∇G‖ (under the "
-    "picture) sinks to ~0.00001 and the purple points stand still while D's map keeps filling in. ② switches the "
+    "game's loss log(1 − D(G(z))): D already rejects every fake, the loss is flat there, so ‖∇G‖ (in the numbers "
+    "below) sinks to ~0.00001 and the purple points stand still while D's map keeps filling in. ② switches the "
     "running game to the non-saturating −log D(G(z)), steepest exactly where D wins: ‖∇G‖ jumps and G moves again. "
     "(G uses plain SGD here, as in the original paper: Adam rescales each step and would hide the effect.)"
 )
@@ -43,6 +43,7 @@ class LessonPanel:
     switch: gr.Button
     record: gr.State  # the page's lesson record (actions.lessons)
     result: gr.Markdown  # each ended half's figures
+    plot: gr.Image  # G's two losses against D(G(z)), where each vanishing-gradients half stood
 
 
 def on_lesson(half: str, record, request: gr.Request):
@@ -53,7 +54,7 @@ def on_lesson(half: str, record, request: gr.Request):
         value = train.live_value(who)
     except StudioError as err:
         raise user_error(err) from None
-    return [*(params[name] for name in FORM), record, actions.outcome_text(record),
+    return [*(params[name] for name in FORM), record, actions.outcome_text(record), actions.loss_picture(record),
             f"lesson {actions.TITLES[half]}: starting…", value, ("queued", False)]
 
 
@@ -80,19 +81,20 @@ def on_switch(record, request: gr.Request):
     if params is None:  # switched in place: of the form, only the loss changed
         loss = actions.lesson_params("nonsat")["loss"]
         return [*(loss if name == "loss" else gr.skip() for name in FORM), record, actions.outcome_text(record),
-                f"lesson {actions.TITLES['nonsat']}: switched", gr.skip(), gr.skip()]
-    return [*(params[name] for name in FORM), record, actions.outcome_text(record),
+                actions.loss_picture(record), f"lesson {actions.TITLES['nonsat']}: switched", gr.skip(), gr.skip()]
+    return [*(params[name] for name in FORM), record, actions.outcome_text(record), actions.loss_picture(record),
             f"lesson {actions.TITLES['nonsat']}: starting…", value, ("queued", False)]
 
 
 def on_outcome(record, request: gr.Request):
     """The run's state changed: a half that has just ended adds its figures."""
-    return list(actions.lesson_outcome(owner(request), record))
+    record, text = actions.lesson_outcome(owner(request), record)
+    return [record, text, actions.loss_picture(record) if record else gr.skip()]
 
 
 def build_lessons() -> LessonPanel:
     record = gr.State(None)
-    with gr.Group(visible=True) as group:
+    with gr.Group(visible=True, elem_id="lessons") as group:
         gr.Markdown(LESSON_HELP)
         with gr.Row():
             collapse = gr.Button("① Watch it collapse", size="sm", elem_id="lesson-collapse")
@@ -101,17 +103,20 @@ def build_lessons() -> LessonPanel:
         with gr.Row():
             saturate = gr.Button("① Head start for D, saturating loss", size="sm", elem_id="lesson-saturate")
             switch = gr.Button("② Switch to non-saturating", size="sm", elem_id="lesson-switch")
-        result = gr.Markdown("", elem_id="lesson-result")
-    return LessonPanel(group, collapse, fix, saturate, switch, record, result)
+        with gr.Row():
+            result = gr.Markdown("", elem_id="lesson-result")
+            plot = gr.Image(actions.loss_picture(None), label="G's losses against D(G(z))", type="pil",
+                            interactive=False, height=220, elem_id="lesson-plot", show_label=True)
+    return LessonPanel(group, collapse, fix, saturate, switch, record, result, plot)
 
 
 def wire_lessons(panel: LessonPanel, form: dict, status, view, shown_state) -> None:
     """``form``: the tab's inputs by setting name (FORM); ``shown_state``: the run's (state, saved)."""
-    outputs = [*(form[name] for name in FORM), panel.record, panel.result, status, view, shown_state]
+    outputs = [*(form[name] for name in FORM), panel.record, panel.result, panel.plot, status, view, shown_state]
     private_api = {"api_visibility": "private"}
     panel.collapse.click(on_collapse, panel.record, outputs, **private_api)
     panel.fix.click(on_fix, panel.record, outputs, **private_api)
     panel.saturate.click(on_saturate, panel.record, outputs, **private_api)
     panel.switch.click(on_switch, panel.record, outputs, **private_api)
-    shown_state.change(on_outcome, panel.record, [panel.record, panel.result], queue=False, show_progress="hidden",
-                       **private_api)
+    shown_state.change(on_outcome, panel.record, [panel.record, panel.result, panel.plot], queue=False,
+                       show_progress="hidden", **private_api)
