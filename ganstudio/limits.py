@@ -58,6 +58,7 @@ class Limits:
     max_learning_rate: float = 1.0  # Adam past this diverges at once
     max_adam_beta: float = 0.99999  # momentum (and EMA decay) of 1 never forgets: no learning
     max_penalty_weight: float = 1000.0  # gradient-penalty and R1 weights
+    max_grad_clip: float = 1e6  # a gradient-norm clip past this never acts (0 turns clipping off)
     max_fid_samples: int = 50_000  # generated images per evaluation, the FID paper's own count
 
     # ---- the Text GAN lesson (ganstudio/textgan): the page, the API and `textgan` on the command line alike ----

@@ -40,7 +40,7 @@ EXPLORE = (*SAMPLE, "sefa", 0, 0, 0, 0, 0, 0)
 INTERPOLATE = ("digits-dcgan", 0, 1, 4, "slerp", 1.0, -1)
 GENERATE = ("shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 0)
 ATTENTION = ("shakespeare-gpt", "The king", 0)
-TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1)
+TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0)
 # endpoint -> (base inputs, input names in order, for readable case ids)
 ENDPOINTS = {
     "sample": (SAMPLE, ["spec", "seed", "n", "psi", "class"]),
@@ -51,7 +51,7 @@ ENDPOINTS = {
     "attention": (ATTENTION, ["model", "prompt", "continue"]),
     "gan_attention": ((None, 0, -1, 10, 10), ["spec", "seed", "class", "x", "y"]),  # spec: a SAGAN folder
     "train_start": (TRAIN, ["data", "upload", "arch", "loss", "steps", "seconds", "batch", "z_dim", "lr_g", "lr_d",
-                            "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack"]),
+                            "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack", "r1", "grad_clip"]),
 }
 
 # (endpoint, {input: bad value}, regex the one-line message must match)

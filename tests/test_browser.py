@@ -251,6 +251,64 @@ def test_choosing_an_upload_clears_the_last_data_sets_picture(page):
 
 
 @screenshot_on_failure
+def test_the_mode_collapse_lesson_states_its_figures_when_each_half_ends(page):
+    """① collapses (few modes) and says so with its figures; ② ends with more modes, said beside ①'s."""
+    page.get_by_role("tab", name="Train").click()
+    choose_data(page, re.compile("8 Gaussians"))
+    result = page.locator("#lesson-result")
+    page.locator("#lesson-collapse").click()
+    expect(result).to_contain_text("① Collapse: training…", timeout=UI_MS)
+    expect(result).to_contain_text(re.compile(r"① Collapse: \d+/25 modes captured · [\d.]+ % high quality"),
+                                   timeout=SLOW_MS)
+    expect(result).to_contain_text("Modes captured: how many of the 25 Gaussians")
+    page.locator("#lesson-fix").click()
+    expect(result).to_contain_text(re.compile(r"② Fix: \d+/25 modes captured"), timeout=SLOW_MS)
+    expect(result).to_contain_text("The fix found +")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#train-live").screenshot(path=str(ARTIFACTS / "lesson-mode-collapse-view.png"))
+    result.screenshot(path=str(ARTIFACTS / "lesson-mode-collapse.png"))
+    expect(page.locator("#train-start")).to_be_enabled()
+
+
+def g_gradient(page: Page) -> float | None:
+    """‖∇G‖ as the Train tab's numbers show it now (None before G's first step)."""
+    found = re.search(r"‖∇G‖ ([0-9.e+-]+)", page.locator("#train-metrics").inner_text())
+    return float(found.group(1)) if found else None
+
+
+@screenshot_on_failure
+def test_the_saturating_loss_lesson_stalls_g_until_the_switch(page):
+    """① D's head start then log(1 − D(G(z))): ‖∇G‖ near zero; ② the switch, mid-run: ‖∇G‖ rises."""
+    page.get_by_role("tab", name="Train").click()
+    choose_data(page, re.compile("8 Gaussians"))
+    page.locator("#lesson-saturate").click()
+    head_start = 500
+    deadline = time.monotonic() + SLOW_MS / 1000
+    while status_step(page) < head_start + 200:  # G has trained a while under the saturating loss
+        assert time.monotonic() < deadline, "the lesson's run did not get past D's head start"
+        time.sleep(0.2)
+    stalled = wait_for_change(lambda: g_gradient(page), None, what="‖∇G‖")
+    assert stalled < 1e-2, f"‖∇G‖ {stalled} under the saturating loss"
+    switched_at = status_step(page)
+    page.locator("#lesson-switch").click()
+    result = page.locator("#lesson-result")
+    expect(result).to_contain_text(re.compile(r"① Saturating loss .*‖∇G‖ \d"))
+    expect(result).to_contain_text("② Non-saturating loss −log D(G(z)): training…")
+    deadline = time.monotonic() + UI_MS / 1000
+    while (g_gradient(page) or 0) < 100 * stalled:
+        assert time.monotonic() < deadline, f"‖∇G‖ stayed at {g_gradient(page)} after the switch"
+        time.sleep(0.2)
+    assert status_step(page) > switched_at, "the run restarted instead of switching its loss"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#train-live").screenshot(path=str(ARTIFACTS / "lesson-saturating-view.png"))
+    page.locator("#train-metrics").screenshot(path=str(ARTIFACTS / "lesson-saturating-metrics.png"))
+    expect(page.locator("#lesson-plot img")).to_be_visible()
+    page.locator("#lessons").first.screenshot(path=str(ARTIFACTS / "lesson-saturating.png"))
+    page.locator("#train-stop").click()
+    expect(page.locator("#train-start")).to_be_enabled()
+
+
+@screenshot_on_failure
 def test_on_a_phone_the_view_is_right_under_start(browser, app):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     phone = context.new_page()

@@ -12,6 +12,7 @@ from gan_helpers import tiny_image_config, tiny_images, tiny_toy_config
 from ganstudio.errors import BadInput, Diverged
 from ganstudio.gan.config import LOSSES, TOY_SETS, TrainConfig
 from ganstudio.gan.snapshot import SnapshotRenderer
+from ganstudio.gan import losses
 from ganstudio.gan.trainer import LOG_EVERY, GanTrainer
 
 torch.set_num_threads(1)
@@ -152,6 +153,9 @@ def test_lr_decays_at_the_end_only():
         (dict(ema=1.5), "EMA"),
         (dict(diffaug="blur"), "DiffAugment"),
         (dict(z_dim=2.5), "latent size"),
+        (dict(steps=10, d_head_start=10), "D head start"),
+        (dict(grad_clip=-1), "gradient clipping"),
+        (dict(g_optimizer="rmsprop"), "G optimiser"),
     ],
 )
 def test_bad_settings_are_one_line_errors(overrides, message):
@@ -220,3 +224,39 @@ def test_class_from_z_trains_an_unconditional_generator_with_labels():
         tiny_image_config(class_from_z=True, conditional=True).validate()
     with pytest.raises(BadInput, match="latent size"):
         GanTrainer(tiny_image_config(class_from_z=True, z_dim=1), data=tiny_images())
+
+
+def test_d_head_start_trains_d_alone_first():
+    trainer = GanTrainer(tiny_toy_config(steps=6, d_head_start=3))
+    g_before = [p.clone() for p in trainer.G.parameters()]
+    for _ in range(3):
+        trainer.step()
+    assert (trainer.d_updates, trainer.g_updates) == (3, 0)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, trainer.G.parameters()))
+    trainer.step()
+    assert (trainer.d_updates, trainer.g_updates) == (4, 1)
+
+
+def test_gradient_clipping_bounds_each_update_and_the_curve_shows_the_norm_before():
+    trainer = GanTrainer(tiny_toy_config(steps=2, grad_clip=1e-4))
+    trainer.step()
+    clipped = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainer.G.parameters()]))
+    assert float(clipped) <= 1.01e-4 < trainer.history.latest["grad_g"]
+
+
+def test_the_saturating_loss_is_flat_where_d_rejects_the_fakes():
+    scores = torch.tensor([-10.0], requires_grad=True)  # D(G(z)) = sigmoid(-10) ~ 4.5e-5
+    (minimax,) = torch.autograd.grad(losses.g_loss("minimax", scores), scores)
+    (ns,) = torch.autograd.grad(losses.g_loss("ns", scores), scores)
+    assert abs(float(minimax)) < 1e-4 and abs(float(ns)) > 0.99
+    assert float(losses.g_loss("minimax", torch.zeros(1))) == pytest.approx(math.log(0.5))
+
+
+def test_a_run_switches_only_between_losses_that_share_d_s_objective():
+    trainer = GanTrainer(tiny_toy_config(steps=4, loss="minimax"))
+    trainer.step()
+    trainer.set_loss("ns")
+    trainer.step()
+    assert trainer.cfg.loss == "ns"
+    with pytest.raises(BadInput, match="switch only between"):
+        trainer.set_loss("hinge")

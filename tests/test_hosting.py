@@ -43,8 +43,8 @@ LIMITS_ENV = {
     "GANSTUDIO_UPLOAD_MB_PER_CLIENT": "3",
 }
 # the Train tab's train_start inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA,
-# spectral norm, DiffAugment, conditional, seed, packing
-RING8 = ["ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1]
+# spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping
+RING8 = ["ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0]
 
 
 @pytest.fixture(scope="module")
@@ -190,9 +190,9 @@ def test_push_on_a_space_needs_the_visitors_own_login(app):
     ("generate", ["shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 1e30], r"seed"),
     ("generate", [12345, "Hi", 3, 0.8, 40, 1.0, 1.0, 0], r"model"),
     ("sample", [12345, 0, 4, 1.0, -1], r"generator"),
-    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, 256, 2, 1e-3, 1e-3, 1, 0.999, "maybe", [], False, 0, 1],
+    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, 256, 2, 1e-3, 1e-3, 1, 0.999, "maybe", [], False, 0, 1, 0.0, 0.0],
      r"spectral norm must be true or false"),
-    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, -5, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1],
+    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, -5, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0],
      r"batch size"),
     # file data that is not a file uploaded here (Gradio refused it before any handler, with no message at all)
     *[("train_start", ["upload", bad, *RING8[2:]], r"^Zip of images.*: expected a file uploaded to this app")
@@ -234,7 +234,7 @@ def test_saved_runs_and_downloads_go_when_the_session_does(app):
     before = _session_folders(app)  # other visitors' (earlier tests'): they go in their own time
     for _ in range(5):
         visitor.predict("ring8", None, "mlp", "ns", 30, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1,
-                        api_name="/train_start")
+                        0.0, 0.0, api_name="/train_start")
         wait_until(lambda: visitor.predict(api_name="/train_poll")[0].startswith("done"), "the run to finish",
                    every_s=0.3)
         saved = visitor.predict(api_name="/train_save")

@@ -17,7 +17,7 @@ from ganstudio.actions import train_view
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, StudioError
-from ganstudio.gan.config import FIELD_RULES, IMAGE_SETS, LESSONS, TOY_SETS, TrainConfig, check_points
+from ganstudio.gan.config import FIELD_RULES, IMAGE_SETS, TOY_SETS, TrainConfig, check_points
 from ganstudio.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, RunLimits
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, Run, check_client_quota
@@ -270,14 +270,6 @@ def live_value(owner: str) -> dict:
     """The live view's value for this visitor's current run (its real data, title and frame token)."""
     run = _current(owner)
     return train_view.run_value(run, f"{run.name}")
-
-
-def lesson_params(name: str) -> dict:
-    """The settings of a Train-tab lesson ("collapse" or "fix"), as plain values for the form and start."""
-
-    lesson = dict(LESSONS[checks.choice("lesson", name, LESSONS)])
-    data = lesson.pop("data")
-    return TrainConfig.defaults_for(data, **lesson).to_dict()
 
 
 # ---- results ------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ IMAGE_SETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 ARCHS = ("mlp", "dcgan", "sagan", "transformer")
 G_OUTS = ("conv3x3", "convT")  # how a conv G makes pixels (see GanSpec.g_out)
 IMAGE_ARCHS = ("dcgan", "sagan", "transformer")
-LOSSES = ("ns", "lsgan", "hinge", "wgan-gp")
+LOSSES = ("ns", "minimax", "lsgan", "hinge", "wgan-gp")
+OPTIMIZERS = ("adam", "sgd")
 AUGMENTS = ("translation", "cutout", "color")
 IMAGE_SIZES = (16, 28, 32, 48, 64)  # sizes every conv/transformer stack here divides cleanly
 
@@ -36,18 +37,22 @@ class TrainConfig:
 
     data: str = "ring8"  # 2D set, image set name, or path to a zip/folder of images
     arch: str = "mlp"  # mlp for 2D points; dcgan | sagan | transformer for images
-    loss: str = "ns"  # ns (non-saturating) | lsgan | hinge | wgan-gp
+    loss: str = "ns"  # ns (non-saturating) | minimax (the original, saturating G loss) | lsgan | hinge | wgan-gp
     steps: int = 0  # iteration budget (D steps + one G step each); 0 = no step limit
     seconds: float = 20.0  # training-time budget, pauses excluded; 0 = no time limit
     batch_size: int = 256  # samples per D and per G step
     z_dim: int = 2  # latent size; 2 makes the 2D manifold view exact
     lr_g: float = 1e-3  # Adam learning rate of G
     lr_d: float = 1e-3  # Adam learning rate of D
+    # G's optimiser: adam, or sgd (with momentum beta1_g, as in the original GAN paper). Adam rescales every step
+    # to the learning rate, so a vanishing gradient still moves G; plain SGD shows it stall (the saturating lesson)
+    g_optimizer: str = "adam"
     beta1_g: float = 0.5  # low momentum keeps the two-player game from oscillating
     beta2_g: float = 0.999
     beta1_d: float = 0.5
     beta2_d: float = 0.999
     d_steps: int = 1  # D updates per G update (WGAN-GP wants ~5)
+    d_head_start: int = 0  # the first iterations update D alone: D learns to reject G's first guess before G moves
     ema: float = 0.999  # decay of the EMA copy of G that samples are drawn from; 0 = off
     lr_decay: float = 0.5  # final fraction of the budget over which both lrs decay linearly to 10%; sharpens modes
     spectral_norm: bool = False  # spectral norm on D's weights (Lipschitz D, steadier gradients)
@@ -55,6 +60,7 @@ class TrainConfig:
     gp_weight: float = 10.0  # gradient-penalty weight for wgan-gp
     pack: int = 1  # PacGAN (2D): D sees this many samples at once, so a collapsed G is easy to spot
     r1: float = 0.0  # R1 penalty γ on real data (not with wgan-gp); damps the oscillation around the data
+    grad_clip: float = 0.0  # clip each net's gradient norm to this before its update (0 = off); tames spikes
     hidden: int = 128  # MLP width (2D)
     depth: int = 3  # hidden layers of the MLPs (2D) / transformer blocks (images)
     width: int = 64  # base channels of conv nets; token width of the transformer
@@ -125,6 +131,8 @@ class TrainConfig:
             raise BadInput("class from z is for an unconditional generator: turn off class-conditional training")
         if self.pack > 1 and (self.conditional or self.class_from_z):
             raise BadInput("packing and class-conditional training do not mix: turn one off")
+        if self.steps and self.d_head_start >= self.steps:
+            raise BadInput(f"D head start ({self.d_head_start} steps) must be shorter than the run ({self.steps} steps)")
         if self.batch_size % self.pack:
             raise BadInput(f"batch size {self.batch_size} must be a multiple of the packing {self.pack}")
         if self.arch == "transformer" and self.width % self.heads:
@@ -182,11 +190,13 @@ FIELD_RULES: dict[str, tuple[str, Check]] = {  # field -> (how messages name it,
     "z_dim": ("latent size", _int(1, LIMITS.gan_max_z_dim)),
     "lr_g": ("G learning rate", _num(1e-7, LIMITS.max_learning_rate)),
     "lr_d": ("D learning rate", _num(1e-7, LIMITS.max_learning_rate)),
+    "g_optimizer": ("G optimiser", _one_of(OPTIMIZERS, "G optimiser")),
     "beta1_g": ("beta 1 of G", _num(0.0, LIMITS.max_adam_beta)),
     "beta2_g": ("beta 2 of G", _num(0.0, LIMITS.max_adam_beta)),
     "beta1_d": ("beta 1 of D", _num(0.0, LIMITS.max_adam_beta)),
     "beta2_d": ("beta 2 of D", _num(0.0, LIMITS.max_adam_beta)),
     "d_steps": ("D steps per G step", _int(1, LIMITS.gan_max_d_steps)),
+    "d_head_start": ("D head start", _int(0, LIMITS.max_train_steps)),
     "ema": ("EMA decay", _num(0.0, LIMITS.max_adam_beta)),
     "lr_decay": ("lr decay fraction", _num(0.0, 1.0)),
     "spectral_norm": ("spectral norm", checks.boolean),
@@ -194,6 +204,7 @@ FIELD_RULES: dict[str, tuple[str, Check]] = {  # field -> (how messages name it,
     "gp_weight": ("gradient-penalty weight", _num(0.0, LIMITS.max_penalty_weight)),
     "pack": ("packing", _int(1, LIMITS.gan_max_pack)),
     "r1": ("R1 weight", _num(0.0, LIMITS.max_penalty_weight)),
+    "grad_clip": ("gradient clipping", _num(0.0, LIMITS.max_grad_clip)),
     "hidden": ("hidden width", _int(4, LIMITS.gan_max_hidden)),
     "depth": ("depth", _int(1, LIMITS.gan_max_depth)),
     "width": ("width", _int(4, LIMITS.gan_max_width)),
@@ -237,11 +248,3 @@ COLOUR_PRESET = dict(
     beta1_g=0.0, beta1_d=0.0, beta2_g=0.9, beta2_d=0.9, ema=0.999, lr_decay=0.3, spectral_norm=True,
     diffaug="translation,color,cutout", width=32, depth=4, image_size=32,
 )
-# The mode-collapse lesson on grid25 (the Train tab's two lesson buttons): first a plain GAN — equal
-# learning rates, D judging one sample at a time, no averaging of G — whose generator settles on a few
-# of the 25 modes; then the fix: PacGAN packing (D judges 4 samples together, so a G that repeats itself
-# is easy to catch), a D that learns faster than G (TTUR), and an EMA of G for sampling.
-LESSONS: dict[str, dict] = {
-    "collapse": dict(_TOY, data="grid25", seconds=20.0, lr_g=1e-3, lr_d=1e-3, ema=0.0, lr_decay=0.0, pack=1),
-    "fix": dict(_TOY, data="grid25", seconds=20.0, lr_g=5e-4, lr_d=2e-3, ema=0.999, lr_decay=0.3, pack=4),
-}

@@ -106,6 +106,13 @@ class LiveRun:
         {"d": trainer.step_d, "g": trainer.step_g, "both": trainer.step}[which]()
         return self._snapshot(force=True, raw=True)
 
+    def switch_loss(self, loss: str) -> dict:
+        """Change G's loss without restarting (a lesson's switch, on the worker); returns the curves up to now."""
+        trainer = self.build()
+        history = trainer.report().history.as_dict()
+        trainer.set_loss(loss)
+        return history
+
     def save_now(self) -> None:
         """Write the current weights to the run's folder (also while it trains); nothing before its first step."""
         if self.trainer is not None and self.trainer.step_count:

@@ -1,6 +1,8 @@
 """GAN objectives. D outputs raw scores; each loss reads them its own way.
 
 ns:      D: softplus(-D(x)) + softplus(D(G(z)))      G: softplus(-D(G(z)))   (non-saturating)
+minimax: D: as ns                                     G: -softplus(D(G(z))) = log(1 - D(G(z)))  (saturating: the
+         original game's G loss, whose gradient vanishes once D rejects the fakes confidently)
 lsgan:   D: (D(x) - 1)² + D(G(z))²  (halved)          G: (D(G(z)) - 1)²  (halved)
 hinge:   D: relu(1 - D(x)) + relu(1 + D(G(z)))        G: -D(G(z))
 wgan-gp: D: D(G(z)) - D(x) + λ (‖∇D(x̂)‖ - 1)²          G: -D(G(z))
@@ -13,8 +15,11 @@ import torch
 import torch.nn.functional as F
 
 
+PROBABILITY_LOSSES = ("ns", "minimax")  # D's score is a logit: sigmoid(score) = D(x), the probability "real"
+
+
 def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    if kind == "ns":
+    if kind in PROBABILITY_LOSSES:
         return F.softplus(-real).mean() + F.softplus(fake).mean()
     if kind == "lsgan":
         return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
@@ -28,6 +33,8 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     if kind == "ns":
         return F.softplus(-fake).mean()
+    if kind == "minimax":
+        return -F.softplus(fake).mean()  # E[log(1 - D(G(z)))]: G minimises what D maximises
     if kind == "lsgan":
         return 0.5 * ((fake - 1) ** 2).mean()
     if kind in ("hinge", "wgan-gp"):
@@ -56,12 +63,12 @@ def r1_penalty(scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 def d_output_meaning(kind: str) -> str:
     """How to read D's mean output in the UI: a probability for ns, a raw score otherwise."""
-    return "probability" if kind == "ns" else "score"
+    return "probability" if kind in PROBABILITY_LOSSES else "score"
 
 
 def readable(kind: str, scores: torch.Tensor) -> torch.Tensor:
     """Mean D output as shown to the user: sigmoid for ns (D(x) as a probability), raw otherwise."""
-    return torch.sigmoid(scores).mean() if kind == "ns" else scores.mean()
+    return torch.sigmoid(scores).mean() if kind in PROBABILITY_LOSSES else scores.mean()
 
 
 def terms(kind: str, real: torch.Tensor, fake: torch.Tensor) -> dict:
@@ -70,15 +77,19 @@ def terms(kind: str, real: torch.Tensor, fake: torch.Tensor) -> dict:
     ``real`` and ``fake`` are D's raw scores on a batch of real and generated samples. Returns
     ``{"game": what D and G play, "rows": [[term, value, who wants it how]], "d_loss", "g_loss"}``.
     """
-    if kind == "ns":
+    if kind in PROBABILITY_LOSSES:
         log_d_real = F.logsigmoid(real).mean()  # E[log D(x)], D(x) = sigmoid(score)
         log_1m_d_fake = F.logsigmoid(-fake).mean()  # E[log(1 - D(G(z)))]
         value = log_d_real + log_1m_d_fake
         rows = [["E[log D(x)]", log_d_real, "D pushes it up to 0 (D(x) → 1)"],
                 ["E[log(1 − D(G(z)))]", log_1m_d_fake, "D pushes it up (D(G(z)) → 0); G pushes it down"],
-                ["V(D, G) = the sum", value, "D maximises it; G minimises it"],
-                ["G's non-saturating loss −E[log D(G(z))]", F.softplus(-fake).mean(),
-                 "what G minimises instead: strong gradients while D wins"]]
+                ["V(D, G) = the sum", value, "D maximises it; G minimises it"]]
+        if kind == "ns":
+            rows.append(["G's non-saturating loss −E[log D(G(z))]", F.softplus(-fake).mean(),
+                         "what G minimises instead: strong gradients while D wins"])
+        else:
+            rows.append(["G's loss E[log(1 − D(G(z)))]", log_1m_d_fake,
+                         "the original game: its gradient vanishes while D rejects the fakes"])
         game = "min over G, max over D of V(D, G) = E[log D(x)] + E[log(1 − D(G(z)))]"
     elif kind == "lsgan":
         rows = [["½E[(D(x) − 1)²]", 0.5 * ((real - 1) ** 2).mean(), "D pulls its score on real data to 1"],

@@ -117,3 +117,36 @@ def latent_grid_lines(lines: int = 11, points: int = 40, limit: float = 2.5) -> 
     horizontal = np.stack([np.broadcast_to(along, (lines, points)), np.broadcast_to(ticks[:, None], (lines, points))], -1)
     vertical = horizontal[..., ::-1]
     return np.concatenate([horizontal, vertical]).astype(np.float32)
+
+
+def g_loss_plot(marks: dict[str, float], size: tuple[int, int] = (360, 220)) -> Image.Image:
+    """G's two losses against D(G(z)) in (0, 1): the saturating log(1 − D) (flat where D rejects the fakes) and
+    the non-saturating −log D (steepest there), each ``marks`` label -> D(G(z)) drawn as a labelled line."""
+    w, h = size
+    left, right, top, bottom = 34, 10, 10, 30
+    y_lo, y_hi = -5.0, 5.0  # both losses run off to infinity at one end; the plot shows where they differ
+
+    def at(d: float, y: float) -> tuple[float, float]:
+        y = min(max(y, y_lo), y_hi)
+        return left + d * (w - left - right), top + (y_hi - y) / (y_hi - y_lo) * (h - top - bottom)
+
+    picture = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle([left, top, w - right, h - bottom], outline=(170, 170, 170))
+    draw.line([at(0, 0), at(1, 0)], fill=(210, 210, 210))
+    for y in (y_hi, 0, y_lo):
+        draw.text((4, at(0, y)[1] - 6), f"{y:+.0f}", fill=(90, 90, 90))
+    draw.text((left, h - bottom + 4), "0", fill=(90, 90, 90))
+    draw.text((w - right - 6, h - bottom + 4), "1", fill=(90, 90, 90))
+    draw.text((left + 60, h - bottom + 12), "D(G(z)), D's verdict on the fakes", fill=(60, 60, 60))
+    d = np.linspace(1e-4, 1 - 1e-4, 200)
+    curves = {"log(1 - D): saturating": (np.log1p(-d), (200, 80, 30)),  # PIL's built-in font is ASCII only
+              "-log D: non-saturating": (-np.log(d), (40, 90, 200))}
+    for row, (label, (loss, colour)) in enumerate(curves.items()):
+        draw.line([at(float(x), float(y)) for x, y in zip(d, loss)], fill=colour, width=2)
+        draw.text((left + 120, top + 4 + 13 * row), label, fill=colour)
+    for label, value in marks.items():
+        x = at(min(max(value, 0.0), 1.0), 0)[0]
+        draw.line([(x, top), (x, h - bottom)], fill=(118, 42, 131), width=1)
+        draw.text((x + 3, h - bottom - 14), label, fill=(118, 42, 131))
+    return picture

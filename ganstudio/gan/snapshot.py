@@ -151,7 +151,7 @@ class SnapshotRenderer:
         points = torch.from_numpy(grid).to(self.device).repeat_interleave(self.spec.pack, 0)  # packs of copies
         scores = eval_forward(discriminator, points, None).float()
         kind = self.cfg.loss
-        if kind == "ns":
+        if kind in losses.PROBABILITY_LOSSES:
             prob = torch.sigmoid(scores)
         elif kind == "lsgan":
             prob = scores.clamp(0, 1)

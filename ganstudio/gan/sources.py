@@ -38,8 +38,9 @@ class ToySource:
         self.class_names: list[str] = []  # toy classes (mixture components) have no names
         self.name = toy.name
 
-    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.toy.sample(n, self.generator, self.device)
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n real points and labels, drawn with the run's generator unless another is given (the live view's)."""
+        return self.toy.sample(n, generator or self.generator, self.device)
 
     def labels(self, n: int) -> torch.Tensor:
         return torch.randint(max(self.n_classes, 1), (n,), generator=self.generator).to(self.device)
@@ -74,8 +75,9 @@ class ImageSource:
     def __len__(self) -> int:
         return self.images.shape[0]
 
-    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        idx = torch.randint(len(self), (n,), generator=self.generator).to(self.device)
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n real images and labels, drawn with the run's generator unless another is given (the live view's)."""
+        idx = torch.randint(len(self), (n,), generator=generator or self.generator).to(self.device)
         x = self.images[idx].float().div_(127.5).sub_(1.0)  # (n, C, H, W) in [-1, 1]
         y = self.label_tensor[idx] if self.label_tensor is not None else None
         return x, y

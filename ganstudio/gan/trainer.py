@@ -59,6 +59,9 @@ class GanTrainer:
         seed = cfg.seed + 1000 * dist.rank  # each rank draws its own batches
         self.z_gen = torch.Generator(device=self.device).manual_seed(seed)
         self.data_gen = torch.Generator().manual_seed(seed + 1)
+        # real batches the live view judges draw from their own generator: however often a page is drawn, the
+        # run's own draws (and so its result) stay the same, which is what lets a lesson run by steps anywhere
+        self._view_gen = torch.Generator().manual_seed(seed + 2)
         self.source = make_source(raw, self.device, self.data_gen)
         self.data_kind = self.source.kind
         n_classes = self.source.n_classes if cfg.conditional or cfg.class_from_z else 0
@@ -81,7 +84,8 @@ class GanTrainer:
             self.D.to(memory_format=torch.channels_last)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
         self.G_train, self.D_train = dist.wrap(self.G, self.device), dist.wrap(self.D, self.device)
-        self.opt_g = _adam(self.G, cfg.lr_g, (cfg.beta1_g, cfg.beta2_g))
+        self.opt_g = (_adam(self.G, cfg.lr_g, (cfg.beta1_g, cfg.beta2_g)) if cfg.g_optimizer == "adam" else
+                      torch.optim.SGD(self.G.parameters(), lr=cfg.lr_g, momentum=cfg.beta1_g, foreach=True))
         self.opt_d = _adam(self.D, cfg.lr_d, (cfg.beta1_d, cfg.beta2_d))
         self._g_params = list(self.G.parameters())
         self._ema_params = (list(self.G_ema.parameters()), self._g_params) if self.G_ema is not None else None
@@ -163,6 +167,9 @@ class GanTrainer:
 
     def _iteration(self) -> None:
         self._kept = None
+        if self.step_count < self.cfg.d_head_start:  # D's head start: D alone learns, G stands still
+            self._d_update()
+            return
         for i in range(self.cfg.d_steps):
             self._d_update(keep_fake=i == self.cfg.d_steps - 1)
         self._g_update()
@@ -233,6 +240,7 @@ class GanTrainer:
             loss = loss + 0.5 * self.cfg.r1 * losses.r1_penalty(s_real, real_in)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
+        self._clip(self.D, "grad_d")
         self.opt_d.step()
         self.d_updates += 1
         self._last.update(loss_d=loss.detach(), s_real=s_real.detach(), s_fake=s_fake.detach())
@@ -246,11 +254,23 @@ class GanTrainer:
         loss = losses.g_loss(kind, scores)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(inputs=self._g_params)  # G's gradients only: D's weights get none and keep their own
+        self._clip(self.G, "grad_g")
         self.opt_g.step()
         self.g_updates += 1
         self._update_ema()
         self._last["loss_g"] = loss.detach()
         self._updated.add("g")
+
+    def _clip(self, net: torch.nn.Module, name: str) -> None:
+        """Clip ``net``'s gradient norm to ``grad_clip`` (when on), keeping the norm before clipping to show."""
+        if self.cfg.grad_clip > 0:
+            self._last[name] = torch.nn.utils.clip_grad_norm_(net.parameters(), self.cfg.grad_clip, foreach=True)
+
+    def set_loss(self, kind: str) -> None:
+        """Change G's loss mid-run (a lesson's switch), between losses that share D's objective: ns and minimax."""
+        if {kind, self.cfg.loss} - set(losses.PROBABILITY_LOSSES):
+            raise BadInput(f"a run can switch only between the losses {' and '.join(losses.PROBABILITY_LOSSES)}")
+        self.cfg.loss = kind
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -267,11 +287,12 @@ class GanTrainer:
         """Read the last iteration's numbers (the only host sync), stop on NaN/inf, add a history point."""
         kind, last = self.cfg.loss, self._last
         tensors: dict[str, torch.Tensor] = {}
+        clipped = self.cfg.grad_clip > 0  # the norms before clipping were kept; the grads now hold clipped ones
         if "d" in self._updated:
-            tensors.update(loss_d=last["loss_d"], grad_d=_grad_norm(self.D),
+            tensors.update(loss_d=last["loss_d"], grad_d=last["grad_d"] if clipped else _grad_norm(self.D),
                            d_real=losses.readable(kind, last["s_real"]), d_fake=losses.readable(kind, last["s_fake"]))
         if "g" in self._updated:
-            tensors.update(loss_g=last["loss_g"], grad_g=_grad_norm(self.G))
+            tensors.update(loss_g=last["loss_g"], grad_g=last["grad_g"] if clipped else _grad_norm(self.G))
         self._updated = set()
         values = torch.stack([t.float() for t in tensors.values()]).tolist() if tensors else []
         if not all(math.isfinite(v) for v in values):
@@ -333,7 +354,8 @@ class GanTrainer:
     def players(self, raw: bool = False) -> Players:
         """The nets a live view draws with; ``raw`` draws G itself rather than its EMA copy (manual stepping)."""
         drawn = self.G if raw else self.sampler
-        return Players(generator=drawn, online=self.G, discriminator=self.D, real_batch=self.source.sample,
+        return Players(generator=drawn, online=self.G, discriminator=self.D,
+                       real_batch=lambda n: self.source.sample(n, self._view_gen),
                        smoothed=drawn is not self.G)
 
     def evaluate(self, final: bool = False) -> dict:

@@ -4,7 +4,7 @@ Widgets only; every computation is a call into ``ganstudio.actions.train`` / ``t
 view (``live_view.py``) draws itself in the browser from compact frames, many times a second; a 1 s
 timer refreshes the numbers and the game's terms, and the buttons follow when the run's state changes.
 API endpoints: ``train_start`` (data, upload, arch, loss, steps, seconds, batch size, latent size, lr G, lr D,
-D steps, EMA, spectral norm, DiffAugment, conditional, seed) -> status, ``train_poll`` -> status, progress,
+D steps, EMA, spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping) -> status, ``train_poll`` -> status, progress,
 metrics, game (plain values), ``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip,
 ``train_push`` (repo id, private).
 """
@@ -18,6 +18,7 @@ from ganstudio.actions import train_view
 from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
+from ganstudio.ui.lessons import build_lessons, wire_lessons
 from ganstudio.ui.live_view import live_view
 
 DATA_CHOICES = [
@@ -35,7 +36,8 @@ DATA_CHOICES = [
 TOY = ("ring8", "grid25", "spiral", "moons", "custom")
 ARCH_CHOICES = [("MLP (2D)", "mlp"), ("DCGAN", "dcgan"), ("SAGAN (self-attention)", "sagan"),
                 ("Transformer G (TransGAN-style)", "transformer")]
-LOSS_CHOICES = [("non-saturating", "ns"), ("least squares", "lsgan"), ("hinge", "hinge"), ("WGAN-GP", "wgan-gp")]
+LOSS_CHOICES = [("non-saturating", "ns"), ("saturating (the original minimax)", "minimax"), ("least squares", "lsgan"),
+                ("hinge", "hinge"), ("WGAN-GP", "wgan-gp")]
 AUG_CHOICES = ["translation", "cutout", "color"]
 LIVE = ("queued", "running", "paused", "saving")  # "saving": finished, its save not yet done (the page keeps polling)
 IDLE = ("idle", False)  # (state, saved) before any run: what the buttons are built for
@@ -47,12 +49,6 @@ HELP = (
     "\"fake\"), **green** points are real, **purple** points are G's, and the grey sheet is how G warps a grid of "
     "latent codes. Pause to step D or G by hand and watch each player move."
 )
-LESSON_HELP = (
-    "**Lesson: mode collapse.** ① trains a plain GAN on the 25-mode grid: watch G settle on a few modes (red "
-    "dashed circles are modes nobody generates). ② applies the fix — PacGAN packing (D judges 4 samples at "
-    "once, so a G that repeats itself is caught), a faster D (TTUR) and an averaged G — and the count recovers."
-)
-
 
 # ---- view helpers -------------------------------------------------------------------------------
 
@@ -83,8 +79,8 @@ def _metrics_text(snap: dict) -> str:
     if latest:
         what = "P(real)" if snap.get("d_output") == "probability" else "score"
         parts.append(f"D(x) {what}: {latest.get('d_real', float('nan')):.3f} · D(G(z)): "
-                     f"{latest.get('d_fake', float('nan')):.3f} · ‖∇D‖ {latest.get('grad_d', float('nan')):.2f} · "
-                     f"‖∇G‖ {latest.get('grad_g', float('nan')):.2f}")
+                     f"{latest.get('d_fake', float('nan')):.3f} · ‖∇D‖ {latest.get('grad_d', float('nan')):.3g} · "
+                     f"‖∇G‖ {latest.get('grad_g', float('nan')):.3g}")
     return "\n\n".join(parts) or "Metrics appear once training runs."
 
 
@@ -122,7 +118,7 @@ def _buttons(state: str, saved: bool) -> list:
 
 
 def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-            conditional, seed, pack=None, points=None) -> tuple[dict, str | None]:
+            conditional, seed, pack=None, r1=None, grad_clip=None, points=None) -> tuple[dict, str | None]:
     upload_path = None
     if data == "upload":
         if not upload:
@@ -131,7 +127,8 @@ def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, 
     return {
         "data": data, "arch": arch, "loss": loss, "steps": steps, "seconds": seconds, "batch_size": batch,
         "z_dim": z_dim, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "ema": ema, "spectral_norm": sn,
-        "diffaug": ",".join(diffaug or []), "conditional": conditional, "seed": seed, "pack": pack,
+        "diffaug": ",".join(diffaug or []), "conditional": conditional, "seed": seed, "pack": pack, "r1": r1,
+        "grad_clip": grad_clip,
         "custom_points": (points or []) if data == "custom" else None,
     }, upload_path
 
@@ -150,7 +147,7 @@ def on_data(choice, points, seed, request: gr.Request):
             gr.update(value=p["arch"], choices=ARCH_CHOICES[:1] if toy else ARCH_CHOICES[1:]), p["loss"], p["steps"],
             p["seconds"], p["batch_size"], p["z_dim"], p["lr_g"], p["lr_d"], p["d_steps"], p["ema"],
             p["spectral_norm"], [a for a in AUG_CHOICES if a in p["diffaug"].split(",")], p["conditional"], p["pack"],
-            gr.update(visible=toy), preview]
+            p["r1"], p["grad_clip"], gr.update(visible=toy), preview]
 
 
 def on_canvas_click(points, evt: gr.SelectData):
@@ -166,12 +163,12 @@ def on_clear_points():
 
 
 def on_start(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-             conditional, seed, pack, points, request: gr.Request):
+             conditional, seed, pack, r1, grad_clip, points, request: gr.Request):
     """Start a run (refused while this visitor's run is live: stop it first)."""
     who = owner(request)
     try:
         params, upload_path = _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps,
-                                      ema, sn, diffaug, conditional, seed, pack, points)
+                                      ema, sn, diffaug, conditional, seed, pack, r1, grad_clip, points)
         actions.start_training(who, params, upload=upload_path, replace=False)
         value = actions.live_value(who)
     except StudioError as err:
@@ -259,28 +256,6 @@ def on_push(repo_id, is_private, request: gr.Request, oauth_token: gr.OAuthToken
     return f"pushed: [{url}]({url})"
 
 
-def on_lesson(name: str, request: gr.Request):
-    """Fill the form with a lesson's settings and start it (one click), replacing a live run."""
-    who = owner(request)
-    lesson = actions.lesson_params(name)
-    try:
-        actions.start_training(who, lesson, replace=True)
-        value = actions.live_value(who)
-    except StudioError as err:
-        raise user_error(err) from None
-    return [gr.update(value=lesson["data"]), lesson["loss"], lesson["seconds"], lesson["batch_size"], lesson["lr_g"],
-            lesson["lr_d"], lesson["ema"], lesson["pack"], f"lesson {name}: starting…", gr.update(active=True), value,
-            *_buttons("queued", False)]
-
-
-def on_lesson_collapse(request: gr.Request):
-    return on_lesson("collapse", request)
-
-
-def on_lesson_fix(request: gr.Request):
-    return on_lesson("fix", request)
-
-
 def _token_and_version(args) -> tuple:
     return tuple((list(args) + [None, -1])[:2]) if isinstance(args, (list, tuple)) else (None, -1)
 
@@ -336,11 +311,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 step_d = gr.Button("Step D", size="sm", interactive=False, elem_id="train-step-d")
                 step_g = gr.Button("Step G", size="sm", interactive=False, elem_id="train-step-g")
                 step_both = gr.Button("Step D+G", size="sm", interactive=False)
-    with gr.Group(visible=True) as lesson_group:
-        gr.Markdown(LESSON_HELP)
-        with gr.Row():
-            collapse_btn = gr.Button("① Watch it collapse", size="sm")
-            fix_btn = gr.Button("② Apply the fix", size="sm")
+    lessons = build_lessons()
     with gr.Row():
         metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
         game = gr.HTML(_game_html({}), css_template=GAME_CSS)
@@ -360,6 +331,9 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
             seed = gr.Number(0, label="Seed", precision=0)
             sn = gr.Checkbox(preset["spectral_norm"], label="Spectral norm on D")
             conditional = gr.Checkbox(preset["conditional"], label="Class-conditional")
+        with gr.Row():
+            r1 = gr.Number(preset["r1"], label="R1 penalty γ on real data (0 = off)")
+            grad_clip = gr.Number(preset["grad_clip"], label="Gradient clipping: largest norm (0 = off)")
         diffaug = gr.CheckboxGroup(AUG_CHOICES, value=[], label="DiffAugment (images)")
     with gr.Row():
         save = gr.Button("Save checkpoint", interactive=False, elem_id="train-save")
@@ -376,13 +350,14 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     timer = gr.Timer(POLL_S, active=False)
 
     form = [data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-            conditional, seed, pack]
+            conditional, seed, pack, r1, grad_clip]
     buttons = [start, pause, stop, reset, step_d, step_g, step_both, save, to_explore]
     poll_outputs = [status, bar, metrics, game, shown_state]
     private_api = {"api_visibility": "private"}
 
     data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
-                                                lr_d, d_steps, ema, sn, diffaug, conditional, pack, lesson_group,
+                                                lr_d, d_steps, ema, sn, diffaug, conditional, pack, r1, grad_clip,
+                                                lessons.group,
                                                 view], **private_api)
     canvas.select(on_canvas_click, points, [points, canvas, view], **private_api)
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
@@ -407,7 +382,6 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 **private_api)
     save.click(on_save, None, download, api_name="train_save", **PAGE_API)
     push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
-    lesson_outputs = [data, loss, seconds, batch, lr_g, lr_d, ema, pack, status, timer, view, *buttons]
-    collapse_btn.click(on_lesson_collapse, None, lesson_outputs, **private_api)
-    fix_btn.click(on_lesson_fix, None, lesson_outputs, **private_api)
+    wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
+                               lr_d=lr_d, ema=ema, pack=pack), status, view, shown_state)
     return TrainTab(to_explore, status)
