@@ -49,7 +49,7 @@ ENDPOINTS = {
     "generate": (GENERATE, ["model", "prompt", "max_new_tokens", "temperature", "top_k", "top_p",
                             "repetition_penalty", "seed"]),
     "attention": (ATTENTION, ["model", "prompt", "continue"]),
-    "gan_attention": ((None, 0, -1, 10, 10), ["spec", "seed", "class", "x", "y"]),  # spec: a SAGAN folder
+    "gan_attention": ((None, 0, -1, 10, 10, -1, -1, False), ["spec", "seed", "class", "x", "y", "layer", "head", "off"]),  # spec: a SAGAN folder
     "train_start": (TRAIN, ["data", "upload", "arch", "loss", "steps", "seconds", "batch", "z_dim", "lr_g", "lr_d",
                             "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack"]),
 }
@@ -312,6 +312,11 @@ GAN_ATTENTION_CASES = [
     ({"x": NAN}, r"x|number"),
     ({"seed": -1}, r"seed|minimum"),
     ({"seed": 2**70}, r"seed"),
+    ({"layer": 3}, r"layer 4 does not exist: this generator has 1 attention layer"),
+    ({"head": 1}, r"head 2 does not exist: self-attention 1 has 1 head"),
+    ({"head": "two"}, r"head"),
+    ({"layer": -2}, r"layer"),
+    ({"off": "maybe"}, r"attention off|boolean|true or false"),
 ]
 
 
