@@ -266,9 +266,9 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
               "ablated": None, "difference": None, "changed": None}
     if ablated is not None:
         moved = np.abs(pixels.astype(np.float32) - ablated.astype(np.float32)).max(axis=2) / 255.0  # (H, W) in [0, 1]
+        heat = heatmaps.colorize(moved, vmax=max(float(moved.max()), CHANGED))  # (H, W, 3) uint8
         result.update(ablated=_display(ablated), changed=float((moved > CHANGED).mean()),
-                      difference=Image.fromarray(heatmaps.colorize(moved, vmax=1.0), "RGB").resize(
-                          (GAN_DISPLAY_SIZE, GAN_DISPLAY_SIZE), Image.NEAREST))
+                      difference=_display(heat))
     return result
 
 

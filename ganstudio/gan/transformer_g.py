@@ -72,7 +72,8 @@ class TransformerGenerator(Generator):
         self.patch_head = spec.g_out == "patch"  # a token's linear map draws its tile: no conv in G
         self.pixel_ch = spec.channels if self.patch_head else PIXEL_CH
         self.to_pixels = nn.Linear(self.dim, PATCH * PATCH * self.pixel_ch)
-        self.to_image = None if self.patch_head else nn.Sequential(nn.GELU(), nn.Conv2d(PIXEL_CH, spec.channels, 3, 1, 1))
+        self.to_image = (None if self.patch_head else  # the older head: a 3x3 conv over the tile seams
+                         nn.Sequential(nn.GELU(), nn.Conv2d(PIXEL_CH, spec.channels, 3, 1, 1)))
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False,
                 attn_off: bool = False):

@@ -142,8 +142,8 @@ def build_attention_tab(state: dict | None = None) -> None:
         gr.Markdown(IMAGE_HELP)
         gans = actions.list_attention_gans()
         with gr.Row():
-            gan = gr.Dropdown(gans, value=gans[0] if gans else None, allow_custom_value=True, elem_id="gan-attention-model",
-                              label="Generator with attention", info="bundled, or one of your saved SAGAN / Transformer runs")
+            gan = gr.Dropdown(gans, value=gans[0] if gans else None, allow_custom_value=True, label="Generator with attention",
+                              info="bundled, or one of your saved SAGAN / Transformer runs", elem_id="gan-attention-model")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed")
             cls = gr.Number(ANY_CLASS, precision=0, minimum=ANY_CLASS, label="Class (-1 = unconditional / 0)")
             qx = gr.Number(None, precision=0, label="Pixel x", minimum=0)
@@ -167,10 +167,10 @@ def build_attention_tab(state: dict | None = None) -> None:
         view_inputs = [layer, head, attention_off]
         outputs = [image, overlays, qx, qy, ablation, note]
         gan_btn.click(on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs, api_name="gan_attention",
-                      **PAGE_API, **DEVICE_WORK).then(on_layout, [gan, layer, head], [layer, head],
+                      **PAGE_API, **DEVICE_WORK).success(on_layout, [gan, layer, head], [layer, head],
                                                       api_visibility="private")
         image.select(on_pick_pixel, [gan, seed, cls, *view_inputs], outputs, api_visibility="private", **DEVICE_WORK)
-        gr.on([gan.change], on_layout, [gan, layer, head], [layer, head], api_visibility="private").then(
+        gan.change(on_layout, [gan, layer, head], [layer, head], api_visibility="private").success(
             on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs, api_visibility="private", **DEVICE_WORK)
         gr.on([layer.input, head.input, attention_off.input], on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs,
               api_visibility="private", trigger_mode="always_last", **DEVICE_WORK)

@@ -127,12 +127,15 @@ def _figures_table(result: dict) -> str:
     def pct(v):
         return "—" if v is None else f"{v * 100:.1f} %"
 
-    lines = ["| generator | what it is | confident | smallest class | Fréchet ÷ real | training |", "|---|---|---|---|---|---|"]
+    lines = ["| generator | what it is | confident | smallest class | Fréchet ÷ real | training |",
+             "|---|---|---|---|---|---|"]
     for row in result["rows"]:
         f = row["figures"]
         fre = "—" if f["frechet_vs_real"] is None else f"{f['frechet_vs_real']:.2f}×"
-        took = "—" if f["train_seconds"] is None else f"{row['steps']:,} steps, {f['train_seconds'] / 60:.0f} min on 1 CPU thread"
-        lines.append(f"| {row['model']} | {row['what']} | {pct(f['confident'])} | {pct(f['smallest_class'])} | {fre} | {took} |")
+        took = ("—" if f["train_seconds"] is None else
+                f"{row['steps']:,} steps, {f['train_seconds'] / 60:.0f} min on 1 CPU thread")
+        lines.append(f"| {row['model']} | {row['what']} | {pct(f['confident'])} | {pct(f['smallest_class'])} | {fre} "
+                     f"| {took} |")
     return "\n".join(lines) + (
         "\n\nEach row is seed {seed}'s first {n} samples: the same latents in all three. All three read the digit "
         "off z (its first 10 values), so a column asks each for the same digit; what differs is how each draws it. "
