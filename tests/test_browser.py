@@ -366,6 +366,7 @@ def test_attention_image_layer_head_and_attention_off_for_the_bundled_attention_
     layer, head = page.get_by_label("Layer", exact=True), page.get_by_label("Head", exact=True)
     overlays = page.locator("#gan-overlays")
     expect(overlays).to_contain_text("block 4, mean of 4 heads", timeout=SLOW_MS)  # every layer, heads averaged
+    expect(page.get_by_label("Pixel x")).not_to_have_value("0")  # a new generator's view starts on a stroke
     layer.click()
     page.get_by_role("option", name="block 2").click()
     head.click()
@@ -391,10 +392,12 @@ def test_attention_image_layer_head_and_attention_off_for_the_bundled_attention_
 def test_explore_draws_one_seed_through_dcgan_sagan_and_transgan(page):
     page.get_by_role("tab", name="Explore").click()
     page.get_by_text("One seed, three generators").click()
-    page.get_by_label("number input for Seed").last.fill("7")
+    page.locator("#explore-compare-seed input").fill("7")
     page.locator("#explore-compare-draw").click()
     strips = page.locator("#explore-compare-strips")
-    expect(strips.locator("img")).to_have_count(3, timeout=SLOW_MS)
+    expect(strips.locator("img")).to_have_count(3, timeout=SLOW_MS)  # one row of digits per generator
+    for i in range(3):
+        expect(strips.locator("img").nth(i)).to_have_attribute("src", re.compile(r"\S"))
     figures = page.locator("#explore-compare-figures")
     for name in ("digits-dcgan", "digits-sagan", "digits-transgan"):
         expect(strips).to_contain_text(name)

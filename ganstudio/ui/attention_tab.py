@@ -99,6 +99,11 @@ def on_gan(spec, seed, cls, x, y, layer, head, attention_off, request: gr.Reques
     return result["image"], overlays, qx, qy, ablation, _note(result)
 
 
+def on_new_model(spec, seed, cls, layer, head, attention_off, request: gr.Request):
+    """Another generator: its view starts on a stroke of its digit, not on the pixel picked in the last one."""
+    return on_gan(spec, seed, cls, None, None, layer, head, attention_off, request)
+
+
 def on_pick_pixel(spec, seed, cls, layer, head, attention_off, evt: gr.SelectData, request: gr.Request):
     x, y = evt.index[0], evt.index[1]
     return on_gan(spec, seed, cls, x, y, layer, head, attention_off, request)
@@ -171,7 +176,7 @@ def build_attention_tab(state: dict | None = None) -> None:
                                                       api_visibility="private")
         image.select(on_pick_pixel, [gan, seed, cls, *view_inputs], outputs, api_visibility="private", **DEVICE_WORK)
         gan.change(on_layout, [gan, layer, head], [layer, head], api_visibility="private").success(
-            on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs, api_visibility="private", **DEVICE_WORK)
+            on_new_model, [gan, seed, cls, *view_inputs], outputs, api_visibility="private", **DEVICE_WORK)
         gr.on([layer.input, head.input, attention_off.input], on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs,
               api_visibility="private", trigger_mode="always_last", **DEVICE_WORK)
         image_page.select(on_open_image, gan, gan, api_visibility="private")

@@ -2,8 +2,8 @@
 
 Widgets only; every computation is a call into ``ganstudio.actions.explore``.
 API endpoints (for gradio_client): ``sample`` (spec, seed, n, psi, class) -> image,
-``explore`` (spec, seed, n, psi, class, method, slider 1..K) -> image and ``compare`` (seed, n) -> (one strip per
-bundled DCGAN / SAGAN / TransGAN, their figures).
+``explore`` (spec, seed, n, psi, class, method, slider 1..K) -> image and ``compare`` (seed, n) -> (the strips of
+the bundled DCGAN, SAGAN and TransGAN, their figures).
 """
 
 from __future__ import annotations
@@ -149,8 +149,7 @@ def on_compare(request: gr.Request, seed, n):
         result = compare.compare_generators(seed, n, owner=owner(request))
     except StudioError as err:
         raise user_error(err) from None
-    strips = [(row["image"], f"{row['model']} — {row['what']}") for row in result["rows"]]
-    return strips, _figures_table(result)
+    return [row["image"] for row in result["rows"]] + [_figures_table(result)]
 
 
 def on_reopen(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
@@ -182,8 +181,7 @@ def on_refresh(request: gr.Request, spec):
 # Small generated images are sent at their own size (fast to encode) and enlarged by the browser,
 # pixel-sharp rather than blurred.
 PIXEL_CSS = (
-    "<style>#explore-compare-strips img {image-rendering: pixelated;} "
-    "#explore-grid img, #explore-strip img, #explore-animation img "
+    "<style>#explore-grid img, #explore-strip img, #explore-animation img, #explore-compare-strips img "
     "{image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain;}</style>"
 )
 
@@ -259,11 +257,13 @@ def build_explore_tab(state: dict) -> ExploreTab:
 
     with gr.Accordion("One seed, three generators: DCGAN · SAGAN · TransGAN", open=False, elem_id="explore-compare"):
         with gr.Row():
-            compare_seed = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed")
+            compare_seed = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed",
+                                     elem_id="explore-compare-seed")
             compare_n = gr.Slider(1, compare.MAX_STRIP, value=8, step=1, label="Samples per generator")
         compare_btn = gr.Button("Draw this seed through all three", variant="primary", elem_id="explore-compare-draw")
-        strips = gr.Gallery(label="The same latents, three architectures", columns=1, format="png", height="auto",
-                            object_fit="contain", elem_id="explore-compare-strips")
+        with gr.Column(elem_id="explore-compare-strips"):  # one row of digits per generator, in COMPARED's order
+            strips = [gr.Image(label=f"{name} — {what}", type="pil", format="png", height=120, interactive=False,
+                               buttons=["download", "fullscreen"]) for name, what in compare.COMPARED]
         figures = gr.Markdown(elem_id="explore-compare-figures")
 
     grid_inputs = [model, seed, n, psi, cls]
@@ -296,7 +296,7 @@ def build_explore_tab(state: dict) -> ExploreTab:
         **DEVICE_WORK,
     )
 
-    compare_btn.click(on_compare, [compare_seed, compare_n], [strips, figures], api_name="compare", **PAGE_API,
+    compare_btn.click(on_compare, [compare_seed, compare_n], [*strips, figures], api_name="compare", **PAGE_API,
                       **DEVICE_WORK)
 
     page = state.get("explore_page") if isinstance(state, dict) else None
