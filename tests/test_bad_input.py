@@ -46,6 +46,7 @@ ENDPOINTS = {
     "sample": (SAMPLE, ["spec", "seed", "n", "psi", "class"]),
     "explore": (EXPLORE, ["spec", "seed", "n", "psi", "class", "method"] + [f"slider_{i}" for i in range(1, 7)]),
     "interpolate": (INTERPOLATE, ["spec", "seed_a", "seed_b", "steps", "mode", "psi", "class"]),
+    "compare": ((0, 8), ["seed", "n"]),
     "generate": (GENERATE, ["model", "prompt", "max_new_tokens", "temperature", "top_k", "top_p",
                             "repetition_penalty", "seed"]),
     "attention": (ATTENTION, ["model", "prompt", "continue"]),
@@ -86,6 +87,11 @@ CASES = [
     ("interpolate", {"steps": 10**6}, r"steps|maximum"),
     ("interpolate", {"mode": "cubic"}, r"cubic|choices|mode"),
     ("interpolate", {"seed_b": -3}, r"minimum|seed"),
+    # Explore: one seed, three generators
+    ("compare", {"seed": -1}, r"minimum|seed"),
+    ("compare", {"seed": NAN}, r"seed|number"),
+    ("compare", {"n": 0}, r"minimum|samples per generator"),
+    ("compare", {"n": 10**6}, r"maximum|samples per generator"),
     # Text
     ("generate", {"model": ""}, r"no model given"),
     ("generate", {"model": "nobody/nothing"}, r"cache|offline|not found|reach"),
