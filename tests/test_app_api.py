@@ -269,12 +269,13 @@ def attention_gan(tmp_path_factory) -> str:
 
 
 def test_gan_attention_follows_the_clicked_pixel(client, attention_gan):
-    image, overlays, qx, qy = client.predict(attention_gan, 0, -1, 20, 30, api_name="/gan_attention")
+    image, overlays, qx, qy, ablation, note = client.predict(attention_gan, 0, -1, 20, 30, -1, -1, False,
+                                                             api_name="/gan_attention")
     assert (qx, qy) == (20, 30)
     assert overlays, "no attention layer shown"
     with Image.open(image) as picture:
         assert picture.size == (256, 256)
-    _, elsewhere, _, _ = client.predict(attention_gan, 0, -1, 230, 200, api_name="/gan_attention")
+    _, elsewhere, _, _, _, _ = client.predict(attention_gan, 0, -1, 230, 200, -1, -1, False, api_name="/gan_attention")
     assert not np.array_equal(pixels(overlays[0]["image"]), pixels(elsewhere[0]["image"]))
 
 

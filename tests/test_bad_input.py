@@ -46,10 +46,11 @@ ENDPOINTS = {
     "sample": (SAMPLE, ["spec", "seed", "n", "psi", "class"]),
     "explore": (EXPLORE, ["spec", "seed", "n", "psi", "class", "method"] + [f"slider_{i}" for i in range(1, 7)]),
     "interpolate": (INTERPOLATE, ["spec", "seed_a", "seed_b", "steps", "mode", "psi", "class"]),
+    "compare": ((0, 8), ["seed", "n"]),
     "generate": (GENERATE, ["model", "prompt", "max_new_tokens", "temperature", "top_k", "top_p",
                             "repetition_penalty", "seed"]),
     "attention": (ATTENTION, ["model", "prompt", "continue"]),
-    "gan_attention": ((None, 0, -1, 10, 10), ["spec", "seed", "class", "x", "y"]),  # spec: a SAGAN folder
+    "gan_attention": ((None, 0, -1, 10, 10, -1, -1, False), ["spec", "seed", "class", "x", "y", "layer", "head", "off"]),  # spec: a SAGAN folder
     "train_start": (TRAIN, ["data", "upload", "arch", "loss", "steps", "seconds", "batch", "z_dim", "lr_g", "lr_d",
                             "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack", "r1", "grad_clip"]),
 }
@@ -86,6 +87,11 @@ CASES = [
     ("interpolate", {"steps": 10**6}, r"steps|maximum"),
     ("interpolate", {"mode": "cubic"}, r"cubic|choices|mode"),
     ("interpolate", {"seed_b": -3}, r"minimum|seed"),
+    # Explore: one seed, three generators
+    ("compare", {"seed": -1}, r"minimum|seed"),
+    ("compare", {"seed": NAN}, r"seed|number"),
+    ("compare", {"n": 0}, r"minimum|samples per generator"),
+    ("compare", {"n": 10**6}, r"maximum|samples per generator"),
     # Text
     ("generate", {"model": ""}, r"no model given"),
     ("generate", {"model": "nobody/nothing"}, r"cache|offline|not found|reach"),
@@ -312,6 +318,11 @@ GAN_ATTENTION_CASES = [
     ({"x": NAN}, r"x|number"),
     ({"seed": -1}, r"seed|minimum"),
     ({"seed": 2**70}, r"seed"),
+    ({"layer": 3}, r"layer 4 does not exist: this generator has 1 attention layer"),
+    ({"head": 1}, r"head 2 does not exist: self-attention 1 has 1 head"),
+    ({"head": "two"}, r"head"),
+    ({"layer": -2}, r"layer"),
+    ({"off": "maybe"}, r"attention off|boolean|true or false"),
 ]
 
 

@@ -465,6 +465,57 @@ def test_text_gan_lesson_streams_lines_and_shows_the_gradient_of_each_estimator(
     expect(start).to_be_enabled()
 
 
+@screenshot_on_failure
+def test_attention_image_layer_head_and_attention_off_for_the_bundled_attention_gans(page):
+    page.get_by_role("tab", name="Attention").click()
+    page.get_by_role("tab", name="Image", exact=True).click()
+    page.get_by_label("Generator with attention").click()
+    page.get_by_role("option", name="digits-transgan").click()  # from the list: nothing to type
+    layer, head = page.get_by_label("Layer", exact=True), page.get_by_label("Head", exact=True)
+    overlays = page.locator("#gan-overlays")
+    expect(overlays).to_contain_text("block 4, mean of 4 heads", timeout=SLOW_MS)  # every layer, heads averaged
+    expect(page.get_by_label("Pixel x")).not_to_have_value("0")  # a new generator's view starts on a stroke
+    layer.click()
+    page.get_by_role("option", name="block 2").click()
+    head.click()
+    page.get_by_role("option", name="head 3").click()
+    expect(overlays).to_contain_text("block 2, head 3")
+    expect(overlays).not_to_contain_text("block 4")
+    page.locator("#gan-attention-off input").check()
+    ablation = page.locator("#gan-ablation")
+    expect(ablation).to_contain_text("attention off", timeout=SLOW_MS)
+    expect(ablation.locator("img")).to_have_count(3)  # on, off and their difference, side by side
+    note = page.locator("#gan-attention-note")
+    expect(note).to_contain_text(re.compile(r"Attention off \(uniform attention.*\d+\.\d % of the pixels"))
+    page.screenshot(path=str(ARTIFACTS / "attention-image-transgan.png"), full_page=True)
+    page.get_by_label("Generator with attention").click()
+    page.get_by_role("option", name="digits-sagan").click()
+    expect(note).to_contain_text(re.compile(r"γ = [+-]\d\.\d{3}"), timeout=SLOW_MS)  # SAGAN's learned gate
+    expect(note).to_contain_text("Attention off (γ = 0)")
+    expect(overlays).to_contain_text("self-attention 1, its one head")  # the transformer's choices were reset
+    page.screenshot(path=str(ARTIFACTS / "attention-image-sagan.png"), full_page=True)
+
+
+@screenshot_on_failure
+def test_explore_draws_one_seed_through_dcgan_sagan_and_transgan(page):
+    page.get_by_role("tab", name="Explore").click()
+    page.get_by_text("One seed, three generators").click()
+    page.locator("#explore-compare-seed input").fill("7")
+    page.locator("#explore-compare-draw").click()
+    strips = page.locator("#explore-compare-strips")
+    expect(strips.locator("img")).to_have_count(3, timeout=SLOW_MS)  # one row of digits per generator
+    for i in range(3):
+        expect(strips.locator("img").nth(i)).to_have_attribute("src", re.compile(r"\S"))
+    figures = page.locator("#explore-compare-figures")
+    for name in ("digits-dcgan", "digits-sagan", "digits-transgan"):
+        expect(strips).to_contain_text(name)
+        row = figures.locator("tr", has_text=name)  # its measured figures: confident, smallest class, Fréchet ÷ real
+        expect(row).to_contain_text(re.compile(r"\d+\.\d %.*\d+\.\d %.*\d\.\d\d×.*steps", re.S))
+    expect(figures).to_contain_text("seed 7's first 8 samples")
+    page.get_by_text("One seed, three generators").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "explore-one-seed-three-generators.png"), full_page=True)
+
+
 def test_shared_links_reopen_an_explore_grid_and_a_generation(app, browser):
     """Share from Explore and from Text, close the sharer's page (its session ends), open both links as a
     stranger: the same tab, settings and results, the grid drawn again and the text still shaded by probability."""

@@ -471,3 +471,29 @@ def test_visitors_arriving_together_load_a_generator_and_its_directions_once(mon
         thread.join()
     MODELS.clear()
     assert len(loads) == 1 and len(computes) == 1, (len(loads), len(computes))
+
+
+def test_one_seed_three_generators_asks_each_for_the_same_digits():
+    """The strip: the same latents through the bundled DCGAN, SAGAN and TransGAN, each with its card's figures;
+    all three read the class off z, so a column shows one digit drawn three ways."""
+    from ganstudio.actions import compare
+    from ganstudio.gan.classifier import load_classifier, predict_proba
+    from ganstudio.gan.io import load_gan
+    from ganstudio.gan.latents import latents
+
+    result = compare.compare_generators(seed=5, n=16)
+    assert [row["model"] for row in result["rows"]] == ["digits-dcgan", "digits-sagan", "digits-transgan"]
+    wanted = latents(16, 64, 5)[:, :10].argmax(1)  # class_from_z: the digit each column asks for
+    classifier = load_classifier()
+    for row in result["rows"]:
+        strip = row["image"]
+        assert strip.width > 10 * strip.height  # one row of 16 digits
+        assert _same(strip, explore.sample_strip(row["model"], 5, 16))  # the seed's first 16, as Explore draws them
+        config = json.loads((SETTINGS.weights_dir / row["model"] / "config.json").read_text())
+        assert row["steps"] == config["steps"] and row["figures"]["confident"] == config["metrics"]["confident"]
+        drawn = predict_proba(classifier, load_gan(SETTINGS.weights_dir / row["model"]).sample(16, seed=5)).argmax(1)
+        assert (drawn == wanted).sum() >= 12, (row["model"], drawn, wanted)
+    with pytest.raises(BadInput, match="samples per generator"):
+        compare.compare_generators(seed=0, n=0)
+    with pytest.raises(BadInput, match="seed"):
+        compare.compare_generators(seed=-1, n=4)

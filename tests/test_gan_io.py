@@ -106,6 +106,26 @@ def test_attention_maps_come_out_of_attention_generators(arch):
         assert torch.allclose(entry["attn"].sum(1), torch.ones(nq), atol=1e-4)
 
 
+def test_the_patch_head_transformer_has_no_convolution_and_older_transformers_keep_theirs(tmp_path):
+    from ganstudio.errors import BadInput
+    from ganstudio.gan.registry import build_generator
+    from ganstudio.gan.spec import GanSpec
+
+    def convs(generator):
+        return [m for m in generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+
+    trainer = _trained(tiny_image_config("transformer", "hinge", g_out="patch"), tiny_images())
+    assert not convs(trainer.G) and trainer.G(torch.randn(3, 8)).shape == (3, 1, 16, 16)
+    folder = trainer.save(tmp_path / "patch")
+    assert np.array_equal(load_gan(folder).sample(4, seed=1), sample_array(trainer.sampler, 4, seed=1))
+    old = GanSpec(arch="transformer", z_dim=8, channels=1, image_size=16, width=8, depth=1, heads=2)  # g_out default
+    assert len(convs(build_generator(old))) == 1  # checkpoints saved before "patch" existed load as they were
+    with pytest.raises(BadInput, match="transformer"):
+        GanSpec(arch="dcgan", z_dim=8, channels=1, image_size=16, g_out="patch").validate()
+    with pytest.raises(BadInput, match="transformer"):
+        tiny_image_config("sagan", "hinge", g_out="patch").validate()
+
+
 def test_resume_from_checkpoint(tmp_path):
     from ganstudio.errors import BadInput
 

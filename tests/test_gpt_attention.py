@@ -108,10 +108,11 @@ class FakeGenerator(torch.nn.Module):
     z_dim, n_classes, out_kind = 8, 0, "image"
 
 
-def fake_attention_maps(gan, z, y):
+def fake_attention_maps(gan, z, y, attn_off=False):
     """A 4x4-token generator whose every query attends only to itself."""
     image = torch.zeros(1, 3, 8, 8)
-    return image, [{"name": "block0", "attn": torch.eye(16), "q_grid": (4, 4), "k_grid": (4, 4)}]
+    return image, [{"name": "block0", "heads": torch.eye(16)[None], "attn": torch.eye(16), "q_grid": (4, 4),
+                    "k_grid": (4, 4), "gamma": None}]
 
 
 @pytest.fixture
@@ -176,6 +177,95 @@ def test_gan_attention_on_real_generators(tmp_path, arch):
         assert layer["weights"].shape == layer["k_grid"]
         assert np.isclose(layer["weights"].sum(), 1.0, atol=1e-4)
         assert layer["overlay"].size == (256, 256)
+
+
+def _saved_attention_gan(folder, arch: str, gamma: float = 0.0) -> str:
+    """A tiny untrained SAGAN (its gate opened to ``gamma``) or patch-head Transformer, saved as the app saves."""
+    from ganstudio.gan.io import GanParts, save_gan
+    from ganstudio.gan.registry import build_generator
+    from ganstudio.gan.spec import GanSpec
+
+    torch.manual_seed(0)
+    head = dict(g_out="patch") if arch == "transformer" else {}
+    spec = GanSpec(arch=arch, z_dim=16, channels=1, image_size=16, width=8, depth=2, heads=2, **head)
+    generator = build_generator(spec).eval()
+    if arch == "sagan":
+        with torch.no_grad():
+            generator.attn.gamma.fill_(gamma)
+    return str(save_gan(folder / arch, GanParts(spec=spec, generator=generator, data="test")))
+
+
+@pytest.mark.parametrize("arch", ["sagan", "transformer"])
+def test_attention_off_redraws_the_same_sample_without_attention_and_leaves_the_model_alone(tmp_path, arch):
+    from ganstudio.actions import generators
+    from ganstudio.actions.attention import gan_attention
+
+    folder = _saved_attention_gan(tmp_path, arch, gamma=3.0)
+    before = {k: v.clone() for k, v in generators.load(folder, "cli").generator.state_dict().items()}
+    plain = gan_attention(folder, seed=4)
+    assert plain["ablated"] is None and plain["changed"] is None
+    off = gan_attention(folder, seed=4, attention_off=True)
+    assert np.array_equal(np.asarray(off["image"]), np.asarray(plain["image"]))  # the original beside it
+    assert not np.array_equal(np.asarray(off["ablated"]), np.asarray(off["image"]))  # and a different drawing
+    assert 0 <= off["changed"] <= 1 and off["difference"].size == off["image"].size
+    after = generators.load(folder, "cli").generator.state_dict()  # the cached generator is untouched
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert np.array_equal(np.asarray(gan_attention(folder, seed=4)["image"]), np.asarray(plain["image"]))
+    assert [g for _, g in off["gammas"]] == ([pytest.approx(3.0)] if arch == "sagan" else [])
+
+
+def test_a_closed_sagan_gate_means_attention_off_changes_nothing(tmp_path):
+    from ganstudio.actions.attention import gan_attention
+
+    result = gan_attention(_saved_attention_gan(tmp_path, "sagan", gamma=0.0), seed=1, attention_off=True)
+    assert result["changed"] == 0 and np.array_equal(np.asarray(result["ablated"]), np.asarray(result["image"]))
+
+
+def test_one_layer_and_one_head_of_a_transformer_generator(tmp_path):
+    from ganstudio.actions.attention import attention_layers, gan_attention
+
+    folder = _saved_attention_gan(tmp_path, "transformer")
+    assert attention_layers(folder) == (["block 1", "block 2"], [2, 2])
+    every = gan_attention(folder, seed=2, query_xy=(100, 100))
+    assert [l["name"] for l in every["layers"]] == ["block 1", "block 2"] and every["layers"][0]["head"] == "mean of 2 heads"
+    heads = [gan_attention(folder, seed=2, query_xy=(100, 100), layer=1, head=h)["layers"] for h in (0, 1)]
+    assert [len(h) for h in heads] == [1, 1] and heads[0][0]["name"] == "block 2" and heads[1][0]["head"] == "head 2"
+    for h in heads:
+        assert np.isclose(h[0]["weights"].sum(), 1.0, atol=1e-4)
+    mean = (heads[0][0]["weights"] + heads[1][0]["weights"]) / 2  # the average the default view shows
+    assert np.allclose(mean, every["layers"][1]["weights"], atol=1e-6)
+    with pytest.raises(BadInput, match="layer 3 does not exist: this generator has 2 attention layer"):
+        gan_attention(folder, seed=2, layer=2)
+    with pytest.raises(BadInput, match="head 3 does not exist: block 1 has 2 head"):
+        gan_attention(folder, seed=2, head=2)
+
+
+def test_the_list_of_attention_generators_has_the_visitors_own_attention_runs(tmp_path):
+    from types import SimpleNamespace
+
+    from ganstudio.actions.attention import list_attention_gans
+    from ganstudio.actions.visitors import end_session, session_of
+    from ganstudio.sessions import Run
+
+    conv = str(tmp_path / "dcgan")
+    from ganstudio.gan.io import GanParts, save_gan
+    from ganstudio.gan.registry import build_generator
+    from ganstudio.gan.spec import GanSpec
+
+    spec = GanSpec(arch="dcgan", z_dim=16, channels=1, image_size=16, width=8)
+    save_gan(conv, GanParts(spec=spec, generator=build_generator(spec).eval(), data="test"))
+    runs = {"run 1 · digits · dcgan": conv, "run 2 · digits · sagan": _saved_attention_gan(tmp_path, "sagan"),
+            "run 3 · digits · transformer": _saved_attention_gan(tmp_path, "transformer")}
+    for name, folder in runs.items():
+        session_of("me").add_run(Run(name=name, job_id="none", task=SimpleNamespace(saved=True), folder=Path(folder),
+                                     params={}))
+    try:
+        listed = list_attention_gans("me")
+        assert listed[-2:] == ["run 3 · digits · transformer", "run 2 · digits · sagan"]  # newest first
+        assert "run 1 · digits · dcgan" not in listed and set(list_attention_gans("someone-else")).isdisjoint(runs)
+    finally:
+        session_of("me").runs.clear()  # the folders belong to the test, not to the session
+        end_session("me")
 
 
 # ---- self-attention step by step ------------------------------------------------------------

@@ -97,7 +97,7 @@ def log_after_start(app) -> str:
     ("interpolate", ["~", 0, 1, 4, "slerp", 1.0, -1], 0),
     ("generate", ["/proc/self", "Hi", 3, 0.8, 40, 1.0, 1.0, 0], 0),
     ("attention", ["/etc", "The king", 0], 0),
-    ("gan_attention", ["/tmp", 0, -1, 10, 10], 0),
+    ("gan_attention", ["/tmp", 0, -1, 10, 10, -1, -1, False], 0),
 ])
 def test_server_folders_cannot_be_named_from_the_web(app, endpoint, args, index):
     status, message = call(app.url, endpoint, args)

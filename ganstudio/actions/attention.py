@@ -16,6 +16,7 @@ from PIL import Image
 
 from ganstudio.actions import generators
 from ganstudio.actions.text import loaded_gpt
+from ganstudio.actions.train import trained_folder, trained_models
 from ganstudio.actions.visitors import session_of
 from ganstudio.checks import boolean, integer, shown, text
 from ganstudio.engine import get_engine
@@ -29,11 +30,11 @@ from ganstudio.sessions import SESSIONS
 
 MAX_ATTENTION_TOKENS = LIMITS.max_attention_tokens
 GAN_DISPLAY_SIZE = 256  # the generated image is shown (and clicked) at this size
-CACHE_GAN_RESULTS = 8  # (model, seed, class) forward passes kept, so clicking around is instant
+CACHE_GAN_RESULTS = 8  # (model, seed, class, attention off) forward passes kept, so clicking around is instant
 MAX_SEED = LIMITS.max_seed
 ATTENTION_ARCHS = ("sagan", "transformer")  # GAN generators that have attention layers to show
 
-_gan_results: OrderedDict[tuple, tuple] = OrderedDict()  # (model key, seed, class) -> (pixels, layers)
+_gan_results: OrderedDict[tuple, tuple] = OrderedDict()  # (model key, seed, class, off) -> (pixels, layers, ablated)
 _gan_results_lock = threading.Lock()
 
 
@@ -182,49 +183,108 @@ def overview_image(attentions: np.ndarray, thumb: int = 64) -> Image.Image:
 # ---- images ----------------------------------------------------------------------------
 
 
-def list_attention_gans() -> list[str]:
-    """Bundled GAN generators with attention layers (self-attention or transformer blocks)."""
-    from ganstudio.hub import bundled_models
+EVERY = -1  # layer: every attention layer; head: the mean of a layer's heads
+CHANGED = 0.1  # a pixel "depends on attention" when switching it off moves it by more than 10 % of the range
 
-    return sorted(name for name, meta in bundled_models().items()
-                  if meta.get("kind") == "gan" and meta.get("arch") in ATTENTION_ARCHS)
+
+def list_attention_gans(owner: str = "") -> list[str]:
+    """Bundled GAN generators with attention layers (self-attention or transformer blocks), then this visitor's
+    saved runs that have them (newest first): what Attention → Image lists, so nobody has to type a name."""
+    from ganstudio.hub import bundled_models
+    from ganstudio.weights_io import read_config
+
+    bundled = sorted(name for name, meta in bundled_models().items()
+                     if meta.get("kind") == "gan" and meta.get("arch") in ATTENTION_ARCHS)
+    own = [name for name in trained_models(owner)
+           if read_config(trained_folder(owner, name), name).get("arch") in ATTENTION_ARCHS]
+    return bundled + own
+
+
+def attention_layers(model_spec: str, owner: str = "cli") -> tuple[list[str], list[int]]:
+    """The attention layers' names and head counts of a generator, read off its structure (no forward pass)."""
+    from ganstudio.gan.attention import layer_layout
+
+    loaded = generators.load(model_spec, owner)
+    layout = layer_layout(loaded.generator) if loaded.data_kind == "image" else []
+    if not layout:
+        raise BadModel(f"{loaded.name} has no attention layers: pick an attention-based generator such as digits-sagan")
+    return [name for name, _ in layout], [heads for _, heads in layout]
 
 
 def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
-                  query_xy: tuple[float, float] | None = None, owner: str = "cli") -> dict:
-    """Where one pixel of a generated image attends, in every attention layer of the generator.
+                  query_xy: tuple[float, float] | None = None, owner: str = "cli", layer: int = EVERY,
+                  head: int = EVERY, attention_off: bool = False) -> dict:
+    """Where one pixel of a generated image attends, in the generator's attention layers.
 
     The image for ``seed`` is the Explore tab's first sample for that seed. ``query_xy`` is a
-    pixel of the returned ``image`` (``GAN_DISPLAY_SIZE`` square); None means its centre.
-    Returns ``image`` (PIL), ``query_xy``, and ``layers``: one dict per attention layer with
-    ``name``, ``weights`` (float32 (hk, wk), the query's attention over the key grid, sums to 1),
-    ``q_grid``, ``k_grid`` and ``overlay`` (PIL: the weights over the image).
+    pixel of the returned ``image`` (``GAN_DISPLAY_SIZE`` square); None means a stroke near its centre.
+    ``layer``: one layer's index or ``EVERY``; ``head``: one head's index or ``EVERY`` (their mean).
+    ``attention_off``: also draw the same sample with the attention branch removed (SAGAN: γ = 0; Transformer:
+    uniform attention), the model itself untouched.
+    Returns ``image`` (PIL), ``query_xy``, ``layers``: one dict per chosen layer with ``name``, ``head`` (its
+    title), ``heads`` (how many the layer has), ``weights`` (float32 (hk, wk), the query's attention over the
+    key grid, sums to 1), ``q_grid``, ``k_grid`` and ``overlay`` (PIL: the weights over the image);
+    ``layer_names`` and ``layer_heads`` (every layer's name and head count), ``gammas`` ([(layer name, γ)] of a
+    SAGAN), and with ``attention_off``: ``ablated`` (PIL), ``difference`` (PIL: where the two differ) and
+    ``changed`` (share of pixels moved by more than ``CHANGED`` of the range), else None for those three.
     """
     seed = integer("seed", seed, 0, MAX_SEED)
     text("model", model_spec, LIMITS.max_name_chars,
          empty="no GAN model given: pick an attention-based generator such as digits-sagan")
+    layer = integer("layer", EVERY if layer is None else layer, EVERY, LIMITS.gan_max_depth)
+    head = integer("head", EVERY if head is None else head, EVERY, LIMITS.gan_max_heads)
+    attention_off = boolean("attention off", False if attention_off is None else attention_off)
+    point = None if query_xy is None else _point(query_xy)
     loaded = generators.load(model_spec, owner)  # the model cache's entry: keyed by the weights' version
-    key = (str(loaded.key), seed, None if class_id is None else integer("class", class_id, 0, LIMITS.gan_max_classes))
+    cls = None if class_id is None else integer("class", class_id, 0, LIMITS.gan_max_classes)
+    key = (str(loaded.key), seed, cls, attention_off)
     with _gan_results_lock:
         cached = _gan_results.get(key)
     if cached is None:
-        cached = get_engine().run(lambda: _gan_forward(loaded, seed, key[2]), owner=owner)
+        cached = get_engine().run(lambda: _gan_forward(loaded, seed, cls, attention_off), owner=owner)
     with _gan_results_lock:
         _gan_results[key] = cached
         _gan_results.move_to_end(key)
         while len(_gan_results) > CACHE_GAN_RESULTS:
             _gan_results.popitem(last=False)
-    pixels, layers = cached
-    image = Image.fromarray(pixels).resize((GAN_DISPLAY_SIZE, GAN_DISPLAY_SIZE), Image.NEAREST)
-    x, y = _stroke_pixel(pixels) if query_xy is None else _point(query_xy)
+    pixels, layers, ablated = cached
+    chosen = _chosen_layers(layers, layer, head)
+    image = _display(pixels)
+    x, y = _stroke_pixel(pixels) if point is None else point
     out = []
-    for layer in layers:
-        (hq, wq), (hk, wk) = layer["q_grid"], layer["k_grid"]
+    for entry in chosen:
+        (hq, wq), (hk, wk) = entry["q_grid"], entry["k_grid"]
         row = min(hq - 1, int(y * hq / GAN_DISPLAY_SIZE)) * wq + min(wq - 1, int(x * wq / GAN_DISPLAY_SIZE))
-        weights = layer["attn"][row].reshape(hk, wk)
-        out.append({"name": layer["name"], "weights": weights, "q_grid": (hq, wq), "k_grid": (hk, wk),
-                    "overlay": heatmaps.overlay(image, weights, (int(x), int(y)))})
-    return {"image": image, "query_xy": (int(x), int(y)), "layers": out}
+        maps, n_heads = entry["heads"], len(entry["heads"])  # (nh, Nq, Nk)
+        weights = (maps.mean(0) if head == EVERY else maps[head])[row].reshape(hk, wk)
+        title = (f"mean of {n_heads} heads" if n_heads > 1 else "its one head") if head == EVERY else f"head {head + 1}"
+        out.append({"name": entry["name"], "head": title, "heads": n_heads, "weights": weights,
+                    "q_grid": (hq, wq), "k_grid": (hk, wk), "overlay": heatmaps.overlay(image, weights, (int(x), int(y)))})
+    result = {"image": image, "query_xy": (int(x), int(y)), "layers": out,
+              "layer_names": [entry["name"] for entry in layers], "layer_heads": [len(entry["heads"]) for entry in layers],
+              "gammas": [(entry["name"], entry["gamma"]) for entry in layers if entry["gamma"] is not None],
+              "ablated": None, "difference": None, "changed": None}
+    if ablated is not None:
+        moved = np.abs(pixels.astype(np.float32) - ablated.astype(np.float32)).max(axis=2) / 255.0  # (H, W) in [0, 1]
+        heat = heatmaps.colorize(moved, vmax=max(float(moved.max()), CHANGED))  # (H, W, 3) uint8
+        result.update(ablated=_display(ablated), changed=float((moved > CHANGED).mean()),
+                      difference=_display(heat))
+    return result
+
+
+def _chosen_layers(layers: list[dict], layer: int, head: int) -> list[dict]:
+    """The layers a view shows, checked: a layer or head the generator does not have is one clear line."""
+    if layer != EVERY and layer >= len(layers):
+        raise BadInput(f"layer {layer + 1} does not exist: this generator has {len(layers)} attention layer(s)")
+    chosen = layers if layer == EVERY else [layers[layer]]
+    most = max(len(entry["heads"]) for entry in chosen)
+    if head != EVERY and head >= most:
+        raise BadInput(f"head {head + 1} does not exist: {chosen[0]['name']} has {most} head(s)")
+    return [entry for entry in chosen if head == EVERY or head < len(entry["heads"])]
+
+
+def _display(pixels: np.ndarray) -> Image.Image:
+    return Image.fromarray(pixels).resize((GAN_DISPLAY_SIZE, GAN_DISPLAY_SIZE), Image.NEAREST)
 
 
 def _stroke_pixel(pixels: np.ndarray) -> tuple[float, float]:
@@ -254,8 +314,9 @@ def _point(query_xy) -> tuple[float, float]:
     return x, y
 
 
-def _gan_forward(loaded, seed: int, class_id: int | None):
-    """On the worker: the image (uint8 HWC) and every attention layer's (Nq, Nk) weights as numpy."""
+def _gan_forward(loaded, seed: int, class_id: int | None, attention_off: bool):
+    """On the worker: the image (uint8 HWC), every attention layer's (heads, Nq, Nk) weights as numpy, and with
+    ``attention_off`` the same sample drawn without attention (uint8 HWC; else None)."""
     import torch
 
     from ganstudio.gan.attention import attention_maps
@@ -272,12 +333,16 @@ def _gan_forward(loaded, seed: int, class_id: int | None):
         z_t = torch.from_numpy(z).to(engine.device)
         y_t = None if y is None else torch.from_numpy(y).to(engine.device)
         image, layers = attention_maps(loaded.generator, z_t, y_t)
+        ablated = attention_maps(loaded.generator, z_t, y_t, attn_off=True)[0] if attention_off else None
     if not layers:
         raise BadModel(f"{spec} has no attention layers: pick an attention-based generator such as digits-sagan")
+    plain = [{"name": str(l["name"]), "heads": l["heads"].float().cpu().numpy(), "q_grid": tuple(l["q_grid"]),
+              "k_grid": tuple(l["k_grid"]), "gamma": l["gamma"]} for l in layers]
+    return _rgb(image), plain, None if ablated is None else _rgb(ablated)
+
+
+def _rgb(image) -> np.ndarray:
+    """(1, C, H, W) in [-1, 1] -> uint8 (H, W, 3)."""
     pixels = ((image[0].float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-    if pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    plain = [{"name": str(l["name"]), "attn": l["attn"].float().cpu().numpy(), "q_grid": tuple(l["q_grid"]),
-              "k_grid": tuple(l["k_grid"])} for l in layers]
-    return pixels, plain
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 

@@ -156,6 +156,16 @@ def sample_grid(
     return {"image": _render(loaded, z, _labels(loaded, n, cid), owner, psi=psi), "latents": z}
 
 
+def sample_strip(spec: str, seed: int = 0, n: int = 8, owner: str = "cli") -> Image.Image:
+    """The first ``n`` samples of ``seed`` in one row: the same latents as the first ``n`` of ``sample_grid``."""
+    seed, n, _ = _grid_params(seed, n, 1.0)
+    loaded = _load(spec, owner)
+    if loaded.data_kind != "image":
+        raise BadInput(f"{loaded.name} draws 2D points, not images: a strip needs an image generator")
+    z = latents.latents(n, loaded.z_dim, seed)
+    return _grid(_generate(loaded, z, _labels(loaded, n, None), owner), nrow=n)
+
+
 def explore(
     spec: str,
     seed: int = 0,

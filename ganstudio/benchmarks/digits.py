@@ -25,7 +25,7 @@ N_SAMPLES = 1000  # generated digits per report
 SEED = 1  # latent seed of those samples
 PER_CLASS = 100  # samples per class for the within-class diversity
 CONFIDENT = 0.9  # top class probability above which a sample counts as confident
-BUNDLED = ("digits-dcgan", "digits-sagan", "digits-cdcgan")
+BUNDLED = ("digits-dcgan", "digits-sagan", "digits-cdcgan", "digits-transgan")
 
 
 class DigitJudge:

@@ -1,6 +1,8 @@
 """Attention maps of attention-based generators (SAGAN, Transformer), for the Attention tab.
 
-Uses the generators' explicit path `forward(z, y, return_attn=True)`; the model is not changed.
+Uses the generators' explicit path `forward(z, y, return_attn=True, attn_off=...)`; the model is not changed:
+`attn_off=True` removes the attention branch for that one call only (SAGAN: the gated branch adds nothing, as if
+γ = 0; Transformer: every head attends uniformly), so the ablation leaves no state behind, even on error.
 """
 
 from __future__ import annotations
@@ -19,13 +21,28 @@ def has_attention(generator: nn.Module) -> bool:
     )
 
 
+def layer_layout(generator: nn.Module) -> list[tuple[str, int]]:
+    """(name, heads) of each attention layer, in forward order, read off the generator's structure."""
+    if hasattr(generator, "blocks"):  # transformer
+        return [(f"block {i + 1}", block.attn.heads) for i, block in enumerate(generator.blocks)]
+    return [("self-attention 1", 1)] if getattr(generator, "attn", None) is not None else []  # SAGAN: one, one head
+
+
+def gates(generator: nn.Module) -> list[float]:
+    """SAGAN's learned residual gates γ, one per self-attention layer (features + γ · attention); [] otherwise."""
+    attn = getattr(generator, "attn", None)
+    return [float(attn.gamma.detach())] if attn is not None and hasattr(attn, "gamma") else []
+
+
 @torch.no_grad()
-def attention_maps(gan, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, list[dict]]:
+def attention_maps(gan, z: torch.Tensor, y: torch.Tensor | None = None,
+                   attn_off: bool = False) -> tuple[torch.Tensor, list[dict]]:
     """Generate one image and return it with every attention map.
 
     `gan`: a loaded GanModel or a generator module. `z`: (1, z_dim) (a batch uses its first row).
-    Returns (image (1, C, H, W) in [-1, 1], [{"name", "attn" (Nq, Nk) rows summing to 1,
-    "q_grid" (hq, wq), "k_grid" (hk, wk)}]); transformer heads are averaged per block.
+    `attn_off`: draw it with the attention branch removed (the maps are then uniform, or a SAGAN's unused ones).
+    Returns (image (1, C, H, W) in [-1, 1], [{"name", "heads" (nh, Nq, Nk) each head's rows summing to 1,
+    "attn" (Nq, Nk) their mean, "q_grid" (hq, wq), "k_grid" (hk, wk), "gamma" (SAGAN's gate, else None)}]).
     """
     generator = getattr(gan, "generator", gan)
     if not has_attention(generator):
@@ -35,18 +52,16 @@ def attention_maps(gan, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple
     was_training = generator.training
     generator.eval()
     try:
-        image, maps = generator(z, y, return_attn=True)
+        image, maps = generator(z, y, return_attn=True, attn_off=attn_off)
     finally:
         generator.train(was_training)
+    gammas = gates(generator)
     out = []
-    for i, attn in enumerate(maps):
-        if attn.dim() == 4:  # transformer: (B, nh, T, T) -> mean over heads
-            attn = attn[0].mean(0)
-            name = f"block {i + 1} (mean of {maps[i].shape[1]} heads)"
-        else:  # SAGAN: (B, N, N)
-            attn = attn[0]
-            name = f"self-attention {i + 1}"
-        side = int(round(math.sqrt(attn.shape[0])))
-        grid = (side, side) if side * side == attn.shape[0] else (attn.shape[0], 1)
-        out.append({"name": name, "attn": attn.float().cpu(), "q_grid": grid, "k_grid": grid})
+    for i, ((name, _), attn) in enumerate(zip(layer_layout(generator), maps)):
+        heads = (attn[0] if attn.dim() == 4 else attn[0][None]).float().cpu()  # (nh, N, N): SAGAN's (B, N, N) has one
+        gamma = gammas[i] if i < len(gammas) else None
+        side = int(round(math.sqrt(heads.shape[1])))
+        grid = (side, side) if side * side == heads.shape[1] else (heads.shape[1], 1)
+        out.append({"name": name, "heads": heads, "attn": heads.mean(0), "q_grid": grid, "k_grid": grid,
+                    "gamma": gamma})
     return image, out

@@ -18,7 +18,7 @@ from ganstudio.limits import LIMITS
 TOY_SETS = ("ring8", "grid25", "spiral", "moons", "custom")
 IMAGE_SETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 ARCHS = ("mlp", "dcgan", "sagan", "transformer")
-G_OUTS = ("conv3x3", "convT")  # how a conv G makes pixels (see GanSpec.g_out)
+G_OUTS = ("conv3x3", "convT", "patch")  # how G makes pixels (see GanSpec.g_out); "patch": transformer only
 IMAGE_ARCHS = ("dcgan", "sagan", "transformer")
 LOSSES = ("ns", "minimax", "lsgan", "hinge", "wgan-gp")
 OPTIMIZERS = ("adam", "sgd")
@@ -135,6 +135,8 @@ class TrainConfig:
             raise BadInput(f"D head start ({self.d_head_start} steps) must be shorter than the run ({self.steps} steps)")
         if self.batch_size % self.pack:
             raise BadInput(f"batch size {self.batch_size} must be a multiple of the packing {self.pack}")
+        if self.g_out == "patch" and self.arch != "transformer":
+            raise BadInput("the 'patch' output layer is for the transformer generator: choose conv3x3 or convT")
         if self.arch == "transformer" and self.width % self.heads:
             raise BadInput(f"transformer width {self.width} must be a multiple of the {self.heads} heads")
         unknown = [a for a in self.augment_list() if a not in AUGMENTS]

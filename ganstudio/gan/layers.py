@@ -66,14 +66,15 @@ class SelfAttention2d(nn.Module):
         self.out = maybe_sn(nn.Conv2d(channels // 2, channels, 1, bias=False), sn)
         self.gamma = nn.Parameter(torch.zeros(()))
 
-    def forward(self, x: torch.Tensor, return_attn: bool = False):
+    def forward(self, x: torch.Tensor, return_attn: bool = False, attn_off: bool = False):
+        """attn_off: the branch adds nothing (as if gamma were 0) for this call only; the maps still come out."""
         B, C, H, W = x.shape
         q = self.query(x).flatten(2).transpose(1, 2)  # (B, N, c')
         k = self.key(x).flatten(2)  # (B, c', N)
         v = self.value(x).flatten(2)  # (B, C/2, N)
         attn = F.softmax(q @ k, dim=-1)  # (B, Nq, Nk)
         o = (v @ attn.transpose(1, 2)).view(B, C // 2, H, W)  # each query position mixes the values it attends to
-        y = x + self.gamma * self.out(o)
+        y = x if attn_off else x + self.gamma * self.out(o)
         return (y, attn) if return_attn else y
 
 

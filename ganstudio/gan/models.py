@@ -159,14 +159,16 @@ class DCGANGenerator(Generator):
             self.to_image = maybe_sn(nn.Conv2d(chans[-1], spec.channels, 3, 1, 1), sn)
         dcgan_init(self)
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False):
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False,
+                attn_off: bool = False):
+        """attn_off (SAGAN): this call skips the attention branch, as if gamma were 0; nothing stored changes."""
         h = self.first_features(z, y).view(-1, self.c0, self.base, self.base)  # (B, C0, base, base)
         h = self.stem(h)
         maps = []
         for i, up in enumerate(self.ups):
             h = up(h)  # (B, C_i+1, 2H, 2W)
             if i == self.attn_after:
-                h, attn = self.attn(h, return_attn=True)
+                h, attn = self.attn(h, return_attn=True, attn_off=attn_off)
                 maps.append(attn)  # (B, N, N)
         img = torch.tanh(self.to_image(h))  # (B, C, H, W) in [-1, 1]
         return (img, maps) if return_attn else img

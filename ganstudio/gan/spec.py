@@ -36,6 +36,8 @@ class GanSpec:
     # layout of checkpoints saved before this field existed). "convT": the last transposed conv outputs the
     # image itself (DCGAN's original), so no full-size feature maps exist: ~2x faster on a CPU, where those
     # maps' memory traffic (BatchNorm, ReLU, a 1-channel conv oneDNN handles slowly) dominated the step.
+    # "patch" (transformer only): each token's linear map draws its own tile of pixels, so G has no convolution;
+    # a transformer with any other value keeps its older head (feature tiles, then a 3x3 conv over the seams).
     g_out: str = "conv3x3"
     # Classes an unconditional G reads off its own latent (TrainConfig.class_from_z): the class is argmax of the
     # first z_classes values of z, embedded like a conditional G's label, and D is class-conditional in training.
@@ -97,6 +99,8 @@ class GanSpec:
                 raise BadInput(f"channels must be 1 or 3, got {shown(self.channels)}")
             if self.image_size not in IMAGE_SIZES:
                 raise BadInput(f"image_size must be one of {IMAGE_SIZES}, got {shown(self.image_size)}")
+        if self.g_out == "patch" and self.arch != "transformer":
+            raise BadInput(f"g_out 'patch' is for the transformer generator, not {shown(self.arch)}")
         if self.arch == "transformer" and self.width % self.heads:
             raise BadInput(f"width {self.width} must be a multiple of heads {self.heads}")
         return self

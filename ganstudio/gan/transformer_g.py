@@ -1,7 +1,10 @@
 """A small TransGAN-style generator: z -> a grid of patch tokens -> transformer blocks -> pixels.
 
-Each token becomes a PATCH x PATCH tile of feature pixels; a 3x3 conv smooths the tile seams.
-Attention comes out only through `forward(..., return_attn=True)`.
+Each token becomes a PATCH x PATCH tile. With g_out "patch" a per-token linear map draws the tile's pixels
+and G has no convolution at all (the bundled digits-transgan); any other g_out (checkpoints saved before
+"patch" existed) draws PIXEL_CH feature pixels per tile and a 3x3 conv smooths the tile seams.
+Attention comes out only through `forward(..., return_attn=True)`; `attn_off=True` replaces every head's
+attention by a uniform average over the tokens (the ablation the Attention tab shows), changing nothing stored.
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ class TokenAttention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, return_attn: bool = False):
+    def forward(self, x: torch.Tensor, return_attn: bool = False, attn_off: bool = False):
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
-        if return_attn:
+        if attn_off:  # every query reads the plain mean of the values: no token looks anywhere in particular
+            attn = torch.full((B, self.heads, T, T), 1.0 / T, dtype=x.dtype, device=x.device)
+            out = v.mean(2, keepdim=True).expand(B, self.heads, T, v.shape[-1])  # (B, nh, T, hs)
+        elif return_attn:
             attn = F.softmax(q @ k.transpose(-2, -1) * (q.shape[-1] ** -0.5), dim=-1)  # (B, nh, T, T)
             out = attn @ v
         else:
@@ -46,8 +52,8 @@ class Block(nn.Module):
         self.attn = TokenAttention(dim, heads)
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
 
-    def forward(self, x: torch.Tensor, return_attn: bool = False):
-        a, attn = self.attn(self.norm1(x), return_attn)
+    def forward(self, x: torch.Tensor, return_attn: bool = False, attn_off: bool = False):
+        a, attn = self.attn(self.norm1(x), return_attn, attn_off)
         x = x + a
         x = x + self.mlp(self.norm2(x))
         return x, attn
@@ -63,21 +69,25 @@ class TransformerGenerator(Generator):
         self.pos = nn.Parameter(0.02 * torch.randn(1, tokens, self.dim))
         self.blocks = nn.ModuleList(Block(self.dim, spec.heads) for _ in range(spec.depth))
         self.norm = nn.LayerNorm(self.dim)
-        self.to_pixels = nn.Linear(self.dim, PATCH * PATCH * PIXEL_CH)
-        self.to_image = nn.Sequential(nn.GELU(), nn.Conv2d(PIXEL_CH, spec.channels, 3, 1, 1))
+        self.patch_head = spec.g_out == "patch"  # a token's linear map draws its tile: no conv in G
+        self.pixel_ch = spec.channels if self.patch_head else PIXEL_CH
+        self.to_pixels = nn.Linear(self.dim, PATCH * PATCH * self.pixel_ch)
+        self.to_image = (None if self.patch_head else  # the older head: a 3x3 conv over the tile seams
+                         nn.Sequential(nn.GELU(), nn.Conv2d(PIXEL_CH, spec.channels, 3, 1, 1)))
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False):
-        B, g = z.shape[0], self.grid
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, return_attn: bool = False,
+                attn_off: bool = False):
+        B, g, ch = z.shape[0], self.grid, self.pixel_ch
         x = self.first_features(z, y).view(B, g * g, self.dim) + self.pos  # (B, T, D)
         maps = []
         for block in self.blocks:
-            x, attn = block(x, return_attn)
+            x, attn = block(x, return_attn, attn_off)
             if return_attn:
                 maps.append(attn)  # (B, nh, T, T)
-        tiles = self.to_pixels(self.norm(x))  # (B, T, P*P*PIXEL_CH)
-        tiles = tiles.view(B, g, g, PATCH, PATCH, PIXEL_CH).permute(0, 5, 1, 3, 2, 4)  # (B, ch, g, P, g, P)
-        pixels = tiles.reshape(B, PIXEL_CH, g * PATCH, g * PATCH)  # (B, ch, H, W)
-        img = torch.tanh(self.to_image(pixels))  # (B, C, H, W)
+        tiles = self.to_pixels(self.norm(x))  # (B, T, P*P*ch)
+        tiles = tiles.view(B, g, g, PATCH, PATCH, ch).permute(0, 5, 1, 3, 2, 4)  # (B, ch, g, P, g, P)
+        pixels = tiles.reshape(B, ch, g * PATCH, g * PATCH)  # (B, ch, H, W)
+        img = torch.tanh(pixels if self.patch_head else self.to_image(pixels))  # (B, C, H, W)
         return (img, maps) if return_attn else img
 
 

@@ -3,7 +3,8 @@
 Widgets only; every computation is a call into ``ganstudio.actions.attention``.
 API endpoints (for gradio_client): ``attention`` (model, prompt, tokens to generate first) -> (the
 explorer's data: tokens, every head's thumbnail, layer 0 head 0, a token for more; note), and
-``gan_attention`` (model, seed, class, x, y) -> (image, overlays).
+``gan_attention`` (model, seed, class, x, y, layer, head, attention off; -1 = every layer / mean of heads) ->
+(image, overlays, x, y, the attention on / off / difference pictures, a note with SAGAN's γ).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ganstudio.actions import attention as actions
 from ganstudio.actions.text import list_text_models
 from ganstudio.errors import StudioError
 from ganstudio.ui.attention_view import attention_view
-from ganstudio.ui.common import DEVICE_WORK, PAGE_API, handled, owner, user_error
+from ganstudio.ui.common import DEVICE_WORK, PAGE_API, handled, owner
 
 DEFAULT_PROMPT = "The king is dead. Long live the king, for the king is wise."
 ANY_CLASS = -1
@@ -29,7 +30,9 @@ TEXT_HELP = (
 )
 IMAGE_HELP = (
     "An attention-based generator draws the image from a grid of features that attend to each other. "
-    "Click a pixel of the generated image to see, for every attention layer, where that pixel's feature looks."
+    "Click a pixel of the generated image to see where that pixel's feature looks, in every attention layer or "
+    "one, averaged over the heads or one head. Tick **attention off** to redraw the same sample without "
+    "attention (SAGAN: its gate γ set to 0; TransGAN: every token attending uniformly) beside the original."
 )
 
 @handled
@@ -64,23 +67,62 @@ def _class_value(cls):
     return None if cls in (None, "", ANY_CLASS) else int(cls)
 
 
-def on_gan(spec, seed, cls, x, y, request: gr.Request):
-    """The generated image and, per attention layer, where pixel (x, y) attends."""
-    try:
-        point = None if x is None or y is None else (x, y)
-        result = actions.gan_attention(spec, seed=seed, class_id=_class_value(cls), query_xy=point,
-                                       owner=owner(request))
-    except StudioError as err:
-        raise user_error(err) from None
-    overlays = [(layer["overlay"], f"{layer['name']} ({layer['k_grid'][0]}×{layer['k_grid'][1]} keys)")
-                for layer in result["layers"]]
+def _note(result: dict) -> str:
+    """What the learner reads under the pictures: SAGAN's gate γ, and what switching attention off changed."""
+    lines = [f"**γ = {gamma:+.3f}** — the learned gate of {name}: its output is features + γ · attention, and "
+             "training started at γ = 0, so |γ| says how much the generator came to rely on attention."
+             for name, gamma in result["gammas"]]
+    if not result["gammas"]:
+        lines.append(f"{len(result['layer_names'])} transformer blocks of {max(result['layer_heads'])} heads each; "
+                     "every token (a 4×4 tile) attends to every other, with no gate.")
+    if result["changed"] is not None:
+        how = "γ = 0" if result["gammas"] else "uniform attention: every token reads the plain mean of all tokens"
+        lines.append(f"**Attention off** ({how}): **{result['changed'] * 100:.1f} %** of the pixels move by more than "
+                     f"{actions.CHANGED:.0%} of the range — the bright parts of the difference are the strokes that "
+                     "depend on far-away pixels.")
+    return "\n\n".join(lines)
+
+
+@handled
+def on_gan(spec, seed, cls, x, y, layer, head, attention_off, request: gr.Request):
+    """The generated image, where pixel (x, y) attends in the chosen layer(s) and head, γ, and with
+    ``attention_off`` the same sample drawn without attention beside it."""
+    point = None if x is None or y is None else (x, y)
+    result = actions.gan_attention(spec, seed=seed, class_id=_class_value(cls), query_xy=point, owner=owner(request),
+                                   layer=layer, head=head, attention_off=attention_off)
+    overlays = [(entry["overlay"], f"{entry['name']}, {entry['head']} ({entry['k_grid'][0]}×{entry['k_grid'][1]} keys)")
+                for entry in result["layers"]]
+    ablation = [] if result["ablated"] is None else [
+        (result["image"], "attention on"), (result["ablated"], "attention off"),
+        (result["difference"], "difference (brighter = changed more)")]
     qx, qy = result["query_xy"]
-    return result["image"], overlays, qx, qy
+    return result["image"], overlays, qx, qy, ablation, _note(result)
 
 
-def on_pick_pixel(spec, seed, cls, evt: gr.SelectData, request: gr.Request):
+def on_new_model(spec, seed, cls, layer, head, attention_off, request: gr.Request):
+    """Another generator: its view starts on a stroke of its digit, not on the pixel picked in the last one."""
+    return on_gan(spec, seed, cls, None, None, layer, head, attention_off, request)
+
+
+def on_pick_pixel(spec, seed, cls, layer, head, attention_off, evt: gr.SelectData, request: gr.Request):
     x, y = evt.index[0], evt.index[1]
-    return on_gan(spec, seed, cls, x, y, request)
+    return on_gan(spec, seed, cls, x, y, layer, head, attention_off, request)
+
+
+@handled
+def on_layout(spec, layer, head, request: gr.Request):
+    """The layer and head lists of the chosen generator (a choice it does not have goes back to "every")."""
+    names, heads = actions.attention_layers(spec, owner=owner(request))
+    layers = [("every layer", actions.EVERY)] + [(name, i) for i, name in enumerate(names)]
+    head_choices = [("mean of heads", actions.EVERY)] + [(f"head {i + 1}", i) for i in range(max(heads))]
+    keep_layer = layer if layer in [v for _, v in layers] else actions.EVERY
+    keep_head = head if head in [v for _, v in head_choices] else actions.EVERY
+    return gr.update(choices=layers, value=keep_layer), gr.update(choices=head_choices, value=keep_head)
+
+
+def on_open_image(spec, request: gr.Request):
+    """The Image tab was opened: list the attention generators again (a run saved meanwhile appears)."""
+    return gr.update(choices=actions.list_attention_gans(owner(request)), value=spec)
 
 
 def build_attention_tab(state: dict | None = None) -> None:
@@ -101,21 +143,40 @@ def build_attention_tab(state: dict | None = None) -> None:
                        **PAGE_API,
                        **DEVICE_WORK)
 
-    with gr.Tab("Image"):
+    with gr.Tab("Image") as image_page:
         gr.Markdown(IMAGE_HELP)
         gans = actions.list_attention_gans()
         with gr.Row():
-            gan = gr.Dropdown(gans, value=gans[0] if gans else None, allow_custom_value=True,
-                              label="Generator with attention (bundled name, folder or Hub id)")
+            gan = gr.Dropdown(gans, value=gans[0] if gans else None, allow_custom_value=True, label="Generator with attention",
+                              info="bundled, or one of your saved SAGAN / Transformer runs", elem_id="gan-attention-model")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed")
             cls = gr.Number(ANY_CLASS, precision=0, minimum=ANY_CLASS, label="Class (-1 = unconditional / 0)")
             qx = gr.Number(None, precision=0, label="Pixel x", minimum=0)
             qy = gr.Number(None, precision=0, label="Pixel y", minimum=0)
-        gan_btn = gr.Button("Generate", variant="primary")
+        with gr.Row():
+            # API callers name a layer or head before this session's lists are filled in: the action checks it
+            layer = gr.Dropdown([("every layer", actions.EVERY)], value=actions.EVERY, label="Layer",
+                                allow_custom_value=True, elem_id="gan-attention-layer")
+            head = gr.Dropdown([("mean of heads", actions.EVERY)], value=actions.EVERY, label="Head",
+                               allow_custom_value=True, elem_id="gan-attention-head")
+            attention_off = gr.Checkbox(False, label="Attention off: redraw the same sample without it",
+                                        elem_id="gan-attention-off")
+        gan_btn = gr.Button("Generate", variant="primary", elem_id="gan-attention-generate")
         with gr.Row():
             image = gr.Image(label="Click a pixel", type="pil", interactive=False, format="png")
             overlays = gr.Gallery(label="Where it attends, per layer", columns=2, format="png", object_fit="contain",
                                   height="auto", elem_id="gan-overlays")
-        gan_btn.click(on_gan, [gan, seed, cls, qx, qy], [image, overlays, qx, qy], api_name="gan_attention",
-                      **PAGE_API, **DEVICE_WORK)
-        image.select(on_pick_pixel, [gan, seed, cls], [image, overlays, qx, qy], api_visibility="private", **DEVICE_WORK)
+        ablation = gr.Gallery(label="Attention on / off", columns=3, format="png", object_fit="contain",
+                              height="auto", elem_id="gan-ablation")
+        note = gr.Markdown("", elem_id="gan-attention-note")
+        view_inputs = [layer, head, attention_off]
+        outputs = [image, overlays, qx, qy, ablation, note]
+        gan_btn.click(on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs, api_name="gan_attention",
+                      **PAGE_API, **DEVICE_WORK).success(on_layout, [gan, layer, head], [layer, head],
+                                                      api_visibility="private")
+        image.select(on_pick_pixel, [gan, seed, cls, *view_inputs], outputs, api_visibility="private", **DEVICE_WORK)
+        gan.change(on_layout, [gan, layer, head], [layer, head], api_visibility="private").success(
+            on_new_model, [gan, seed, cls, *view_inputs], outputs, api_visibility="private", **DEVICE_WORK)
+        gr.on([layer.input, head.input, attention_off.input], on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs,
+              api_visibility="private", trigger_mode="always_last", **DEVICE_WORK)
+        image_page.select(on_open_image, gan, gan, api_visibility="private")

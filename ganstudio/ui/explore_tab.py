@@ -1,8 +1,9 @@
 """Explore tab: pick a generator, sample a grid, steer it with latent sliders, interpolate between seeds.
 
 Widgets only; every computation is a call into ``ganstudio.actions.explore``.
-API endpoints (for gradio_client): ``sample`` (spec, seed, n, psi, class) -> image and
-``explore`` (spec, seed, n, psi, class, method, slider 1..K) -> image.
+API endpoints (for gradio_client): ``sample`` (spec, seed, n, psi, class) -> image,
+``explore`` (spec, seed, n, psi, class, method, slider 1..K) -> image and ``compare`` (seed, n) -> (the strips of
+the bundled DCGAN, SAGAN and TransGAN, their figures).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 
 import gradio as gr
 
+from ganstudio.actions import compare
 from ganstudio.actions import explore as actions
 from ganstudio.actions.generators import list_generators
 from ganstudio.errors import StudioError
@@ -120,6 +122,36 @@ def on_interpolate(request: gr.Request, spec, seed_a, seed_b, steps, mode, psi, 
     return [out["strip"], out["gif_path"], files, note]
 
 
+def _figures_table(result: dict) -> str:
+    """The measured figures of each compared generator, as its model card states them."""
+    def pct(v):
+        return "—" if v is None else f"{v * 100:.1f} %"
+
+    lines = ["| generator | what it is | confident | smallest class | Fréchet ÷ real | training |",
+             "|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        f = row["figures"]
+        fre = "—" if f["frechet_vs_real"] is None else f"{f['frechet_vs_real']:.2f}×"
+        took = ("—" if f["train_seconds"] is None else
+                f"{row['steps']:,} steps, {f['train_seconds'] / 60:.0f} min on 1 CPU thread")
+        lines.append(f"| {row['model']} | {row['what']} | {pct(f['confident'])} | {pct(f['smallest_class'])} | {fre} "
+                     f"| {took} |")
+    return "\n".join(lines) + (
+        "\n\nEach row is seed {seed}'s first {n} samples: the same latents in all three. All three read the digit "
+        "off z (its first 10 values), so a column asks each for the same digit; what differs is how each draws it. "
+        "Figures: `python -m ganstudio bench digits` (1,000 samples; Fréchet distance in the digit classifier's "
+        "features, not FID).").format(seed=result["seed"], n=result["n"])
+
+
+def on_compare(request: gr.Request, seed, n):
+    """The same seed drawn through the bundled DCGAN, SAGAN and TransGAN, with their measured figures."""
+    try:
+        result = compare.compare_generators(seed, n, owner=owner(request))
+    except StudioError as err:
+        raise user_error(err) from None
+    return [row["image"] for row in result["rows"]] + [_figures_table(result)]
+
+
 def on_reopen(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
     """A shared link was opened: draw its grid again from the settings Gradio restored (the picture it cached for
     the sharer does not last), and count the tab as drawn so its sliders keep the shared values."""
@@ -149,7 +181,7 @@ def on_refresh(request: gr.Request, spec):
 # Small generated images are sent at their own size (fast to encode) and enlarged by the browser,
 # pixel-sharp rather than blurred.
 PIXEL_CSS = (
-    "<style>#explore-grid img, #explore-strip img, #explore-animation img "
+    "<style>#explore-grid img, #explore-strip img, #explore-animation img, #explore-compare-strips img "
     "{image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain;}</style>"
 )
 
@@ -223,6 +255,17 @@ def build_explore_tab(state: dict) -> ExploreTab:
                 interp_files = gr.File(label="GIF / MP4", file_count="multiple", interactive=False, height=120)
                 interp_note = gr.Markdown()
 
+    with gr.Accordion("One seed, three generators: DCGAN · SAGAN · TransGAN", open=False, elem_id="explore-compare"):
+        with gr.Row():
+            compare_seed = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed",
+                                     elem_id="explore-compare-seed")
+            compare_n = gr.Slider(1, compare.MAX_STRIP, value=8, step=1, label="Samples per generator")
+        compare_btn = gr.Button("Draw this seed through all three", variant="primary", elem_id="explore-compare-draw")
+        with gr.Column(elem_id="explore-compare-strips"):  # one row of digits per generator, in COMPARED's order
+            strips = [gr.Image(label=f"{name} — {what}", type="pil", format="png", height=120, interactive=False,
+                               buttons=["download", "fullscreen"]) for name, what in compare.COMPARED]
+        figures = gr.Markdown(elem_id="explore-compare-figures")
+
     grid_inputs = [model, seed, n, psi, cls]
     explore_inputs = [*grid_inputs, method, *sliders]
 
@@ -252,6 +295,9 @@ def build_explore_tab(state: dict) -> ExploreTab:
         api_name="interpolate", **PAGE_API,
         **DEVICE_WORK,
     )
+
+    compare_btn.click(on_compare, [compare_seed, compare_n], [*strips, figures], api_name="compare", **PAGE_API,
+                      **DEVICE_WORK)
 
     page = state.get("explore_page") if isinstance(state, dict) else None
     if page is not None:  # first visit draws the grid; every visit picks up a newly trained model
