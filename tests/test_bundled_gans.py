@@ -25,9 +25,6 @@ MAX_FRECHET_VS_REAL = 2.0  # Fréchet digit distance at most twice the real held
 MIN_RECOGNISED = 0.98  # conditional: the requested digit is the one drawn
 MIN_DIVERSITY = 0.70  # conditional: one digit's samples vary at least this much relative to real ones
 CARD_TOLERANCE = 0.01  # another CPU may round a few samples differently
-# Bundled models whose card says they miss the goal; strict, so a retrained model that meets it fails here until
-# its entry goes
-BELOW_GOAL = {"digits-transgan": "3,803 steps (a 1,000 s cap) reached 86.3 % confident, below 90 %: it needs a longer run"}
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +49,8 @@ def test_bundled_generator_is_small_and_described(bundled):
     assert f"bench digits --model {name}" in card
 
 
-def test_figures_meet_the_goals(bundled, request):
+def test_figures_meet_the_goals(bundled):
     name, _, report = bundled
-    if name in BELOW_GOAL:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=BELOW_GOAL[name]))
     assert report["confident"] >= MIN_CONFIDENT, f"{name}: {report}"
     assert report["smallest_class"] >= MIN_CLASS_SHARE, f"{name}: some digit is rarely drawn ({report['class_shares']})"
     assert report["frechet_vs_real"] <= MAX_FRECHET_VS_REAL, f"{name}: {report}"
