@@ -114,6 +114,15 @@ def wait_for_change(page: Page, read_js: str, before, what: str, timeout_ms: flo
         pytest.fail(f"the {what} did not change within {timeout_ms / 1000:.0f} s", pytrace=False)
 
 
+def read_until_changed(read, before, what: str, timeout_s: float = UI_MS / 1000):
+    """Re-read ``read()`` (a Python function of the page) until it gives something other than ``before``; return it."""
+    deadline = time.monotonic() + timeout_s
+    while (now := read()) is None or now == before:
+        assert time.monotonic() < deadline, f"the {what} did not change within {timeout_s:.0f} s"
+        time.sleep(0.1)
+    return now
+
+
 def status_step(page: Page) -> int:
     """The step number in the Train tab's status line, -1 before one shows."""
     text = page.locator("[data-testid=markdown]").filter(has_text=re.compile(r"· step \d+")).first
@@ -126,10 +135,13 @@ def status_step(page: Page) -> int:
 # ---- the five tabs ---------------------------------------------------------------------------------
 
 
-def choose_data(page: Page, option) -> None:
-    """Pick a data set in the Train tab's Data menu (``option``: its label, or a pattern of it)."""
+def choose_data(page: Page, option, arch: str | None = None) -> None:
+    """Pick a data set in the Train tab's Data menu (``option``: its label, or a pattern of it); with ``arch``, wait
+    until the form shows the architecture the data set's preset brings (its settings have arrived)."""
     page.get_by_label("Data").click()
     page.get_by_role("option", name=option).click()
+    if arch is not None:
+        expect(page.get_by_label("Architecture")).to_have_value(arch, timeout=UI_MS)
 
 
 LIVE_PIXELS_JS = "() => document.querySelector('#train-live canvas.gs-live').toDataURL()"
@@ -212,7 +224,7 @@ def test_manual_steps_move_the_drawn_generator(page):
 def test_an_image_run_shows_its_samples_enlarged_and_moving(page):
     """Digits: the sample grid updates while it trains, each pixel drawn at least 2 x 2 on the page."""
     page.get_by_role("tab", name="Train").click()
-    choose_data(page, re.compile("Handwritten digits"))
+    choose_data(page, re.compile("Handwritten digits"), arch="DCGAN")
     start = page.locator("#train-start")
     expect(start).to_be_enabled()
     start.click()
@@ -287,7 +299,7 @@ def test_the_saturating_loss_lesson_stalls_g_until_the_switch(page):
     while status_step(page) < head_start + 200:  # G has trained a while under the saturating loss
         assert time.monotonic() < deadline, "the lesson's run did not get past D's head start"
         time.sleep(0.2)
-    stalled = wait_for_change(lambda: g_gradient(page), None, what="‖∇G‖")
+    stalled = read_until_changed(lambda: g_gradient(page), None, what="‖∇G‖")
     assert stalled < 1e-2, f"‖∇G‖ {stalled} under the saturating loss"
     switched_at = status_step(page)
     page.locator("#lesson-switch").click()
@@ -342,7 +354,7 @@ def test_explore_slider_changes_the_grid(page):
 
 @screenshot_on_failure
 def test_text_streams_in_token_by_token_and_stops(page):
-    page.get_by_role("tab", name="Text").click()
+    page.get_by_role("tab", name="Text", exact=True).click()
     tokens = page.get_by_label("number input for Max new tokens")
     tokens.fill("1000")
     tokens.press("Enter")
@@ -439,7 +451,7 @@ def test_text_gan_lesson_streams_lines_and_shows_the_gradient_of_each_estimator(
     step, lines = textgan_step(page), textgan_g_lines(page)
     assert len(lines) == 4 and all(len(line) == 24 for line in lines), lines
     expect(page.locator("#textgan-lines td.num").first).to_have_text(re.compile(r"^\d\.\d\d$"))  # D's P(real)
-    wait_for_change(lambda: textgan_step(page), step, what="update number")
+    read_until_changed(lambda: textgan_step(page), step, what="update number")
     assert textgan_g_lines(page) == lines, "argmax moved G"
     charts = page.locator("#textgan-charts svg")
     expect(charts.first).to_contain_text("‖∇G‖ (L2 norm)")
@@ -452,7 +464,7 @@ def test_text_gan_lesson_streams_lines_and_shows_the_gradient_of_each_estimator(
     start.click()
     expect(figures).to_contain_text(re.compile(r"‖∇G‖ = (?!0 )\d"), timeout=SLOW_MS)
     expect(figures).to_contain_text("G's weights have moved")
-    wait_for_change(lambda: textgan_g_lines(page), textgan_g_lines(page), timeout_s=SLOW_MS / 1000,
+    read_until_changed(lambda: textgan_g_lines(page), textgan_g_lines(page), timeout_s=SLOW_MS / 1000,
                     what="G's lines under Gumbel-softmax")
     page.screenshot(path=str(ARTIFACTS / "textgan.png"), full_page=True)
     stop.click()
@@ -543,7 +555,7 @@ def test_shared_links_reopen_an_explore_grid_and_a_generation(app, browser):
     seed.press("Enter")
     expect(grid).not_to_have_attribute("src", before, timeout=UI_MS)
     explore_link = share()
-    page.get_by_role("tab", name="Text").click()
+    page.get_by_role("tab", name="Text", exact=True).click()
     page.locator("#text-generate").click()
     box = page.locator("#text-stream .gs-tokens")
     expect(box).to_have_attribute("data-done", "1", timeout=SLOW_MS)
@@ -559,7 +571,7 @@ def test_shared_links_reopen_an_explore_grid_and_a_generation(app, browser):
     expect(opened.get_by_label("Seed", exact=True)).to_have_value("7")
     expect(opened.locator("#explore-grid img")).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
     opened.goto(text_link)
-    expect(opened.get_by_role("tab", name="Text", selected=True)).to_be_visible()
+    expect(opened.get_by_role("tab", name="Text", exact=True, selected=True)).to_be_visible()
     restored = opened.locator("#text-stream .gs-tokens")
     expect(restored).to_have_attribute("data-count", count, timeout=UI_MS)
     assert opened.locator("#text-stream .gs-tok").count() == int(count)  # shaded tokens, not plain text

@@ -117,7 +117,7 @@ def test_training_data_cannot_be_a_server_folder(app):
 @pytest.mark.parametrize("arch, batch", [("sagan", 8192), ("transformer", 8192), ("dcgan", 8192)])
 def test_huge_runs_are_refused_before_anything_is_allocated(app, arch, batch):
     before = app.rss_mb()
-    args = ["digits", None, arch, "hinge", 0, 30, batch, 64, 1e-3, 1e-3, 1, 0.999, True, [], False, 0, 1]
+    args = ["digits", None, arch, "hinge", 0, 30, batch, 64, 1e-3, 1e-3, 1, 0.999, True, [], False, 0, 1, 0.0, 0.0]
     status, message = call(app.url, "train_start", args)
     assert status == "error" and "MB of memory" in message and "batch size" in message, message
     assert app.rss_mb() - before < 200, "a refused run still allocated memory"
@@ -204,6 +204,7 @@ def test_push_on_a_space_needs_the_visitors_own_login(app):
     ("attention", ["shakespeare-gpt", "\udfff", 0], r"not text"),
     ("sample", ["digits-dcgan", True, 4, 1.0, -1], r"^Seed: must be a number, got True"),  # JSON true is not 1
     ("generate", ["shakespeare-gpt", "Hi", True, 0.8, 40, 1.0, 1.0, 0], r"must be a number, got True"),
+    ("train_start", RING8[:17], r"^this call takes 19 values, got 17"),  # Gradio logged a traceback
 ])
 def test_bad_input_is_one_short_line(app, endpoint, args, expected):
     status, message = call(app.url, endpoint, args)

@@ -104,10 +104,14 @@ def name_fields_in_gradio_checks() -> None:
 
 def _checking_files(preprocess_data):
     """Gradio validates a file input's data (``{"path", "meta": {"_type": "gradio.FileData"}}``, a file uploaded
-    here) before any handler runs; text, a number, a path or a URL in its place ended the call with no message."""
+    here) before any handler runs; text, a number, a path or a URL in its place ended the call with no message.
+    Too few values for an event ended it with a traceback in the log: both are one line now."""
 
     @functools.wraps(preprocess_data)
     async def wrapper(self, block_fn, inputs, state, explicit_call=False):
+        wanted = sum(not isinstance(block, gr.State) for block in block_fn.inputs)  # a raw call sends no state
+        if len(inputs) < wanted:
+            raise user_error(f"this call takes {wanted} values, got {len(inputs)}")
         files = [(block, value) for block, value in zip(block_fn.inputs, inputs)
                  if isinstance(block, gr.File) and value is not None]
         for block, value in files:
