@@ -144,10 +144,11 @@ class AppProcess:
 
 
 def repo_listing(root: Path = REPO_ROOT) -> dict[str, tuple[int, int]]:
-    """{relative path: (size, mtime_ns)} of every file in the checkout, caches and test output left out."""
+    """{relative path: (size, mtime_ns)} of every file in the checkout, caches, test output and virtualenvs (a
+    folder holding pyvenv.cfg: CI's .venv-ci, a developer's .venv; tens of thousands of files) left out."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SCRATCH_PARTS]
+        dirnames[:] = [d for d in dirnames if d not in SCRATCH_PARTS and not (Path(dirpath) / d / "pyvenv.cfg").exists()]
         for name in filenames:
             path = Path(dirpath) / name
             if path.suffix == ".pyc":
