@@ -107,7 +107,8 @@ def test_a_hub_that_says_nothing_is_answered_within_its_silence(hostile, monkeyp
     start = time.monotonic()
     with pytest.raises(StudioError, match=rf"download of {silent_file} from {repo} failed: the Hub sent nothing for 2 s"):
         explore.sample_grid(repo, seed=0, n=4)
-    assert time.monotonic() - start < 2.0 + 8, f"answered after {time.monotonic() - start:.0f} s of silence"
+    waited = time.monotonic() - start  # 2 s of silence; the whole download's deadline is 300 s, the old code ~66 s
+    assert waited < HANG_S, f"answered after {waited:.0f} s of silence"
     hostile.behave.clear()
     assert explore.sample_grid(repo, seed=0, n=4)["image"]  # the next try downloads afresh
 

@@ -82,9 +82,6 @@ def _method(method: Any) -> str:
 # ---- models ----------------------------------------------------------------------------
 
 
-_load = generators.load
-
-
 def _directions(loaded: LoadedGenerator, method: str, k: int, owner: str) -> np.ndarray:
     """(k, z_dim) directions for ``method``, computed once per model (on the worker)."""
     if k > loaded.z_dim:
@@ -150,7 +147,7 @@ def sample_grid(
 ) -> dict:
     """A grid of ``n`` samples: ``{"image": PIL grid (or 2D scatter), "latents": (n, z_dim) float32}``."""
     seed, n, psi = _grid_params(seed, n, truncation_psi)
-    loaded = _load(spec, owner)
+    loaded = generators.load(spec, owner)
     cid = _class_id(loaded, class_id)
     z = latents.latents(n, loaded.z_dim, seed, psi)
     return {"image": _render(loaded, z, _labels(loaded, n, cid), owner, psi=psi), "latents": z}
@@ -159,7 +156,7 @@ def sample_grid(
 def sample_strip(spec: str, seed: int = 0, n: int = 8, owner: str = "cli") -> Image.Image:
     """The first ``n`` samples of ``seed`` in one row: the same latents as the first ``n`` of ``sample_grid``."""
     seed, n, _ = _grid_params(seed, n, 1.0)
-    loaded = _load(spec, owner)
+    loaded = generators.load(spec, owner)
     if loaded.data_kind != "image":
         raise BadInput(f"{loaded.name} draws 2D points, not images: a strip needs an image generator")
     z = latents.latents(n, loaded.z_dim, seed)
@@ -185,7 +182,7 @@ def direction_labels(spec: str, method: str = "sefa", k: int = 6, owner: str = "
     to a unit step along that direction (||W d||)."""
     method = _method(method)
     k = _whole("number of sliders", k, 1, MAX_DIRECTIONS)
-    loaded = _load(spec, owner)
+    loaded = generators.load(spec, owner)
     k_avail = min(k, loaded.z_dim)
     _directions(loaded, method, k_avail, owner)
     gains = loaded.gains[method][:k_avail]
@@ -197,7 +194,7 @@ def model_info(spec: str, owner: str = "cli", progress: Callable[[str], None] | 
     """What the UI needs to lay itself out: ``{"z_dim", "n_classes", "data_kind"}``.
 
     The first call for a Hub id downloads it; ``progress`` receives the download lines."""
-    loaded = _load(spec, owner, progress)
+    loaded = generators.load(spec, owner, progress)
     return {"z_dim": loaded.z_dim, "n_classes": loaded.n_classes, "data_kind": loaded.data_kind}
 
 
@@ -221,7 +218,7 @@ def interpolate(
     fps = _number("frames per second", fps, 1, 60)
     if mode not in interp.MODES:
         raise BadInput(f"unknown interpolation mode {mode!r}: choose slerp or lerp")
-    loaded = _load(spec, owner)
+    loaded = generators.load(spec, owner)
     cid = _class_id(loaded, class_id)
     za = latents.latents(1, loaded.z_dim, seed_a, psi)[0]
     zb = latents.latents(1, loaded.z_dim, seed_b, psi)[0]
@@ -315,7 +312,7 @@ def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, draw: bo
     seed, n, psi = _grid_params(seed, n, psi)
     method = _method(method)
     alphas = _sliders(slider_values)
-    loaded = _load(spec, owner)
+    loaded = generators.load(spec, owner)
     cid = _class_id(loaded, class_id)
     z = latents.latents(n, loaded.z_dim, seed, psi)
     if alphas.size > loaded.z_dim and not np.any(alphas[loaded.z_dim :]):
