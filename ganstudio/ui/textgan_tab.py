@@ -50,7 +50,8 @@ def on_start(estimator, temperature, straight_through, seconds, seed, prompts, r
     who = owner(request)
     actions.start(who, {"estimator": estimator, "temperature": temperature, "straight_through": straight_through,
                         "seconds": seconds, "seed": seed, "prompts": (prompts or "").strip("\n").split("\n")})
-    return ["starting…", gr.update(active=True), *_controls("queued")]
+    # the last run's lines and figures go: a new run's page shows only the new run
+    return ["starting…", figures_md({}), lines_html({}), charts_html({}), gr.update(active=True), *_controls("queued")]
 
 
 def on_poll(request: gr.Request):
@@ -58,12 +59,17 @@ def on_poll(request: gr.Request):
     info = actions.poll(owner(request))
     snap = info["snapshot"]
     text = info["text"] + (" · saved" if info["saved"] else "")
-    state = "saving" if info.get("ending") else info["state"]
-    return [text, figures_md(snap), lines_html(snap), charts_html(snap), state]
+    return [text, figures_md(snap), lines_html(snap), charts_html(snap), _shown(info)]
 
 
-def on_state(state: str):
-    """The run's state changed: the timer and the buttons follow it."""
+def _shown(info: dict) -> str:
+    return "saving" if info.get("ending") else info["state"]
+
+
+def on_state(shown: str, request: gr.Request):
+    """The shown state changed: the timer and the buttons follow the run as it is now. A poll that left before
+    Start may land after it with the old run's "done"; trusting it would stop the timer on a live run."""
+    state = _shown(actions.poll(owner(request)))
     return [gr.update(active=state in LIVE + ("saving",)), *_controls(state)]
 
 
@@ -102,7 +108,8 @@ def build_textgan_tab(state: dict | None = None) -> None:
     timer = gr.Timer(POLL_S, active=False)
     private = {"api_visibility": "private"}
 
-    start.click(on_start, [estimator, temperature, straight, seconds, seed, prompts], [status, timer, start, stop],
+    start.click(on_start, [estimator, temperature, straight, seconds, seed, prompts],
+                [status, figures, table, charts, timer, start, stop],
                 api_name="textgan_start", show_progress="minimal", **PAGE_API, **DEVICE_WORK)
     poll_outputs = [status, figures, table, charts, shown_state]
     timer.tick(on_poll, None, poll_outputs, show_progress="hidden", concurrency_id="poll", concurrency_limit=None,

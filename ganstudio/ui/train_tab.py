@@ -183,12 +183,17 @@ def on_poll(request: gr.Request):
     info = actions.poll_training(owner(request))
     snap = info.get("snapshot") or {}
     return [info["text"], _bar(info["progress"], info["state"]), _metrics_text(snap), _game_html(snap),
-            ("saving" if info.get("ending") else info["state"], bool(info.get("saved")))]
+            _shown(info)]
 
 
-def on_controls(shown: tuple[str, bool]):
-    """The run's (state, saved) changed: the timer and the buttons follow it."""
-    state, saved = shown
+def _shown(info: dict) -> tuple[str, bool]:
+    return ("saving" if info.get("ending") else info["state"], bool(info.get("saved")))
+
+
+def on_controls(shown: tuple[str, bool], request: gr.Request):
+    """The shown (state, saved) changed: the timer and the buttons follow the run as it is now. A poll that left
+    before Start may land after it with the old run's "done"; trusting it would stop the timer on a live run."""
+    state, saved = _shown(actions.poll_training(owner(request)))
     return [gr.update(active=state in LIVE), *_buttons(state, saved)]
 
 
