@@ -67,6 +67,7 @@ class Session:
         self.current: Run | None = None  # the run the Train tab shows
         self.generation: dict | None = None  # the Text tab's latest generation: token, tokens so far, how it ended
         self.attention: dict | None = None  # the Attention tab's latest analysis: token, ids, weights (layers, heads, T, T)
+        self.next_token: dict | None = None  # the Text tab's prompt logits: key (model, prompt), ids, logits (vocab,)
         self.textgan: Any = None  # the Text GAN lesson's latest run (ganstudio.actions.textgan.TextGanSlot)
         self.ending = False  # set before the end callbacks run: nothing new is saved into the folder
         self.closed = False
@@ -160,6 +161,7 @@ class Session:
             self.current = None
             self.generation = None
             self.attention = None
+            self.next_token = None
             self.textgan = None
             folder, self._folder = self._folder, None
         if folder is not None:

@@ -26,6 +26,9 @@ from ganstudio.settings import SETTINGS
 HUB_TEXT_MODELS = ("openai-community/gpt2", "distilbert/distilgpt2")  # load by name when the Hub is reachable
 DEFAULT_MODEL = "shakespeare-gpt"
 MAX_SEED = LIMITS.max_seed
+PACES = {"readable": 12.0, "full speed": 0.0}  # tokens a second the reader takes (0 = as fast as they come); 12: a pace
+# a person can read along with. The decode group only steps a row whose reader has room (backpressure), so a paced
+# reader never holds the worker: other visitors' rows decode in the meantime.
 
 
 def list_text_models() -> list[str]:
@@ -77,6 +80,7 @@ def generate_stream(
     ignore_eos: bool = False,
     owner: str = "cli",
     progress: Callable[[str], None] | None = None,
+    pace: Any = "full speed",
 ) -> Iterator[dict]:
     """Generate a continuation of ``prompt``, as events that carry only what is new:
 
@@ -89,16 +93,18 @@ def generate_stream(
 
     The generation decodes in its model's decode group, batched with everyone else's (continuous
     batching). Closing the iterator, or ``stop_generation(owner)``, ends it at the group's next step.
-    ``progress`` receives download lines when the model comes from the Hub.
+    ``progress`` receives download lines when the model comes from the Hub. ``pace`` (a ``PACES`` name) is how fast
+    tokens are handed out: "readable" takes them at ~12 a second, "full speed" as the model makes them.
     """
     cfg = sampling_config(max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, ignore_eos)
+    per_s = PACES[checks.choice("pace", pace, PACES)]
     prompt = checks.text("prompt", prompt, LIMITS.max_prompt_chars, empty="the prompt is empty: type a few words to continue")
     with SESSIONS.client_slot(session_of(owner), "generations", SETTINGS.streams_per_client):  # until it ends
-        yield from _generate(model, prompt, cfg, owner, progress)
+        yield from _generate(model, prompt, cfg, owner, progress, per_s)
 
 
 def _generate(model: str, prompt: str, cfg: SamplingConfig, owner: str,
-              progress: Callable[[str], None] | None) -> Iterator[dict]:
+              progress: Callable[[str], None] | None, per_s: float) -> Iterator[dict]:
     loaded = loaded_gpt(model, owner, progress)
     n_positions = loaded.config.n_positions
     encoded = encode_prompt(loaded.tokenizer, prompt, n_positions)
@@ -119,6 +125,8 @@ def _generate(model: str, prompt: str, cfg: SamplingConfig, owner: str,
     start = time.perf_counter()
     try:
         for step in row.tokens():
+            if per_s:  # the reader waits here, not the worker: the row sits out steps once its queue is full
+                time.sleep(max(0.0, start + count / per_s - time.perf_counter()))
             count += 1
             token = step.as_dict()
             token["top5"] = [[text, prob] for text, prob in token["top5"]]

@@ -83,9 +83,40 @@ def filter_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(remove, float("-inf"))
 
 
+def sampling_logits(logits: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
+    """The logits a next token is drawn from (temperature > 0): divided by the temperature, then the tokens
+    top-k and top-p cut set to -inf. Its softmax is the distribution ``choose_next`` samples."""
+    return filter_top_p(filter_top_k(logits / cfg.temperature, cfg.top_k), cfg.top_p)
+
+
 def choose_next(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator) -> int:
     """Pick the next id from (already penalised) logits (vocab,)."""
     if cfg.temperature == 0:
         return int(logits.argmax())
-    logits = filter_top_p(filter_top_k(logits / cfg.temperature, cfg.top_k), cfg.top_p)
-    return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
+    return int(torch.multinomial(sampling_logits(logits, cfg).softmax(-1), 1, generator=generator))
+
+
+def next_token_chart(logits: torch.Tensor, cfg: SamplingConfig, pieces, count: int = 10) -> list[dict]:
+    """The ``count`` likeliest next tokens by the model's own logits (vocab,), as the sampler sees them: for each,
+    ``text`` (``pieces(id)``), ``model`` (the model's probability, softmax of the logits), ``tempered`` (after
+    the temperature, before any cut), ``sampled`` (the chance ``choose_next`` picks it: 0 when cut) and ``cut``
+    (None, "top-k", "top-p" or "temperature 0": which setting removed it). Temperature 0 keeps the argmax only."""
+    order = torch.topk(logits, min(count, logits.size(-1))).indices  # (count,)
+    model = logits.softmax(-1)
+    if cfg.temperature == 0:
+        tempered = torch.zeros_like(model)
+        tempered[logits.argmax()] = 1.0
+        sampled, kept, after_k = tempered, tempered > 0, tempered > 0
+    else:
+        tempered = (logits / cfg.temperature).softmax(-1)
+        kept_logits = sampling_logits(logits, cfg)
+        sampled, kept = kept_logits.softmax(-1), kept_logits.isfinite()
+        after_k = filter_top_k(logits, cfg.top_k).isfinite()
+    rows = []
+    for i in order.tolist():
+        cut = None
+        if not bool(kept[i]):
+            cut = "temperature 0" if cfg.temperature == 0 else "top-k" if not bool(after_k[i]) else "top-p"
+        rows.append({"text": pieces(i), "model": float(model[i]), "tempered": float(tempered[i]),
+                     "sampled": float(sampled[i]), "cut": cut})
+    return rows
