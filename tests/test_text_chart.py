@@ -12,7 +12,12 @@ from ganstudio.actions.text import generate_stream
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput
-from ganstudio.gpt.sampling import SamplingConfig, choose_next, next_token_chart, sampling_logits
+from ganstudio.gpt.sampling import (
+    SamplingConfig,
+    choose_next,
+    next_token_chart,
+    sampling_logits,
+)
 
 torch.set_num_threads(1)
 MODEL, PROMPT = "shakespeare-gpt", "ROMEO.\nBut soft, what light"

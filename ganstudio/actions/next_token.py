@@ -7,7 +7,8 @@ with the sampler's own functions (``gpt.sampling.next_token_chart``), without an
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -17,7 +18,11 @@ from ganstudio.actions.text import loaded_gpt, sampling_config
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.gpt.generate import encode_prompt
-from ganstudio.gpt.sampling import apply_repetition_penalty, next_token_chart, sampling_logits
+from ganstudio.gpt.sampling import (
+    apply_repetition_penalty,
+    next_token_chart,
+    sampling_logits,
+)
 from ganstudio.limits import LIMITS
 
 CHART_TOKENS = 10  # bars in the chart: the model's likeliest next tokens

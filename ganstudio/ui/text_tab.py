@@ -2,9 +2,10 @@
 
 Widgets only; every computation is a call into ``ganstudio.actions.text``.
 API endpoints (for gradio_client): ``generate`` (model, prompt, max_new_tokens, temperature, top_k, top_p,
-repetition_penalty, seed) -> the token view's update, streamed: each holds only the new tokens (``start`` is the
+repetition_penalty, seed, pace: "readable" | "full speed") -> the token view's update, streamed: each holds only the new tokens (``start`` is the
 index of the first); the first also the prompt's tail and ``note`` (set when the prompt was cut), the last also
-``text`` (the continuation) and ``stop_reason``; ``stop_generation`` ends this session's generation.
+``text`` (the continuation) and ``stop_reason``; ``stop_generation`` ends this session's generation;
+``next_token_chart`` (model, prompt, temperature, top_k, top_p, repetition_penalty) -> the chart's bars.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import time
 
 import gradio as gr
 
+from ganstudio.actions import next_token
 from ganstudio.actions import text as actions
+from ganstudio.errors import StudioError
 from ganstudio.limits import LIMITS
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, handled, owner, share_button
+from ganstudio.ui.next_token_view import next_token_view
 from ganstudio.ui.token_view import token_view
 
 DEFAULT_PROMPT = "ROMEO.\nBut soft, what light through yonder window breaks?\n"
@@ -25,7 +29,9 @@ HELP = (
     "Type a prompt and press **Generate**: the model adds one token at a time. Each new token is shaded by the "
     "probability the model gave it (**green** ≈ 100 %, **yellow** ≈ 3 %, **red** ≤ 0.1 %: a surprise); hover a "
     "token for its top-5 alternatives, or click it to keep the table. **Temperature** 0 always takes the likeliest token; "
-    "higher values take more risks. **Top-k** / **top-p** sample only among the likeliest tokens. "
+    "higher values take more risks. **Top-k** / **top-p** sample only among the likeliest tokens: the chart beside "
+    "the text shows what they leave of the next token's chances before you generate. **Pace** *readable* streams "
+    "about 12 tokens a second; *full speed* as fast as the model goes. "
     "`shakespeare-gpt` is bundled and works offline; Hub ids such as `openai-community/gpt2` download once."
 )
 
@@ -44,7 +50,7 @@ def _payload(token: str, start: int, new: list[dict], count: int, rate: float, d
 
 
 @handled
-def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed,
+def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, pace,
                 request: gr.Request, progress=gr.Progress()):
     """Stream the token view's updates, each with only the tokens that are new (the first also carries the prompt's
     tail and any note; the last, the text). One output only: Gradio 6 rebuilds a component for every `gr.skip()`
@@ -52,7 +58,7 @@ def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     events = actions.generate_stream(
         model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
         repetition_penalty=repetition_penalty, seed=None if seed in (None, "") else seed,
-        owner=owner(request), progress=lambda line: progress(None, desc=line),
+        owner=owner(request), progress=lambda line: progress(None, desc=line), pace=pace,
     )
     token, tail, sent, pending, last = "", "", 0, [], 0.0
     for event in events:
@@ -72,6 +78,21 @@ def on_generate(model, prompt, max_new_tokens, temperature, top_k, top_p, repeti
             final = _payload(token, sent, pending, event["count"], event["tokens_per_s"], True, event["stop_reason"],
                              prompt_tail=tail)
             yield {**final, "text": event["continuation"]}
+
+
+def on_chart(model, prompt, temperature, top_k, top_p, repetition_penalty, request: gr.Request) -> dict:
+    """The chart of the prompt's next token under these settings (the model runs once per model and prompt; a
+    slider move only re-filters). A mistake (an empty prompt while typing) shows in the chart, not as a pop-up."""
+    try:
+        return next_token.prompt_chart(model, prompt, temperature, top_k, top_p, repetition_penalty,
+                                       owner=owner(request))
+    except StudioError as err:
+        return {"error": str(err)}
+
+
+def running(active: bool):
+    """Stop is live only while a generation runs."""
+    return gr.update(interactive=active)
 
 
 @handled
@@ -102,7 +123,9 @@ def build_text_tab(state: dict | None = None) -> None:
             prompt = gr.Textbox(DEFAULT_PROMPT, lines=4, label="Prompt")
             with gr.Row():
                 generate_btn = gr.Button("Generate", variant="primary", elem_id="text-generate")
-                stop_btn = gr.Button("Stop", variant="stop", elem_id="text-stop")
+                stop_btn = gr.Button("Stop", variant="secondary", interactive=False, elem_id="text-stop")
+            pace = gr.Radio(list(actions.PACES), value="readable", label="Pace", elem_id="text-pace",
+                            info="readable: ~12 tokens a second; full speed: as fast as the model goes")
         with gr.Column(scale=1):
             max_new_tokens = gr.Slider(1, LIMITS.max_new_tokens, value=120, step=1, label="Max new tokens")
             temperature = gr.Slider(0.0, 2.0, value=0.8, step=0.05, label="Temperature (0 = greedy)")
@@ -112,19 +135,32 @@ def build_text_tab(state: dict | None = None) -> None:
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed (same seed, same text)", scale=3)
                 dice = gr.Button("Random seed", scale=1, min_width=60)
-    stream = token_view(tokens)
+    with gr.Row():
+        with gr.Column(scale=3):
+            stream = token_view(tokens)
+        with gr.Column(scale=2, min_width=320):
+            chart = next_token_view()
     share = share_button()
     with gr.Accordion("Plain text", open=False):
         plain = gr.Textbox(label="Text", lines=6, buttons=["copy"], elem_id="text-plain")
 
-    generate_btn.click(
+    generate_btn.click(lambda: running(True), None, stop_btn, queue=False, api_visibility="private")
+    generation = generate_btn.click(
         on_generate,
-        [model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed],
+        [model, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed, pace],
         stream,
         api_name="generate", **PAGE_API,
         show_progress="minimal",
         **DEVICE_WORK,
-    ).success(None, [prompt, stream], plain, js=PLAIN_JS)  # in the page: the server is not asked again
+    )
+    generation.success(None, [prompt, stream], plain, js=PLAIN_JS)  # in the page: the server is not asked again
+    generation.then(lambda: running(False), None, stop_btn, queue=False, api_visibility="private")
+    chart_inputs = [model, prompt, temperature, top_k, top_p, repetition_penalty]
+    loads = [state["demo"].load] if state and "demo" in state else []  # the chart is there when the page opens
+    gr.on([model.change, prompt.change, temperature.change, top_k.change, top_p.change, repetition_penalty.change,
+           *loads],
+          on_chart, chart_inputs, chart, api_name="next_token_chart", **PAGE_API, trigger_mode="always_last",
+          show_progress="hidden", **DEVICE_WORK)
     stop_btn.click(on_stop, None, None, api_name="stop_generation", queue=False, **PAGE_API)  # not behind anyone
     dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private")
     share.click(on_share, None, None, queue=False, api_visibility="private")

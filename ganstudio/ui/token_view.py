@@ -4,7 +4,8 @@ The Generate event streams small values: only the tokens that are new since its 
 the prompt once, with a note when it was cut to fit; the last update also carries the prompt and the text, for a shared link to reopen). The page
 appends them; if it ever misses an update it asks the server for what it
 lacks (``server.tokens([token, index])``), so the text is never missing a piece. Hovering a token shows
-its probability and the model's five likeliest choices; clicking it keeps that table open below.
+its probability and the model's five likeliest choices; clicking it keeps that table open below and shows
+that step in the next-token chart (each new token is sent to it as a ``gs-next-token`` event on the document).
 ``data-count`` on the token box counts the tokens shown (the browser tests read it).
 """
 
@@ -19,6 +20,8 @@ TEMPLATE = """
   <div class="gs-note"></div>
   <div class="gs-tokens"><span class="gs-prompt"></span><span class="gs-new"></span></div>
   <div class="gs-stats"></div>
+  <div class="gs-legend"><span class="gs-prompt">grey italics</span>: your prompt; then the model's tokens,
+    shaded by the probability it gave each:</div>
   <div class="gs-scale">probability of the chosen token:
     <span class="gs-bar"></span> 0.1% · 3% · 100%</div>
   <div class="gs-top5"><em>Click a token to see the model's five likeliest choices at that step.</em></div>
@@ -29,7 +32,9 @@ CSS = """
 .gs-tokens {white-space: pre-wrap; font-family: ui-monospace, monospace; line-height: 1.7; font-size: 0.95em;
             max-height: 420px; overflow-y: auto; border: 1px solid #ddd; border-radius: 4px; padding: 8px}
 .gs-note:not(:empty) {margin-bottom: 6px; font-size: 0.9em}
-.gs-prompt {color: var(--body-text-color-subdued)}
+.gs-prompt {color: #444; background: #ececec; font-style: italic; border-radius: 3px}
+.gs-legend {font-size: 0.85em; margin-top: 4px}
+.gs-legend .gs-prompt {padding: 0 4px}
 .gs-tok {border-radius: 3px; color: #111; cursor: pointer}
 .gs-tok.sel {outline: 2px solid #333}
 .gs-stats {margin: 6px 0; font-size: 0.9em}
@@ -48,6 +53,7 @@ function colour(p) { const level = (Math.log10(Math.max(p, 1e-3)) + 3) / 3;
 function show(t) { return t.eos ? '⏹' : t.text.replace(/\\n/g, '↵\\n'); }
 function table(i) {
   const t = tokens[i]; if (!t) return;
+  tell(i);
   element.querySelectorAll('.gs-tok.sel').forEach(e => e.classList.remove('sel'));
   const span = element.querySelector(`.gs-tok[data-i="${i}"]`); if (span) span.classList.add('sel');
   const esc = s => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -55,6 +61,9 @@ function table(i) {
     `<td>${(100 * p).toFixed(2)}%</td></tr>`).join('');
   element.querySelector('.gs-top5').innerHTML = `<b>Step ${i + 1}</b>: chose ${t.eos ? 'end of text' :
     esc(JSON.stringify(t.text))} (p = ${(100 * t.prob).toFixed(2)}%)<table>${rows}</table>`;
+}
+function tell(i) {  // the next-token chart beside the stream shows this step's distribution
+  document.dispatchEvent(new CustomEvent('gs-next-token', {detail: {step: i + 1, token: tokens[i]}}));
 }
 function append(list) {
   const holder = element.querySelector('.gs-new'), frag = document.createDocumentFragment();
@@ -67,6 +76,7 @@ function append(list) {
     frag.appendChild(span);
   }
   holder.appendChild(frag);
+  if (list.length) tell(tokens.length - 1);
   const b = box(); b.dataset.count = String(tokens.length);
   if (b.scrollHeight - b.scrollTop - b.clientHeight < 80) b.scrollTop = b.scrollHeight;
 }
