@@ -177,7 +177,7 @@ def streamed_tokens(outputs) -> list[dict]:
 
 def test_generate_streams_only_the_new_tokens(client):
     prompt = "ROMEO.\nBut soft, "
-    job = client.submit("shakespeare-gpt", prompt, 60, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    job = client.submit("shakespeare-gpt", prompt, 60, 0.8, 40, 1.0, 1.0, 0, "full speed", api_name="/generate")
     final = job.result(timeout=120)
     outputs = job.outputs()  # how many there are depends on the machine's speed: a few tokens each, or many
     assert outputs[0]["prompt_tail"] == prompt and all("prompt_tail" not in o for o in outputs[1:-1])
@@ -191,14 +191,14 @@ def test_generate_streams_only_the_new_tokens(client):
     for o in outputs[1:]:
         rest = {k: v for k, v in o.items() if k not in ("tokens", "prompt_tail", "text")}
         assert len(str(rest)) < 400 and all(len(str(t)) < 400 for t in o["tokens"]), "an update carried old tokens"
-    again = client.predict("shakespeare-gpt", prompt, 60, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    again = client.predict("shakespeare-gpt", prompt, 60, 0.8, 40, 1.0, 1.0, 0, "full speed", api_name="/generate")
     assert again["text"] == final["text"], "the same seed gave another text"
 
 
 def test_generation_streams_and_stops_when_asked(client):
     """Tokens show up while the generation runs, and Stop ends it short of its 1,024 tokens, saying so.
     (How many updates a second and how soon after Stop are speed, not behaviour: they are printed, not asserted.)"""
-    job = client.submit("shakespeare-gpt", "ROMEO.\n", 1024, 0.8, 40, 1.0, 1.0, 3, api_name="/generate")
+    job = client.submit("shakespeare-gpt", "ROMEO.\n", 1024, 0.8, 40, 1.0, 1.0, 3, "full speed", api_name="/generate")
     first_tokens = next((update for update in job if update.get("tokens")), None)  # waits for each update
     assert first_tokens is not None and not first_tokens["done"], "no tokens arrived before the generation ended"
     started = time.monotonic()
@@ -229,11 +229,12 @@ def matrix(payload: dict) -> np.ndarray:
 
 
 def test_text_attention_explorer(client, app_url):
-    data, note = client.predict("shakespeare-gpt", "The king is dead.", 4, api_name="/attention")
+    data, note = client.predict("shakespeare-gpt", "The king is dead.", 4, False, api_name="/attention")
     n = len(data["tokens"])
     assert data["prompt_len"] == 5 and 5 < n <= 9 and f"{n} tokens" in note  # the prompt, then what it generated
     rows = matrix(data["view"])
-    assert data["view"]["title"] == "layer 0, head 0" and rows.shape == (n, n)
+    opening = data["opening"]  # the most focused head, and why
+    assert data["view"]["title"] == f"layer {opening['layer']}, head {opening['head']}" and rows.shape == (n, n)
     assert np.allclose(rows.sum(1), 1, atol=0.05) and np.all(np.triu(rows, 1) < 1e-6)  # rows sum to one, no future
     overview = data["overview"]
     assert len(base64.b64decode(overview["cells"])) == overview["layers"] * overview["heads"] * overview["side"] ** 2

@@ -38,8 +38,8 @@ EVIL = f"ganstudio-evil-{uuid.uuid4().hex[:12]}"  # names of files a hostile inp
 SAMPLE = ("digits-dcgan", 0, 4, 1.0, -1)
 EXPLORE = (*SAMPLE, "sefa", 0, 0, 0, 0, 0, 0)
 INTERPOLATE = ("digits-dcgan", 0, 1, 4, "slerp", 1.0, -1)
-GENERATE = ("shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 0)
-ATTENTION = ("shakespeare-gpt", "The king", 0)
+GENERATE = ("shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 0, "full speed")
+ATTENTION = ("shakespeare-gpt", "The king", 0, False)
 TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0)
 # endpoint -> (base inputs, input names in order, for readable case ids)
 ENDPOINTS = {
@@ -48,8 +48,8 @@ ENDPOINTS = {
     "interpolate": (INTERPOLATE, ["spec", "seed_a", "seed_b", "steps", "mode", "psi", "class"]),
     "compare": ((0, 8), ["seed", "n"]),
     "generate": (GENERATE, ["model", "prompt", "max_new_tokens", "temperature", "top_k", "top_p",
-                            "repetition_penalty", "seed"]),
-    "attention": (ATTENTION, ["model", "prompt", "continue"]),
+                            "repetition_penalty", "seed", "pace"]),
+    "attention": (ATTENTION, ["model", "prompt", "continue", "positions_off"]),
     "gan_attention": ((None, 0, -1, 10, 10, -1, -1, False), ["spec", "seed", "class", "x", "y", "layer", "head", "off"]),  # spec: a SAGAN folder
     "train_start": (TRAIN, ["data", "upload", "arch", "loss", "steps", "seconds", "batch", "z_dim", "lr_g", "lr_d",
                             "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack", "r1", "grad_clip"]),
@@ -108,6 +108,7 @@ CASES = [
     ("generate", {"repetition_penalty": 0}, r"repetition_penalty|minimum"),
     ("generate", {"seed": -1}, r"seed|minimum"),
     ("generate", {"seed": "soon"}, r"seed|number|integer"),
+    ("generate", {"pace": "slowly"}, r"pace.*slowly"),
     # Attention
     ("attention", {"model": ""}, r"no model given"),
     ("attention", {"prompt": ""}, r"prompt is empty"),
@@ -115,6 +116,7 @@ CASES = [
     ("attention", {"continue": 10**6}, r"Tokens to generate first|maximum"),
     ("attention", {"continue": NAN}, r"Tokens to generate first|number"),
     ("attention", {"continue": "lots"}, r"Tokens to generate first"),
+    ("attention", {"positions_off": "maybe"}, r"remove position embeddings must be true or false"),
     # Train
     ("train_start", {"data": "nope"}, r"nope|choices|data"),
     ("train_start", {"data": "upload"}, r"upload a zip"),
@@ -338,14 +340,14 @@ def test_gan_attention_bad_value(app, client, sagan_folder, change, expected):
 
 def test_unicode_and_huge_prompts_work(client):
     odd = "Ünïcödé 😀 中文 — ROMEO\x00?\n"
-    result = client.predict("shakespeare-gpt", odd, 3, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    result = client.predict("shakespeare-gpt", odd, 3, 0.8, 40, 1.0, 1.0, 0, "full speed", api_name="/generate")
     assert result["prompt_tail"] == odd and result["text"]
     huge = "To be, or not to be. " * 2000  # ~10k tokens, far past the context
-    job = client.submit("shakespeare-gpt", huge, 2, 0.8, 40, 1.0, 1.0, 0, api_name="/generate")
+    job = client.submit("shakespeare-gpt", huge, 2, 0.8, 40, 1.0, 1.0, 0, "full speed", api_name="/generate")
     result = job.result(timeout=120)
     assert result["text"] and "cut" in job.outputs()[0]["note"]  # the note says the prompt was cut
     assert len(job.outputs()[0]["prompt_tail"]) < 3000  # the page is not sent the whole prompt back
-    payload, note = client.predict("shakespeare-gpt", huge, 0, api_name="/attention")
+    payload, note = client.predict("shakespeare-gpt", huge, 0, False, api_name="/attention")
     assert payload["view"]["n"] <= 512 and "cut" in note
     still_serves(client)
 

@@ -314,12 +314,15 @@ def test_step_through_numbers_equal_a_direct_computation_from_the_weights(tiny):
     weights = (scores / math.sqrt(hs)).masked_fill(torch.arange(len(ids)) > query, float("-inf")).softmax(-1)
 
     assert got["d_k"] == hs and math.isclose(got["scale"], math.sqrt(hs))
-    assert np.allclose(got["q"], q[query][:8].numpy(), atol=1e-4)
+    assert np.allclose(got["x"], h[query].numpy(), atol=1e-4)  # every number: the layer-normed input, q, k, v
+    assert np.allclose(got["q"], q[query].numpy(), atol=1e-4)
+    assert np.allclose([r["k"] for r in got["keys"]], k.numpy(), atol=1e-4)
+    assert np.allclose([r["v"] for r in got["keys"]], v.numpy(), atol=1e-4)
     assert np.allclose([r["score"] for r in got["keys"]], scores.numpy(), atol=1e-4)
     assert np.allclose([r["scaled"] for r in got["keys"]], (scores / math.sqrt(hs)).numpy(), atol=1e-4)
     assert [r["masked"] for r in got["keys"]] == [j > query for j in range(len(ids))]
     assert np.allclose([r["weight"] for r in got["keys"]], weights.numpy(), atol=1e-5)
-    assert np.allclose(got["output"], (weights @ v)[:8].numpy(), atol=1e-4)
+    assert np.allclose(got["output"], (weights @ v).numpy(), atol=1e-4)
     maps = attention_maps(loaded.model, ids)  # and the same weights the heatmap shows
     assert np.allclose([r["weight"] for r in got["keys"]], maps[layer, head, query], atol=1e-5)
     assert abs(sum(p for _, p in got["final"])) <= 1 and len(got["after_layer"]) == 5

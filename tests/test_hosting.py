@@ -95,8 +95,8 @@ def log_after_start(app) -> str:
     ("sample", ["/etc", 0, 4, 1.0, -1], 0),
     ("sample", ["../../etc", 0, 4, 1.0, -1], 0),
     ("interpolate", ["~", 0, 1, 4, "slerp", 1.0, -1], 0),
-    ("generate", ["/proc/self", "Hi", 3, 0.8, 40, 1.0, 1.0, 0], 0),
-    ("attention", ["/etc", "The king", 0], 0),
+    ("generate", ["/proc/self", "Hi", 3, 0.8, 40, 1.0, 1.0, 0, "full speed"], 0),
+    ("attention", ["/etc", "The king", 0, False], 0),
     ("gan_attention", ["/tmp", 0, -1, 10, 10, -1, -1, False], 0),
 ])
 def test_server_folders_cannot_be_named_from_the_web(app, endpoint, args, index):
@@ -186,9 +186,9 @@ def test_push_on_a_space_needs_the_visitors_own_login(app):
 
 @pytest.mark.parametrize("endpoint, args, expected", [
     ("sample", ["digits-dcgan", "9" * 1_000_000, 4, 1.0, -1], r"seed"),
-    ("generate", ["shakespeare-gpt", "Hi", 3, 1e-45, 40, 1.0, 1.0, 0], r"temperature"),
-    ("generate", ["shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 1e30], r"seed"),
-    ("generate", [12345, "Hi", 3, 0.8, 40, 1.0, 1.0, 0], r"model"),
+    ("generate", ["shakespeare-gpt", "Hi", 3, 1e-45, 40, 1.0, 1.0, 0, "full speed"], r"temperature"),
+    ("generate", ["shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 1e30, "full speed"], r"seed"),
+    ("generate", [12345, "Hi", 3, 0.8, 40, 1.0, 1.0, 0, "full speed"], r"model"),
     ("sample", [12345, 0, 4, 1.0, -1], r"generator"),
     ("train_start", ["ring8", None, "mlp", "ns", 0, 10, 256, 2, 1e-3, 1e-3, 1, 0.999, "maybe", [], False, 0, 1, 0.0, 0.0],
      r"spectral norm must be true or false"),
@@ -200,10 +200,10 @@ def test_push_on_a_space_needs_the_visitors_own_login(app):
                   {"url": "https://example.com/images.zip", "meta": {"_type": "gradio.FileData"}})],
     ("train_start", ["upload", {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, *RING8[2:]],
      r"^Zip of images.*: that file was not uploaded to this app"),
-    ("generate", ["shakespeare-gpt", "Hi \ud800", 3, 0.8, 40, 1.0, 1.0, 0], r"^prompt holds '\\ud800'.*not text"),
-    ("attention", ["shakespeare-gpt", "\udfff", 0], r"not text"),
+    ("generate", ["shakespeare-gpt", "Hi \ud800", 3, 0.8, 40, 1.0, 1.0, 0, "full speed"], r"^prompt holds '\\ud800'.*not text"),
+    ("attention", ["shakespeare-gpt", "\udfff", 0, False], r"not text"),
     ("sample", ["digits-dcgan", True, 4, 1.0, -1], r"^Seed: must be a number, got True"),  # JSON true is not 1
-    ("generate", ["shakespeare-gpt", "Hi", True, 0.8, 40, 1.0, 1.0, 0], r"must be a number, got True"),
+    ("generate", ["shakespeare-gpt", "Hi", True, 0.8, 40, 1.0, 1.0, 0, "full speed"], r"must be a number, got True"),
     ("train_start", RING8[:17], r"^this call takes 19 values, got 17"),  # Gradio logged a traceback
 ])
 def test_bad_input_is_one_short_line(app, endpoint, args, expected):

@@ -42,21 +42,26 @@ _gan_results_lock = threading.Lock()
 
 
 MAX_CONTINUATION = 64  # tokens the model may add before its attention is shown
+GUESSES = 5  # next-token guesses shown under the explorer
 
 
 def text_attention(model: str, prompt: str, owner: str = "cli", continue_tokens: int = 0,
-                   progress=None) -> dict:
+                   progress=None, positions_off: bool = False) -> dict:
     """Attention weights of every layer and head over ``prompt`` and, if asked, its greedy continuation.
 
     Returns ``tokens`` (list[str], how each token reads), ``ids``, ``attentions`` (float32
     (layers, heads, T, T); row i is what token i looks at, rows sum to 1, zero above the
-    diagonal), ``prompt_len`` (tokens of the prompt; the rest were generated), ``n_layers``,
-    ``n_heads``, ``model`` and ``note`` (non-empty when the prompt was cut from the left to fit
-    ``MAX_ATTENTION_TOKENS`` or the model's context).
+    diagonal), ``guesses`` ([[token, probability]]: the model's five likeliest tokens after the last one),
+    ``prompt_len`` (tokens of the prompt; the rest were generated), ``n_layers``,
+    ``n_heads``, ``model``, ``positions_off`` and ``note`` (non-empty when the prompt was cut from the left to fit
+    ``MAX_ATTENTION_TOKENS`` or the model's context). ``positions_off``: the attention and the guesses of the
+    same model run without its position embeddings (a forward argument; the cached model is not changed); the
+    continuation, if any, is still the normal model's.
     """
     prompt = text("prompt", prompt, LIMITS.max_prompt_chars,
                   empty="the prompt is empty: type a sentence to see what attends to what")
     continue_tokens = integer("tokens to generate first", continue_tokens or 0, 0, MAX_CONTINUATION)
+    positions_off = boolean("remove position embeddings", False if positions_off is None else positions_off)
     loaded = loaded_gpt(model, owner, progress)
     limit = min(loaded.config.n_positions, MAX_ATTENTION_TOKENS)
     encoded = encode_prompt(loaded.tokenizer, prompt, limit - continue_tokens)
@@ -66,18 +71,24 @@ def text_attention(model: str, prompt: str, owner: str = "cli", continue_tokens:
         if continue_tokens:
             greedy = SamplingConfig(max_new_tokens=continue_tokens, temperature=0.0)
             ids += [i for i in generate_ids(loaded.model, loaded.tokenizer, ids, greedy) if i != loaded.tokenizer.eos_id]
-        return ids, gpt_attention.attention_maps(loaded.model, ids)
+        attentions, logits = gpt_attention.attention_and_logits(loaded.model, ids, positions=not positions_off)
+        similarity = gpt_attention.position_similarity(loaded.model, len(ids))
+        return ids, attentions, logits, similarity
 
-    ids, attentions = get_engine().run(work, owner=owner)
+    ids, attentions, logits, similarity = get_engine().run(work, owner=owner)
     note = ""
     if encoded.dropped:
         note = (f"The prompt is {encoded.dropped + len(encoded.ids)} tokens; only the last {len(encoded.ids)} are "
                 f"shown (its first {encoded.dropped} were cut).")
+    top = logits.softmax(-1).topk(GUESSES)
     return {
         "model": str(model).strip(),
         "ids": ids,
         "tokens": loaded.tokenizer.token_strings(ids),
         "attentions": attentions,
+        "guesses": [[loaded.tokenizer.piece(int(i)), float(p)] for i, p in zip(top.indices, top.values)],
+        "positions": similarity,
+        "positions_off": positions_off,
         "prompt_len": len(encoded.ids),
         "n_layers": int(attentions.shape[0]),
         "n_heads": int(attentions.shape[1]),
@@ -85,17 +96,31 @@ def text_attention(model: str, prompt: str, owner: str = "cli", continue_tokens:
     }
 
 
-def explore_attention(model: str, prompt: str, owner: str = "cli", continue_tokens: int = 0, progress=None) -> dict:
+def explore_attention(model: str, prompt: str, owner: str = "cli", continue_tokens: int = 0, progress=None,
+                      positions_off: bool = False) -> dict:
     """Analyse a prompt and keep the result in the visitor's session; returns what the page's explorer
-    draws first: tokens, the layers x heads overview, layer 0 head 0, and the ``token`` it asks for more with."""
-    data = text_attention(model, prompt, owner, continue_tokens, progress)
+    draws first: tokens, the layers x heads overview, the most focused head (``opening``: which and why), the
+    position embeddings' similarity, the next-token guesses, and the ``token`` it asks for more with."""
+    data = text_attention(model, prompt, owner, continue_tokens, progress, positions_off)
     token = SESSIONS.new_token(session_of(owner))
     session_of(owner).attention = {"token": token, **{k: data[k] for k in ("model", "ids", "tokens", "attentions",
-                                                                            "prompt_len")}}
+                                                                            "prompt_len", "positions_off")}}
+    opening = gpt_attention.focused_head(data["attentions"])
     return {"token": token, "model": data["model"], "tokens": data["tokens"], "prompt_len": data["prompt_len"],
             "n_layers": data["n_layers"], "n_heads": data["n_heads"], "note": data["note"],
+            "guesses": data["guesses"], "positions_off": data["positions_off"],
+            "positions": heatmaps.signed_payload(data["positions"]),
+            "opening": {**opening, "why": opening_reason(opening)},
             "overview": heatmaps.overview_payload(data["attentions"]),
-            "view": view_payload(data["attentions"], "head", 0, 0, False)}
+            "view": view_payload(data["attentions"], "head", opening["layer"], opening["head"], False)}
+
+
+def opening_reason(opening: dict) -> str:
+    """Why the explorer opens on this head, in a line the learner reads above it."""
+    left = (f"; {opening['left_out']} head(s) that mostly look at the first token or at the token itself were left "
+            "out") if opening["left_out"] else ""
+    return (f"Opened on layer {opening['layer']}, head {opening['head']}: the most focused head (its attention "
+            f"rows are the least spread out, {opening['spread']:.0%} of evenly spread on average){left}.")
 
 
 def view_payload(attentions: np.ndarray, view: str = "head", layer: int = 0, head: int = 0,
@@ -126,7 +151,9 @@ def explain_for(token: Any, layer: Any, head: Any, query: Any) -> dict | None:
     head = integer("head", head, 0, n_heads - 1)
     query = integer("query token", query, 0, T - 1)
     loaded = loaded_gpt(analysis["model"])
-    return get_engine().run(lambda: explain_head(loaded.model, loaded.tokenizer, analysis["ids"], layer, head, query))
+    positions = not analysis["positions_off"]
+    return get_engine().run(lambda: explain_head(loaded.model, loaded.tokenizer, analysis["ids"], layer, head, query,
+                                                 positions))
 
 
 def head_average(attentions: np.ndarray) -> np.ndarray:

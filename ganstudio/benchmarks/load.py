@@ -98,7 +98,7 @@ def _session(url: str, index: int, cfg: LoadConfig, started: float, go: threadin
                 first_token = time.perf_counter() - begin
                 report.latencies.setdefault("first_token", []).append(first_token)
 
-        final = client.call("generate", TEXT_MODEL, PROMPT, cfg.new_tokens, 0.8, 40, 1.0, 1.0, rng.randrange(1000),
+        final = client.call("generate", TEXT_MODEL, PROMPT, cfg.new_tokens, 0.8, 40, 1.0, 1.0, rng.randrange(1000), "full speed",
                             on_update=update)
         report.partial_outputs.append(updates)
         if not final[0].get("text"):

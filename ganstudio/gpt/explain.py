@@ -24,12 +24,15 @@ from ganstudio.gpt.model import GPT
 from ganstudio.gpt.tokenizer import GPTTokenizer
 
 TOP = 5  # candidates shown for the next token
-SHOWN_DIMS = 8  # vector components shown (all are used)
+DIGITS = 4  # decimals kept of each vector component sent to the page (every component is sent)
 
 
 @torch.inference_mode()
-def explain_head(model: GPT, tokenizer: GPTTokenizer, ids: list[int], layer: int, head: int, query: int) -> dict:
-    """Every intermediate number of head ``head`` of layer ``layer`` for query position ``query``."""
+def explain_head(model: GPT, tokenizer: GPTTokenizer, ids: list[int], layer: int, head: int, query: int,
+                 positions: bool = True) -> dict:
+    """Every intermediate number of head ``head`` of layer ``layer`` for query position ``query``: ``x`` (the
+    query token's layer-normed input, C numbers), ``q``, each key's ``k`` and ``v`` (d_k numbers each), the scores,
+    weights and output. ``positions=False``: the same without position embeddings (``GPT.forward``)."""
     cfg = model.config
     T, hs = len(ids), cfg.head_size
     device = model.wte.weight.device
@@ -43,7 +46,7 @@ def explain_head(model: GPT, tokenizer: GPTTokenizer, ids: list[int], layer: int
 
     handles = [block.ln_1.register_forward_hook(keep("ln_1")), block.register_forward_hook(keep("block_out"))]
     try:
-        logits = model(torch.tensor([ids], device=device)).logits[0]  # (T, vocab)
+        logits = model(torch.tensor([ids], device=device), positions=positions).logits[0]  # (T, vocab)
     finally:
         for handle in handles:
             handle.remove()
@@ -64,18 +67,19 @@ def explain_head(model: GPT, tokenizer: GPTTokenizer, ids: list[int], layer: int
     pieces = tokenizer.token_strings(ids)
     return {
         "layer": layer, "head": head, "query": query, "d_k": hs, "scale": math.sqrt(hs),
-        "tokens": pieces,
-        "q": _short(q[query]), "q_norm": float(q[query].norm()),
-        "keys": [{"token": pieces[j], "k": _short(k[j]), "k_norm": float(k[j].norm()), "score": float(scores[j]),
+        "tokens": pieces, "x": _numbers(x[query]),
+        "q": _numbers(q[query]), "q_norm": float(q[query].norm()),
+        "keys": [{"token": pieces[j], "k": _numbers(k[j]), "v": _numbers(v[j]), "k_norm": float(k[j].norm()),
+                  "score": float(scores[j]),
                   "scaled": float(scaled[j]), "masked": j > query, "weight": float(weights[j]),
                   "contribution": float((weights[j] * v[j]).norm())} for j in range(T)],
-        "output": _short(output), "output_norm": float(output.norm()),
+        "output": _numbers(output), "output_norm": float(output.norm()),
         "after_layer": _top(lens, tokenizer), "final": _top(logits[query], tokenizer),
     }
 
 
-def _short(vector: torch.Tensor) -> list[float]:
-    return [round(float(x), 4) for x in vector[:SHOWN_DIMS]]
+def _numbers(vector: torch.Tensor) -> list[float]:
+    return [round(x, DIGITS) for x in vector.float().tolist()]
 
 
 def _top(logits: torch.Tensor, tokenizer: GPTTokenizer) -> list[list]:

@@ -97,6 +97,13 @@ def matrix_payload(matrix: np.ndarray) -> dict:
     return {"n": int(matrix.shape[0]), "vmax": vmax, "cells": base64.b64encode(cells.tobytes()).decode("ascii")}
 
 
+def signed_payload(matrix: np.ndarray) -> dict:
+    """A (n, n) matrix of values in [-1, 1] (cosine similarities) as uint8, -1 -> 0, 0 -> 128, 1 -> 255, base64."""
+    values = np.clip(np.nan_to_num(np.asarray(matrix, dtype=np.float32)), -1.0, 1.0)
+    cells = np.rint((values + 1.0) * 127.5).astype(np.uint8)
+    return {"n": int(values.shape[0]), "cells": base64.b64encode(cells.tobytes()).decode("ascii")}
+
+
 def overview_payload(attentions: np.ndarray, side: int = OVERVIEW_SIDE) -> dict:
     """Every layer's every head as a small thumbnail (block-averaged to ``side`` cells, each scaled to its own
     largest value): ``{"layers", "heads", "side", "cells": base64 uint8 (layers, heads, side, side)}``."""

@@ -192,19 +192,24 @@ class GPT(nn.Module):
         return_attn: bool = False,
         last_only: bool = False,
         advance_rows: list[bool] | None = None,
+        positions: bool = True,
     ) -> GPTOutput:
         """idx (B, T) token ids -> next-token logits; each row's positions continue after its cache.
 
         ``advance_rows`` (with a cache) marks the rows whose new tokens count; the others' are placeholders.
+        ``positions=False`` leaves the position embeddings (wpe) out of the input, the weights untouched: the
+        Attention tab's "remove position embeddings" shows what the model does without knowing where tokens sit.
         """
         B, T = idx.shape
         past = cache.length if cache is not None else 0
         if past + T > (cache.capacity if cache is not None else self.config.n_positions):
             raise ValueError(f"sequence of {past + T} exceeds the context of {self.config.n_positions}")
-        if cache is not None and B == T == 1 and not return_attn and not self.training and advance_rows in (None, [True]):
+        if (cache is not None and B == T == 1 and not return_attn and not self.training and positions
+                and advance_rows in (None, [True])):
             return GPTOutput(self._decode_one(idx, cache)[None, None], None)  # one token of one sequence
         pos = cache.positions(T) if cache is not None else torch.arange(T, device=idx.device)  # (B, T) or (T,)
-        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        x = self.wte(idx) + self.wpe(pos) if positions else self.wte(idx)  # (B, T, C)
+        x = self.drop(x)
         attentions = [] if return_attn else None
         for block in self.h:
             x, att = block(x, cache, return_attn)

@@ -1,8 +1,9 @@
 """Attention tab: what each token looks at in our GPT, and where each pixel looks in an attention GAN.
 
 Widgets only; every computation is a call into ``ganstudio.actions.attention``.
-API endpoints (for gradio_client): ``attention`` (model, prompt, tokens to generate first) -> (the
-explorer's data: tokens, every head's thumbnail, layer 0 head 0, a token for more; note), and
+API endpoints (for gradio_client): ``attention`` (model, prompt, tokens to generate first, remove position
+embeddings) -> (the explorer's data: tokens, every head's thumbnail, the most focused head and why, the position
+embeddings' similarity, the next-token guesses, a token for more; note), and
 ``gan_attention`` (model, seed, class, x, y, layer, head, attention off; -1 = every layer / mean of heads) ->
 (image, overlays, x, y, the attention on / off / difference pictures, a note with SAGAN's γ).
 """
@@ -26,7 +27,9 @@ TEXT_HELP = (
     "averaged** merges one layer's heads; **rollout** (Abnar & Zuidema, 2020) follows attention through all "
     "layers, counting the residual connection as half of each step. Many models park spare attention on the "
     "first token: tick *discount the first token* to hide it. Let the model **generate** a few tokens first to see "
-    "attention over its own continuation too. Click a row to work one query through softmax(q·kᵀ/√dₖ)·V."
+    "attention over its own continuation too. Click a row to work one query through softmax(q·kᵀ/√dₖ)·V. "
+    "Tick **remove position embeddings** to run the same model without them: heads that looked at the previous "
+    "token lose their pattern, since nothing tells the model where a token sits any more."
 )
 IMAGE_HELP = (
     "An attention-based generator draws the image from a grid of features that attend to each other. "
@@ -36,12 +39,16 @@ IMAGE_HELP = (
 )
 
 @handled
-def on_attention(model, prompt, continue_tokens, request: gr.Request, progress=gr.Progress()):
+def on_attention(model, prompt, continue_tokens, positions_off, request: gr.Request, progress=gr.Progress()):
     """Run the model once (generating ``continue_tokens`` first if asked); the explorer draws the rest."""
     data = actions.explore_attention(model, prompt, owner=owner(request), continue_tokens=continue_tokens,
-                                     progress=lambda line: progress(None, desc=line))
+                                     progress=lambda line: progress(None, desc=line), positions_off=positions_off)
     tokens = " ".join(f"{i}:{t!r}" for i, t in enumerate(data["tokens"]))
-    note = (data["note"] + "\n\n" if data["note"] else "") + f"**{len(data['tokens'])} tokens** — {tokens}"
+    guesses = " · ".join(f"`{t!r}` {p:.1%}" for t, p in data["guesses"])
+    how = " **without position embeddings**" if data["positions_off"] else ""
+    note = (data["note"] + "\n\n" if data["note"] else "") + (
+        f"**Next-token guesses**{how} after the last token: {guesses}\n\n"
+        f"**{len(data['tokens'])} tokens** — {tokens}")
     return data, note[:20_000]
 
 
@@ -136,12 +143,15 @@ def build_attention_tab(state: dict | None = None) -> None:
             prompt = gr.Textbox(DEFAULT_PROMPT, lines=2, label="Prompt", scale=3)
             continue_tokens = gr.Slider(0, actions.MAX_CONTINUATION, value=0, step=1, scale=1,
                                         label="Tokens to generate first")
-        show_btn = gr.Button("Show attention", variant="primary", elem_id="attention-show")
+        with gr.Row():
+            show_btn = gr.Button("Show attention", variant="primary", elem_id="attention-show", scale=2)
+            positions_off = gr.Checkbox(False, label="Remove position embeddings (redraws without them)", scale=1,
+                                        elem_id="attention-positions-off")
         explorer = attention_view(view, explain)
-        note = gr.Markdown("")
-        show_btn.click(on_attention, [model, prompt, continue_tokens], [explorer, note], api_name="attention",
-                       **PAGE_API,
-                       **DEVICE_WORK)
+        note = gr.Markdown("", elem_id="attention-note")
+        inputs = [model, prompt, continue_tokens, positions_off]
+        show_btn.click(on_attention, inputs, [explorer, note], api_name="attention", **PAGE_API, **DEVICE_WORK)
+        positions_off.input(on_attention, inputs, [explorer, note], api_visibility="private", **DEVICE_WORK)
 
     with gr.Tab("Image") as image_page:
         gr.Markdown(IMAGE_HELP)

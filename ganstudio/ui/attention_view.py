@@ -24,6 +24,7 @@ TEMPLATE = """
   </div>
   <div class="gs-ax-empty"><em>Press <b>Show attention</b>.</em></div>
   <div class="gs-ax-body" style="display:none">
+    <div class="gs-ax-why"></div>
     <div class="gs-ax-title"></div>
     <div class="gs-ax-scroll"><canvas class="gs-ax-map"></canvas></div>
     <div class="gs-ax-scale"><span class="lo">0</span><span class="bar"></span><span class="hi"></span>
@@ -34,6 +35,13 @@ TEMPLATE = """
     <div class="gs-ax-over-title"><b>All layers and heads</b> — click one to open it</div>
     <canvas class="gs-ax-over"></canvas>
     <div class="gs-ax-steps"></div>
+    <div class="gs-ax-pos-title"><b>How alike the position embeddings are</b> — cosine similarity of the model's
+      position vectors (rows of wpe) for positions 0 … <span class="gs-ax-pos-n"></span>: what the model adds to a
+      token to say where it sits</div>
+    <canvas class="gs-ax-pos"></canvas>
+    <div class="gs-ax-scale"><span>−1</span><span class="bar signed"></span><span>+1</span>
+      <span class="unit">cosine similarity (0 = unrelated, 1 = the same direction)</span></div>
+    <div class="gs-ax-pos-tip">&nbsp;</div>
   </div>
 </div>
 """
@@ -55,6 +63,14 @@ CSS = """
   border-bottom: 1px solid #e6e6e6; font-family: ui-monospace, monospace; text-align: right}
 .gs-ax-steps td.tok {text-align: left} .gs-ax-steps .w {display: inline-block; height: 9px; background: #21918c}
 .gs-ax-steps .masked {color: #aaa}
+.gs-ax-why {font-size: 0.9em; margin: 4px 0; padding: 4px 8px; background: #f3f6fb; border-radius: 4px}
+.gs-ax-scale .bar.signed {background: linear-gradient(90deg, rgb(49,54,149), rgb(255,255,255), rgb(165,0,38))}
+.gs-ax-pos-title {margin: 14px 0 4px; font-size: 0.9em}
+.gs-ax-pos {display: block; border: 1px solid #ddd}
+.gs-ax-pos-tip {font-family: ui-monospace, monospace; font-size: 0.85em; min-height: 1.4em}
+.gs-ax-strip {display: inline-block; vertical-align: middle; height: 12px; border: 1px solid #ccc; cursor: crosshair}
+.gs-ax-vec {margin: 3px 0} .gs-ax-vec b {display: inline-block; min-width: 9em}
+.gs-ax-steps .hint {color: var(--body-text-color-subdued)}
 """
 
 JS = """
@@ -65,12 +81,12 @@ function colour(t) { t = Math.max(0, Math.min(1, t)) * 4; const i = Math.min(3, 
   return VIRIDIS[i].map((c, k) => Math.round(c + (VIRIDIS[i + 1][k] - c) * f)); }
 function bytes(b64) { const s = atob(b64 || ''); const a = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i); return a; }
-function label(t) { const s = JSON.stringify(t).slice(1, -1); return s.length > 12 ? s.slice(0, 11) + '…' : s; }
+function label(t) { const s = JSON.stringify(t).slice(1, -1); return s.length > 24 ? s.slice(0, 23) + '…' : s; }
 function geometry() {
   const n = view.n, cell = Number($('.gs-zoom').value), g = $('.gs-ax-map').getContext('2d');
   g.font = `${Math.min(13, Math.max(9, cell - 3))}px ui-monospace, monospace`;
-  const labelW = cell >= 9 ? Math.min(120, Math.max(...data.tokens.map(t => g.measureText(label(t)).width)) + 8) : 8;
-  return {n, cell, left: labelW + 28, top: cell >= 9 ? labelW * 0.75 + 10 : 10};
+  const labelW = cell >= 9 ? Math.max(...data.tokens.map((t, i) => g.measureText(`${i} ${label(t)}`).width)) + 8 : 8;
+  return {n, cell, left: labelW + 4, top: cell >= 9 ? labelW + 4 : 14};  // column labels stand upright, whole
 }
 function drawMap() {
   const c = $('.gs-ax-map'), G = geometry(), {n, cell, left, top} = G;
@@ -85,7 +101,7 @@ function drawMap() {
   if (cell >= 9) {
     g.textAlign = 'right'; g.textBaseline = 'middle';
     data.tokens.forEach((t, i) => g.fillText(`${label(t)} ${i}`, left - 4, top + (i + 0.5) * cell));
-    data.tokens.forEach((t, j) => { g.save(); g.translate(left + (j + 0.5) * cell, top - 4); g.rotate(-Math.PI / 3);
+    data.tokens.forEach((t, j) => { g.save(); g.translate(left + (j + 0.5) * cell, top - 4); g.rotate(-Math.PI / 2);
       g.textAlign = 'left'; g.fillText(`${j} ${label(t)}`, 0, 0); g.restore(); });
   } else {
     g.textAlign = 'left'; g.fillText(`${n} tokens: zoom in for their labels; hover for values`, 4, 8);
@@ -130,29 +146,75 @@ async function ask(next) {
   element.querySelectorAll('input[name=gs-view]').forEach(r => { r.checked = r.value === sel.view; });
   drawMap(); drawOverview(); $('.gs-ax-map').dataset.title = view.title;
 }
+function strip(values, name) {  // every number of a vector as a colour cell (blue < 0 < red); hover reads one
+  const top = Math.max(1e-6, ...values.map(Math.abs));
+  return `<canvas class="gs-ax-strip" width="${values.length}" height="1" style="width:${Math.min(640, Math.max(128, 3 * values.length))}px" ` +
+    `data-name="${name}" data-values="${values.join(',')}" data-top="${top}"></canvas>`;
+}
+function paintStrips() {
+  element.querySelectorAll('canvas.gs-ax-strip').forEach(c => {
+    const values = c.dataset.values.split(',').map(Number), top = Number(c.dataset.top), g = c.getContext('2d');
+    const img = g.createImageData(values.length, 1);
+    values.forEach((v, i) => { const col = signed(v / top); img.data.set([...col, 255], 4 * i); });
+    g.putImageData(img, 0, 0);
+  });
+}
 function steps(e) {
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const vec = (v) => '[' + v.map(x => x.toFixed(2)).join(', ') + ', …]';
+  const vec = (name, v, what) => `<div class="gs-ax-vec"><b>${name}</b> ${strip(v, name)} <span class="hint">${v.length} numbers${what}</span></div>`;
   const rows = e.keys.map((k, j) => `<tr class="${k.masked ? 'masked' : ''}"><td>${j}</td><td class="tok">${esc(JSON.stringify(k.token))}</td>` +
+    `<td>${strip(k.k, `k${j}`)}</td><td>${strip(k.v, `v${j}`)}</td>` +
     `<td>${k.score.toFixed(3)}</td><td>${k.scaled.toFixed(3)}</td><td>${k.masked ? '−∞ (future)' : '0'}</td>` +
     `<td>${k.weight.toFixed(4)} <span class="w" style="width:${Math.round(80 * k.weight)}px"></span></td>` +
     `<td>${k.contribution.toFixed(3)}</td></tr>`).join('');
   const top = (list) => list.map(([t, p]) => `${esc(JSON.stringify(t))} ${(100 * p).toFixed(1)}%`).join(' · ');
   $('.gs-ax-steps').innerHTML = `<b>Self-attention, step by step</b> — layer ${e.layer}, head ${e.head}, query token ${e.query} ` +
     `${esc(JSON.stringify(e.tokens[e.query]))}: softmax(q·kᵀ / √dₖ + mask) · V with dₖ = ${e.d_k}` +
-    `<div>① q = ${vec(e.q)} (‖q‖ = ${e.q_norm.toFixed(2)}), one key k<sub>j</sub> per token (first 8 of ${e.d_k} numbers shown)</div>` +
-    `<table><tr><th>j</th><th>key token</th><th>② q·k<sub>j</sub></th><th>③ ÷ √dₖ = ${e.scale.toFixed(2)}</th>` +
+    `<div class="hint">Each strip is every number of a vector, blue below 0, red above (hover one for its value).</div>` +
+    vec('⓪ x', e.x, ': the token\'s residual stream entering this layer, after layer norm') +
+    vec('① q = x·W<sub>q</sub>', e.q, ` (‖q‖ = ${e.q_norm.toFixed(2)}); each token j has its own k<sub>j</sub> = x<sub>j</sub>·W<sub>k</sub> and v<sub>j</sub> = x<sub>j</sub>·W<sub>v</sub> (table)`) +
+    `<table><tr><th>j</th><th>key token</th><th>k<sub>j</sub></th><th>v<sub>j</sub></th><th>② q·k<sub>j</sub></th><th>③ ÷ √dₖ = ${e.scale.toFixed(2)}</th>` +
     `<th>④ mask</th><th>⑤ softmax → weight</th><th>‖weight · v<sub>j</sub>‖</th></tr>${rows}</table>` +
-    `<div>⑥ output = Σ weight<sub>j</sub> v<sub>j</sub> = ${vec(e.output)} (‖·‖ = ${e.output_norm.toFixed(2)})</div>` +
+    vec('⑥ output = Σ w<sub>j</sub> v<sub>j</sub>', e.output, ` (‖·‖ = ${e.output_norm.toFixed(2)})`) +
     `<div>⑦ the residual stream after this layer, read through the final layer norm and output layer: ${top(e.after_layer)}</div>` +
     `<div>⑧ the model's own prediction for the next token (after all layers): ${top(e.final)}</div>`;
   $('.gs-ax-steps').dataset.query = String(e.query);
+  paintStrips();
+}
+function signed(t) {  // -1 blue, 0 white, +1 red
+  t = Math.max(-1, Math.min(1, t)); const end = t < 0 ? [49, 54, 149] : [165, 0, 38], a = Math.abs(t);
+  return end.map(c => Math.round(255 + (c - 255) * a));
+}
+function drawPositions() {
+  const p = data.positions, n = p.n, cellsP = bytes(p.cells), c = $('.gs-ax-pos');
+  const cell = Math.max(2, Math.min(16, Math.floor(480 / n))), left = 56, top = 14, bottom = 40;
+  c.width = left + n * cell + 10; c.height = top + n * cell + bottom;
+  const g = c.getContext('2d'); g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
+  const img = g.createImageData(n, n);
+  for (let i = 0; i < n * n; i++) img.data.set([...signed(cellsP[i] / 127.5 - 1), 255], 4 * i);
+  const tmp = document.createElement('canvas'); tmp.width = n; tmp.height = n; tmp.getContext('2d').putImageData(img, 0, 0);
+  g.imageSmoothingEnabled = false; g.drawImage(tmp, left, top, n * cell, n * cell);
+  g.fillStyle = '#222'; g.font = '11px sans-serif';
+  const every = Math.max(1, Math.ceil(24 / cell));
+  for (let i = 0; i < n; i += every) {
+    g.textAlign = 'right'; g.textBaseline = 'middle'; g.fillText(String(i), left - 4, top + (i + 0.5) * cell);
+    g.textAlign = 'center'; g.textBaseline = 'top'; g.fillText(String(i), left + (i + 0.5) * cell, top + n * cell + 3);
+  }
+  g.font = '12px sans-serif'; g.textAlign = 'center'; g.textBaseline = 'bottom';
+  g.fillText('position', left + n * cell / 2, c.height - 2);
+  g.save(); g.translate(12, top + n * cell / 2); g.rotate(-Math.PI / 2); g.textBaseline = 'middle'; g.fillText('position', 0, 0); g.restore();
+  $('.gs-ax-pos-n').textContent = String(n - 1); c.dataset.n = String(n);
+  c.dataset.geometry = JSON.stringify({left, top, cell, n});
 }
 function fresh() {
   const v = props.value || {}; if (!v.token || v.token === key) return;
-  key = v.token; data = v; view = v.view; cells = bytes(v.view.cells); query = null; sel = {view: 'head', layer: 0, head: 0};
+  key = v.token; data = v; view = v.view; cells = bytes(v.view.cells); query = null;
+  sel = {view: 'head', layer: v.view.layer, head: v.view.head};
+  element.querySelectorAll('input[name=gs-view]').forEach(r => { r.checked = r.value === 'head'; });
   $('.gs-ax-empty').style.display = 'none'; $('.gs-ax-body').style.display = ''; $('.gs-ax-steps').innerHTML = '';
-  drawMap(); drawOverview();
+  $('.gs-ax-why').textContent = (v.opening ? v.opening.why : '') +
+    (v.positions_off ? ' Position embeddings removed: the model sees the tokens but not where they sit.' : '');
+  drawMap(); drawOverview(); drawPositions(); $('.gs-ax-map').dataset.title = view.title;
 }
 function cellAt(event) {
   const c = $('.gs-ax-map'), box = c.getBoundingClientRect(), G = geometry();
@@ -161,7 +223,23 @@ function cellAt(event) {
   return row >= 0 && col >= 0 && row < G.n && col < G.n ? [row, col] : null;
 }
 element.addEventListener('mousemove', (event) => {
-  if (!data || event.target !== $('.gs-ax-map')) return; const at = cellAt(event); if (!at) return;
+  if (!data) return;
+  if (event.target.classList.contains('gs-ax-strip')) {
+    const c = event.target, box = c.getBoundingClientRect(), values = c.dataset.values.split(',');
+    const i = Math.min(values.length - 1, Math.floor((event.clientX - box.left) / box.width * values.length));
+    c.title = `${c.dataset.name}[${i}] = ${Number(values[i]).toFixed(4)}`; return;
+  }
+  if (event.target === $('.gs-ax-pos')) {
+    const c = event.target, box = c.getBoundingClientRect(), G = JSON.parse(c.dataset.geometry);
+    const x = (event.clientX - box.left) * c.width / box.width - G.left, y = (event.clientY - box.top) * c.height / box.height - G.top;
+    const col = Math.floor(x / G.cell), row = Math.floor(y / G.cell);
+    if (row >= 0 && col >= 0 && row < G.n && col < G.n) {
+      const value = bytes(data.positions.cells)[row * G.n + col] / 127.5 - 1;
+      $('.gs-ax-pos-tip').textContent = `position ${row} · position ${col}: cosine similarity ${value.toFixed(2)}`;
+    }
+    return;
+  }
+  if (event.target !== $('.gs-ax-map')) return; const at = cellAt(event); if (!at) return;
   const [r, c] = at, value = cells[r * view.n + c] / 255 * view.vmax;
   $('.gs-ax-tip').textContent = `${r} ${JSON.stringify(data.tokens[r])} → ${c} ${JSON.stringify(data.tokens[c])}: ${value.toFixed(3)}`;
 });

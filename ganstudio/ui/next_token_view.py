@@ -49,7 +49,7 @@ JS = """
 const $ = (q) => element.querySelector(q);
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const pct = (p) => p >= 0.001 ? `${(100 * p).toFixed(1)} %` : p > 0 ? '<0.1 %' : '0 %';
-const shown = (t) => t === '' ? '(empty)' : JSON.stringify(t).slice(1, -1);
+const shown = (t) => t === '' ? '(empty)' : JSON.stringify(t).slice(1, -1).replace(/ /g, '␣');  // a space reads as ␣
 const key = (colour) => `<span class="gs-nt-key" style="background:${colour}"></span>`;
 function bars(rows) {
   $('.gs-nt-bars').innerHTML = rows.map(r => `<div class="gs-nt-row ${r.cls}" title="${esc(r.tip)}">` +
