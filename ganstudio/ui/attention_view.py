@@ -117,6 +117,8 @@ function drawMap() {
     'after them, tokens the model generated' : '');
   $('.gs-ax-scale .hi').textContent = view.vmax.toFixed(3);
   c.dataset.n = String(n);
+  let sum = 0; for (let i = 0; i < cells.length; i++) sum = (sum * 31 + cells[i]) | 0;
+  c.dataset.checksum = String(sum);  // changes with the matrix drawn (the browser tests compare it)
 }
 function drawOverview() {
   const o = data.overview, c = $('.gs-ax-over'), s = o.side, px = Math.max(2, Math.floor(72 / s)), side = s * px;
@@ -171,7 +173,7 @@ function steps(e) {
   $('.gs-ax-steps').innerHTML = `<b>Self-attention, step by step</b> — layer ${e.layer}, head ${e.head}, query token ${e.query} ` +
     `${esc(JSON.stringify(e.tokens[e.query]))}: softmax(q·kᵀ / √dₖ + mask) · V with dₖ = ${e.d_k}` +
     `<div class="hint">Each strip is every number of a vector, blue below 0, red above (hover one for its value).</div>` +
-    vec('⓪ x', e.x, ': the token\'s residual stream entering this layer, after layer norm') +
+    vec('x', e.x, ': the token’s residual stream entering this layer, after layer norm') +
     vec('① q = x·W<sub>q</sub>', e.q, ` (‖q‖ = ${e.q_norm.toFixed(2)}); each token j has its own k<sub>j</sub> = x<sub>j</sub>·W<sub>k</sub> and v<sub>j</sub> = x<sub>j</sub>·W<sub>v</sub> (table)`) +
     `<table><tr><th>j</th><th>key token</th><th>k<sub>j</sub></th><th>v<sub>j</sub></th><th>② q·k<sub>j</sub></th><th>③ ÷ √dₖ = ${e.scale.toFixed(2)}</th>` +
     `<th>④ mask</th><th>⑤ softmax → weight</th><th>‖weight · v<sub>j</sub>‖</th></tr>${rows}</table>` +
@@ -208,6 +210,8 @@ function drawPositions() {
 }
 function fresh() {
   const v = props.value || {}; if (!v.token || v.token === key) return;
+  const same = data && data.model === v.model && data.tokens.join('\u0000') === v.tokens.join('\u0000');
+  const keep = same ? {...sel} : null;  // the same tokens again (position embeddings switched): stay on the same view
   key = v.token; data = v; view = v.view; cells = bytes(v.view.cells); query = null;
   sel = {view: 'head', layer: v.view.layer, head: v.view.head};
   element.querySelectorAll('input[name=gs-view]').forEach(r => { r.checked = r.value === 'head'; });
@@ -215,6 +219,11 @@ function fresh() {
   $('.gs-ax-why').textContent = (v.opening ? v.opening.why : '') +
     (v.positions_off ? ' Position embeddings removed: the model sees the tokens but not where they sit.' : '');
   drawMap(); drawOverview(); drawPositions(); $('.gs-ax-map').dataset.title = view.title;
+  if (keep && (keep.view !== sel.view || keep.layer !== sel.layer || keep.head !== sel.head)) {
+    $('.gs-ax-why').textContent = 'Still showing the view you had open, to compare.' +
+      (v.positions_off ? ' Position embeddings removed: the model sees the tokens but not where they sit.' : '');
+    ask(keep);
+  }
 }
 function cellAt(event) {
   const c = $('.gs-ax-map'), box = c.getBoundingClientRect(), G = geometry();
