@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser import (  # noqa: F401  (fixtures)
+from test_browser import (
     ARTIFACTS,
     SLOW_MS,
-    UI_MS,
     app,
     browser,
     expect,
@@ -20,6 +19,7 @@ from test_browser import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+FIXTURES = (app, browser, page)  # test_browser's fixtures, used here by name
 
 BARS = "() => document.querySelector('#text-next-token .gs-nt')?.dataset.bars"
 

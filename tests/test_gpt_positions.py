@@ -9,7 +9,12 @@ import torch
 
 from ganstudio.actions.attention import explain_for, explore_attention, text_attention
 from ganstudio.actions.text import loaded_gpt
-from ganstudio.gpt.attention import SINK_SHARE, attention_maps, focused_head, position_similarity
+from ganstudio.gpt.attention import (
+    SINK_SHARE,
+    attention_maps,
+    focused_head,
+    position_similarity,
+)
 
 torch.set_num_threads(1)
 MODEL, PROMPT = "shakespeare-gpt", "The king is dead. Long live the king, for the king is wise."

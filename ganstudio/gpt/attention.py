@@ -13,7 +13,6 @@ import torch
 
 from ganstudio.gpt.model import GPT
 
-
 SINK_SHARE = 0.5  # a head that gives the first token (or each token itself) more than this share, on average, is a
 # resting place for attention, not a pattern: the opening head is chosen among the others
 
@@ -49,7 +48,7 @@ def focused_head(attn: np.ndarray) -> dict:
     give the first token, or each token itself, more than ``SINK_SHARE`` on average are left out (if every head
     does, none is). Returns ``layer``, ``head``, ``spread`` (that mean, 0 .. 1) and ``left_out`` (how many heads).
     """
-    layers, heads, T, _ = attn.shape
+    T = attn.shape[2]
     if T < 2:
         return {"layer": 0, "head": 0, "spread": 0.0, "left_out": 0}
     rows = attn[:, :, 1:, :].astype(np.float64)  # (L, H, T-1, T)
