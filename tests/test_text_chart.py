@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -91,3 +92,15 @@ def test_a_readable_pace_hands_tokens_out_at_about_twelve_a_second():
     assert events[-1]["count"] == 13 and time.perf_counter() - started >= 12 / 12  # at most 12 a second
     with pytest.raises(BadInput, match="pace"):
         next(generate_stream(MODEL, PROMPT, pace="slowly"))
+
+
+def test_a_paced_reader_leaves_the_worker_to_others():
+    """While one visitor reads at the readable pace, another's full-speed generation runs to its end: the paced
+    row sits steps out (its queue is full), it does not hold the worker."""
+    paced = generate_stream(MODEL, PROMPT, max_new_tokens=60, seed=1, ignore_eos=True, owner="paced", pace="readable")
+    shown = list(itertools.islice(paced, 3))  # the paced generation is under way: its start and two tokens
+    fast = list(generate_stream(MODEL, PROMPT, max_new_tokens=60, seed=2, ignore_eos=True, owner="fast"))
+    assert fast[-1]["count"] == 60
+    rest = list(paced)
+    assert rest[-1]["count"] == 60 and len(shown) + len(rest) == 62  # start, 60 tokens, end
+    assert shown[-1]["count"] < 60 < len(shown) + len(rest)  # the fast one ended while the paced one was early on
