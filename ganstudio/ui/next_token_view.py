@@ -70,7 +70,7 @@ function prompt(v) {
       (r.cut ? `cut by ${r.cut}` : `chance of being picked ${pct(r.sampled)}`)})));
   $('.gs-nt-legend').innerHTML = `${key('#3b6fb6')}chance of being picked (after temperature, top-k, top-p) · ` +
     `${key('#c9c9c9')}cut by a filter (bar: its probability after temperature) · ` +
-    `${key('#222')}the model's own probability (temperature 1). Move the sliders: the bars follow, no generation needed.`;
+    `${key('#222')}the model's own probability (temperature 1). Move the sliders: the bars follow, no generation needed. ␣ is a space.`;
   element.querySelector('.gs-nt').dataset.mode = 'prompt';
 }
 function step(d) {
@@ -81,7 +81,7 @@ function step(d) {
     value: pct(p), tip: `${JSON.stringify(text)}: the model's probability ${pct(p)}`})));
   $('.gs-nt-legend').innerHTML = `${key('#2e9e5b')}the token picked · ${key('#3b6fb6')}the others. ` +
     'Bars: the model\\'s own probabilities at this step (before temperature and filters). Click a token of the text ' +
-    'to see its step.';
+    'to see its step. ␣ is a space.';
   element.querySelector('.gs-nt').dataset.mode = 'step';
 }
 function apply() {
