@@ -65,13 +65,14 @@ def _strips_html(strips: dict, seed) -> str:
         + "</tr>" for row in strips["rows"])
     return (f"<div class='gs-strips-caption'><b>What each direction does</b> — sample 1 of seed {int(seed or 0)} moved "
             "along it, in σ of that direction (the sliders' unit)</div>"
-            f"<table class='gs-strips'><tr><th>direction</th>{head}</tr>{rows}</table>")
+            f"<table class='gs-strips'><tr><th class='name'></th>{head}</tr>{rows}</table>")
 
 
 STRIPS_CSS = (
     "<style>#explore-direction-strips .gs-strips {border-collapse: collapse; width: 100%; table-layout: fixed}"
     "#explore-direction-strips th {font-size: 0.8em; font-weight: 600; padding: 1px 2px; text-align: center}"
-    "#explore-direction-strips th[scope=row] {text-align: left; white-space: nowrap; width: 5.5em}"
+    "#explore-direction-strips th.name, #explore-direction-strips th[scope=row] {text-align: left; white-space: nowrap;"
+    " width: 4.6em}"
     "#explore-direction-strips td {padding: 1px}"
     "#explore-direction-strips img {width: 100%; max-width: 64px; image-rendering: pixelated; display: block;"
     " margin: auto}"
@@ -289,15 +290,17 @@ def build_explore_tab(state: dict) -> ExploreTab:
             downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, visible=False)
 
     with gr.Accordion("Interpolate between two seeds", open=False):
+        gr.Markdown("Walks from seed A's first sample to seed B's. A generator that reads its digit off z (the "
+                    "bundled digits GANs: the largest of z's first 10 values) is given the two ends' digits blended, "
+                    "so one digit morphs into the other instead of jumping through whichever digit wins the middle.")
         with gr.Row():
             seed_a = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed A")
             seed_b = gr.Number(value=1, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed B")
             steps = gr.Slider(2, actions.MAX_STEPS, value=16, step=1, label="Steps")
             mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path", info="slerp follows the Gaussian shell")
         interp_btn = gr.Button("Interpolate", variant="primary")
-        strip = gr.Image(
-            label="Frames, A → B (a generator that reads its digit off z blends the two ends' digits)", type="pil", format="png", buttons=["download", "fullscreen"], elem_id="explore-strip"
-        )
+        strip = gr.Image(label="Frames, A → B", height=150, type="pil", format="png", buttons=["download", "fullscreen"],
+                         elem_id="explore-strip")
         with gr.Row():
             animation = gr.Image(label="Animation", type="filepath", height=320, elem_id="explore-animation")
             with gr.Column():
