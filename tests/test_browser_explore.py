@@ -66,14 +66,14 @@ def test_explore_shows_each_directions_strip_before_dragging_and_fits_the_slider
     page.screenshot(path=str(ARTIFACTS / "explore-direction-strips-phone.png"), full_page=True)
 
 
-def _panels_whole(page) -> None:
+def _panels_whole(view) -> None:
     """Every per-layer panel lies inside the gallery, which grows with them instead of scrolling inside."""
-    gallery = page.locator("#gan-overlays")
+    gallery = view.locator("#gan-overlays")
     box = gallery.bounding_box()
     images = gallery.locator("img")
     for i in range(images.count()):
         assert _inside(images.nth(i).bounding_box(), box), (i, images.nth(i).bounding_box(), box)
-    scrolled = page.evaluate("""() => [...document.querySelectorAll('#gan-overlays .grid-wrap')]
+    scrolled = view.evaluate("""() => [...document.querySelectorAll('#gan-overlays .grid-wrap')]
         .some(el => el.scrollHeight > el.clientHeight + 2)""")
     assert not scrolled, "the panels scroll inside the gallery: some are cut off"
 

@@ -3,6 +3,8 @@ morph (offline, CPU, seeded)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ from ganstudio.actions import explore, generators
 from ganstudio.gan import interpolate as interp
 from ganstudio.gan import latents, render
 from ganstudio.gan.classifier import load_classifier, predict_proba
-from ganstudio.gan.directions import direction_scales, directions
+from ganstudio.gan.directions import direction_scales
 
 torch.set_num_threads(1)
 
@@ -121,7 +123,7 @@ def test_interpolation_morphs_between_the_two_digits(seeds):
     the ends 0.41), and the ends are the seeds' own first samples."""
     out = explore.interpolate(MODEL, *seeds, steps=16)
     frames = [_pixels(f) for f in out["frames"]]
-    neighbours = [float(np.abs(a - b).mean()) for a, b in zip(frames, frames[1:])]
+    neighbours = [float(np.abs(a - b).mean()) for a, b in pairwise(frames)]
     ends = float(np.abs(frames[0] - frames[-1]).mean())
     assert ends > 0.1  # two different digits
     assert max(neighbours) <= 0.25 * ends, (neighbours, ends)

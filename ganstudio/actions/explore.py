@@ -91,7 +91,11 @@ def _directions(loaded: LoadedGenerator, method: str, k: int, owner: str) -> np.
     if method not in loaded.directions:
 
         def compute() -> None:  # on the worker: of the visitors who asked together, the first computes for all
-            from ganstudio.gan.directions import direction_gains, direction_scales, directions
+            from ganstudio.gan.directions import (
+                direction_gains,
+                direction_scales,
+                directions,
+            )
 
             if method not in loaded.directions:
                 dirs = directions(loaded.generator, method, min(MAX_DIRECTIONS, loaded.z_dim), seed=GANSPACE_SEED)

@@ -85,8 +85,8 @@ def _note(result: dict) -> str:
     """What the learner reads beside the pictures: which pixel is looking (in the digit's own pixels), SAGAN's gate
     γ, and what switching attention off changed."""
     (px, py), (w, h) = result["pixel"], result["digit_size"]
-    lines = [f"**Looking from pixel (x={px}, y={py}) of the {w}×{h} digit** (the red cross; x counts from the left, "
-             "y from the top). Click another pixel of the digit to move it."]
+    lines = [(f"**Looking from pixel (x={px}, y={py}) of the {w}×{h} digit** (the red cross; x counts from the left, "
+              "y from the top). Click another pixel of the digit to move it.")]
     lines += [f"**γ = {gamma:+.3f}** — the learned gate of {name}: its output is features + γ · attention, and "
              "training started at γ = 0, so |γ| says how much the generator came to rely on attention."
              for name, gamma in result["gammas"]]
