@@ -248,9 +248,11 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
     ``layer``: one layer's index or ``EVERY``; ``head``: one head's index or ``EVERY`` (their mean).
     ``attention_off``: also draw the same sample with the attention branch removed (SAGAN: γ = 0; Transformer:
     uniform attention), the model itself untouched.
-    Returns ``image`` (PIL), ``query_xy``, ``layers``: one dict per chosen layer with ``name``, ``head`` (its
-    title), ``heads`` (how many the layer has), ``weights`` (float32 (hk, wk), the query's attention over the
-    key grid, sums to 1), ``q_grid``, ``k_grid`` and ``overlay`` (PIL: the weights over the image);
+    Returns ``image`` (PIL), ``query_xy`` (on ``image``), ``pixel`` ((x, y) of the same point in the generated
+    picture's own pixels, ``digit_size`` (width, height) of it), ``layers``: one dict per chosen layer with ``name``,
+    ``head`` (its title), ``heads`` (how many the layer has), ``weights`` (float32 (hk, wk), the query's attention
+    over the key grid, sums to 1), ``q_grid``, ``k_grid``, ``overlay`` (PIL: the weights over the image) and
+    ``panel`` (the overlay titled, with its colour bar: dark = 0, yellow = the map's largest weight);
     ``layer_names`` and ``layer_heads`` (every layer's name and head count), ``gammas`` ([(layer name, γ)] of a
     SAGAN), and with ``attention_off``: ``ablated`` (PIL), ``difference`` (PIL: where the two differ) and
     ``changed`` (share of pixels moved by more than ``CHANGED`` of the range), else None for those three.
@@ -278,6 +280,8 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
     chosen = _chosen_layers(layers, layer, head)
     image = _display(pixels)
     x, y = _stroke_pixel(pixels) if point is None else point
+    h, w = pixels.shape[:2]
+    px, py = min(w - 1, int(x * w / GAN_DISPLAY_SIZE)), min(h - 1, int(y * h / GAN_DISPLAY_SIZE))  # the digit's own
     out = []
     for entry in chosen:
         (hq, wq), (hk, wk) = entry["q_grid"], entry["k_grid"]
@@ -285,9 +289,13 @@ def gan_attention(model_spec: str, seed: int = 0, class_id: int | None = None,
         maps, n_heads = entry["heads"], len(entry["heads"])  # (nh, Nq, Nk)
         weights = (maps.mean(0) if head == EVERY else maps[head])[row].reshape(hk, wk)
         title = (f"mean of {n_heads} heads" if n_heads > 1 else "its one head") if head == EVERY else f"head {head + 1}"
+        overlay = heatmaps.overlay(image, weights, (int(x), int(y)))
+        panel = heatmaps.legend_panel(overlay, [f"{entry['name']}, {title}",
+                                                f"where pixel ({px}, {py}) looks: {hk}x{wk} keys"],
+                                      float(weights.max()), reference=f"uniform would be {1 / (hk * wk):.3f} per key")
         out.append({"name": entry["name"], "head": title, "heads": n_heads, "weights": weights,
-                    "q_grid": (hq, wq), "k_grid": (hk, wk), "overlay": heatmaps.overlay(image, weights, (int(x), int(y)))})
-    result = {"image": image, "query_xy": (int(x), int(y)), "layers": out,
+                    "q_grid": (hq, wq), "k_grid": (hk, wk), "overlay": overlay, "panel": panel})
+    result = {"image": image, "query_xy": (int(x), int(y)), "pixel": (px, py), "digit_size": (w, h), "layers": out,
               "layer_names": [entry["name"] for entry in layers], "layer_heads": [len(entry["heads"]) for entry in layers],
               "gammas": [(entry["name"], entry["gamma"]) for entry in layers if entry["gamma"] is not None],
               "ablated": None, "difference": None, "changed": None}

@@ -30,7 +30,9 @@ from ganstudio.limits import LIMITS
 
 MAX_SAMPLES = LIMITS.max_samples
 MAX_DIRECTIONS = LIMITS.max_directions  # sliders the API accepts; the UI shows fewer
-ALPHA_LIMIT = LIMITS.max_slider  # |strength| per slider, in units of z's standard deviation
+ALPHA_LIMIT = LIMITS.max_slider  # |strength| per slider the API accepts, in σ of that direction
+FIT_SIGMAS = 3.0  # the sliders and the strips run to ±3σ of their direction: the moved samples stay digits
+STRIP_VALUES = np.linspace(-FIT_SIGMAS, FIT_SIGMAS, 7).astype(np.float32)  # a direction's strip: -3σ, -2σ ... +3σ
 PSI_RANGE = (0.0, 1.5)  # truncation: 0 = the mean sample, 1 = the prior, >1 = wilder samples
 MAX_SEED = LIMITS.max_seed
 MAX_STEPS = LIMITS.max_interp_steps  # interpolation frames
@@ -83,21 +85,32 @@ def _method(method: Any) -> str:
 
 
 def _directions(loaded: LoadedGenerator, method: str, k: int, owner: str) -> np.ndarray:
-    """(k, z_dim) directions for ``method``, computed once per model (on the worker)."""
+    """(k, z_dim) directions for ``method``, computed once per model (on the worker), with their gains and σ."""
     if k > loaded.z_dim:
         raise BadInput(f"{loaded.name} has a {loaded.z_dim}-dimensional latent: at most {loaded.z_dim} sliders")
     if method not in loaded.directions:
 
         def compute() -> None:  # on the worker: of the visitors who asked together, the first computes for all
-            from ganstudio.gan.directions import direction_gains, directions
+            from ganstudio.gan.directions import (
+                direction_gains,
+                direction_scales,
+                directions,
+            )
 
             if method not in loaded.directions:
                 dirs = directions(loaded.generator, method, min(MAX_DIRECTIONS, loaded.z_dim), seed=GANSPACE_SEED)
                 loaded.gains[method] = direction_gains(loaded.generator, dirs)
+                loaded.scales[method] = direction_scales(dirs)
                 loaded.directions[method] = dirs
 
         get_engine().run(compute, owner=owner)
     return loaded.directions[method][:k]
+
+
+def _steps(loaded: LoadedGenerator, method: str, k: int, owner: str) -> np.ndarray:
+    """(k, z_dim) latent steps of one σ along each of the first k directions: σᵢ dᵢ."""
+    dirs = _directions(loaded, method, k, owner)
+    return dirs * loaded.scales[method][:k, None]
 
 
 # ---- latents and forward passes ----------------------------------------------------------
@@ -118,15 +131,18 @@ def _forward_many(loaded: LoadedGenerator, requests: list[tuple[np.ndarray, np.n
     """Several visitors' (z, y) in one forward pass (split again per request). On the worker."""
     sizes = [len(z) for z, _ in requests]
     z = np.concatenate([z for z, _ in requests])
-    y = None if loaded.n_classes == 0 else np.concatenate([y for _, y in requests])
+    y = None if requests[0][1] is None else np.concatenate([y for _, y in requests])  # one kind per batch key
     out = np.concatenate([generators.forward(loaded, z[i:i + MAX_BATCH_ROWS], None if y is None else y[i:i + MAX_BATCH_ROWS])
                           for i in range(0, len(z), MAX_BATCH_ROWS)])
     return np.split(out, np.cumsum(sizes)[:-1])
 
 
 def _generate(loaded: LoadedGenerator, z: np.ndarray, y: np.ndarray | None, owner: str) -> np.ndarray:
-    """G(z, y) on the worker, batched with whatever other requests for the same generator are waiting."""
-    return get_engine().batched(("gan", str(loaded.key)), (z, y), lambda items: _forward_many(loaded, items), owner=owner)
+    """G(z, y) on the worker, batched with whatever other requests for the same generator are waiting (and whose
+    classes are of the same kind: (B,) class ids, (B, k) class blends, or none)."""
+    kind = "none" if y is None else f"{y.dtype.kind}{y.ndim}"
+    return get_engine().batched(("gan", str(loaded.key), kind), (z, y), lambda items: _forward_many(loaded, items),
+                                owner=owner)
 
 
 def _render(loaded: LoadedGenerator, z: np.ndarray, y: np.ndarray | None, owner: str, offset: np.ndarray | None = None,
@@ -173,21 +189,59 @@ def explore(
     slider_values: Sequence[float] = (),
     owner: str = "cli",
 ) -> Image.Image:
-    """The grid of :func:`sample_grid` with every latent moved by Σ αᵢ dᵢ (dᵢ: the method's directions)."""
+    """The grid of :func:`sample_grid` with every latent moved by Σ αᵢ σᵢ dᵢ (dᵢ: the method's directions, σᵢ their
+    scale: a slider's value is in σ of its direction)."""
     return _edited(spec, seed, n, truncation_psi, class_id, method, slider_values, owner, draw=True)["image"]
 
 
 def direction_labels(spec: str, method: str = "sefa", k: int = 6, owner: str = "cli") -> list[str]:
     """One label per usable slider (at most z_dim): index, and how strongly the first layer responds
     to a unit step along that direction (||W d||)."""
+    return [s["label"] for s in direction_sliders(spec, method, k, owner)]
+
+
+def direction_sliders(spec: str, method: str = "sefa", k: int = 6, owner: str = "cli") -> list[dict]:
+    """One slider per usable direction (at most z_dim): ``{"label", "limit", "sigma", "gain"}``. A slider's value
+    is in σ of its direction (``sigma``: the spread of latents along it, in z's units) and runs to ±``limit``."""
     method = _method(method)
     k = _whole("number of sliders", k, 1, MAX_DIRECTIONS)
     loaded = generators.load(spec, owner)
     k_avail = min(k, loaded.z_dim)
     _directions(loaded, method, k_avail, owner)
-    gains = loaded.gains[method][:k_avail]
-    title = {"sefa": "SeFa", "ganspace": "GANSpace", "z": "z axis"}[method]
-    return [f"{title} {i + 1} · gain {g:.2f}" for i, g in enumerate(gains)]
+    title = _TITLES[method]
+    return [{"label": f"{title} {i + 1} · gain {g:.2f} · in σ of this direction (σ = {s:.2f} in z)",
+             "limit": FIT_SIGMAS, "sigma": float(s), "gain": float(g)}
+            for i, (g, s) in enumerate(zip(loaded.gains[method][:k_avail], loaded.scales[method][:k_avail]))]
+
+
+_TITLES = {"sefa": "SeFa", "ganspace": "GANSpace", "z": "z axis"}
+
+
+def direction_strips(spec: str, seed: int = 0, method: str = "sefa", k: int = 6, truncation_psi: float = 1.0,
+                     class_id: int | None = None, owner: str = "cli") -> dict:
+    """What each direction does before a slider moves: the first sample of ``seed`` moved along each of the first
+    ``k`` directions by every value of ``STRIP_VALUES`` (σ of that direction), all in one forward pass.
+
+    Returns ``{"values": [-3.0 ... 3.0], "rows": [{"name", "frames": [PIL, one per value]}]}`` (image generators;
+    a 2D generator's rows are empty, its scatter shows the move)."""
+    seed, _, psi = _grid_params(seed, 1, truncation_psi)
+    method = _method(method)
+    k = _whole("number of sliders", k, 1, MAX_DIRECTIONS)
+    loaded = generators.load(spec, owner)
+    cid = _class_id(loaded, class_id)
+    values = [float(v) for v in STRIP_VALUES]
+    if loaded.data_kind != "image":
+        return {"values": values, "rows": []}
+    k = min(k, loaded.z_dim)
+    steps = _steps(loaded, method, k, owner)  # (k, z_dim)
+    z0 = latents.latents(1, loaded.z_dim, seed, psi)  # (1, z_dim): the grid's first sample
+    z = (z0[None] + STRIP_VALUES[None, :, None] * steps[:, None, :]).reshape(-1, loaded.z_dim)  # (k * 7, z_dim)
+    y = _labels(loaded, len(z), 0 if (cid is None and loaded.n_classes) else cid)
+    images = _generate(loaded, z.astype(np.float32), y, owner)  # (k * 7, C, H, W)
+    images = images.reshape(k, len(values), *images.shape[1:])  # (k, 7, C, H, W)
+    return {"values": values, "rows": [
+        {"name": f"{_TITLES[method]} {i + 1}", "frames": [_grid(frame[None]) for frame in images[i]]}
+        for i in range(k)]}
 
 
 def model_info(spec: str, owner: str = "cli", progress: Callable[[str], None] | None = None) -> dict:
@@ -224,6 +278,9 @@ def interpolate(
     zb = latents.latents(1, loaded.z_dim, seed_b, psi)[0]
     path = interp.latent_path(za, zb, steps, mode)  # (steps, z_dim)
     y = _labels(loaded, steps, 0 if (cid is None and loaded.n_classes) else cid)
+    if loaded.z_classes:  # the class is argmax z[:k]: a hard switch on the way; blend the two ends' classes instead
+        y = interp.class_blend(za[: loaded.z_classes].argmax(), zb[: loaded.z_classes].argmax(), steps,
+                               loaded.z_classes)  # (steps, k) float32
     if loaded.data_kind == "2d":
         frames = [_render(loaded, path[i : i + 1], None if y is None else y[i : i + 1], owner, psi=psi)
                   for i in range(steps)]  # fmt: skip
@@ -319,7 +376,7 @@ def _edited(spec, seed, n, psi, class_id, method, slider_values, owner, draw: bo
         alphas = alphas[: loaded.z_dim]  # the UI's spare sliders for a small latent, left at 0
     offset = None
     if alphas.size and np.any(alphas):
-        offset = (alphas @ _directions(loaded, method, alphas.size, owner)).astype(np.float32)  # (z_dim,)
+        offset = (alphas @ _steps(loaded, method, alphas.size, owner)).astype(np.float32)  # (z_dim,), α in σ
         z = z + offset
     image = _render(loaded, z, _labels(loaded, n, cid), owner, offset, psi) if draw else None
     return {"image": image, "latents": z, "seed": seed}

@@ -43,6 +43,8 @@ class LoadedGenerator:
     arch: str
     directions: dict[str, np.ndarray] = field(default_factory=dict)  # Explore's method -> (k, z_dim)
     gains: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (k,)
+    scales: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (k,) σ of each direction, the sliders' unit
+    z_classes: int = 0  # classes read off z[:, :z_classes] (argmax); an interpolation blends them instead
     extent: tuple = (-1.0, 1.0, -1.0, 1.0)  # 2D: (xmin, xmax, ymin, ymax) of the scatter, fixed per model
 
 
@@ -116,7 +118,8 @@ def _wrap(key: ModelKey, generator: Any, spec: str, arch: str, extent: Sequence[
         # oneDNN's transposed convolutions run ~1.5x faster on NHWC; only the memory layout changes.
         generator = generator.to(memory_format=torch.channels_last)
     loaded = LoadedGenerator(key=key, generator=generator, z_dim=int(generator.z_dim),
-                             n_classes=int(generator.n_classes), data_kind=str(generator.out_kind), name=spec, arch=arch)
+                             n_classes=int(generator.n_classes), data_kind=str(generator.out_kind), name=spec, arch=arch,
+                             z_classes=int(getattr(generator, "z_classes", 0) or 0))
     if loaded.data_kind == "2d":  # fixed axes, so the picture does not rescale while a slider moves
         if extent is not None and len(extent) == 4:
             loaded.extent = tuple(float(v) for v in extent)

@@ -10,6 +10,10 @@ Three families, all returned as numpy float32 arrays of shape (k, z_dim) with or
   back to z by least-squares regression of z on the PCA coordinates, then orthonormalised.
 * raw z: the coordinate axes, the baseline that shows why the other two are useful.
 
+A direction's scale σ is the spread of the latents along it (the standard deviation of z·d over sampled z,
+:func:`direction_scales`): the sliders and the strips move in that unit, and their ±3σ ends stay near the region
+the generator was trained on (99.7 % of latents lie within 3σ along any one direction), where ±10 left it.
+
 Every function reads the generator and changes nothing. Call them on the engine's worker.
 """
 
@@ -104,6 +108,13 @@ def direction_gains(generator: nn.Module, dirs: np.ndarray) -> np.ndarray:
     """How far the first layer's output moves per unit step along each direction: ||W d||, (k,)."""
     w = z_weight(generator).double()  # (F, z_dim)
     return torch.linalg.vector_norm(torch.from_numpy(dirs).double() @ w.T, dim=1).numpy().astype(np.float32)
+
+
+def direction_scales(dirs: np.ndarray) -> np.ndarray:
+    """σ of each direction, (k,): the standard deviation of z·d over the latents of the one convention
+    (``latents.py``: z ~ N(0, I)), which is ‖d‖ exactly (1 for the orthonormal directions here). Truncation ψ
+    narrows the latents, not this unit."""
+    return np.linalg.norm(np.asarray(dirs, np.float64), axis=1).astype(np.float32)
 
 
 def directions(generator: nn.Module, method: str, k: int, seed: int = 0) -> np.ndarray:

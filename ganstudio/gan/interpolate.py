@@ -3,7 +3,9 @@
 Gaussian latents live near a sphere of radius ~sqrt(z_dim); a straight line between two of them
 dips towards the origin, where samples look washed out. Spherical interpolation (slerp) follows
 the great circle instead. Both paths hit their endpoints exactly, so the first and last frames
-are the two seeds' own samples.
+are the two seeds' own samples. A generator that reads its class off z (argmax of z's first values) would jump
+between classes on the way, through whichever class wins the middle of the path (seed 0 -> 1 of the bundled
+digits-dcgan: a 9, ten frames of 0, then a 3); :func:`class_blend` gives it the two ends' classes blended instead.
 
 Encoding: animated GIF with Pillow (always available); MP4 only when an ffmpeg executable can be
 found (imageio-ffmpeg's bundled one, or ``ffmpeg`` on PATH) — GAN Studio adds no dependency for it.
@@ -53,6 +55,15 @@ def latent_path(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "slerp") -
     path = np.stack([step(a, b, t) for t in np.linspace(0.0, 1.0, steps)]).astype(np.float32)
     path[0], path[-1] = a, b  # exact, whatever the rounding on the way
     return path
+
+
+def class_blend(class_a: int, class_b: int, steps: int, n_classes: int) -> np.ndarray:
+    """(steps, n_classes) float32 weights from class a to class b, linear in t: a generator that reads its class
+    off z (argmax of its first values) would switch class in one jump on the way, through whatever class wins the
+    middle; given these weights it blends the two classes' embeddings and the digit morphs."""
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]  # (steps, 1)
+    eye = np.eye(n_classes, dtype=np.float32)
+    return ((1.0 - t) * eye[int(class_a)] + t * eye[int(class_b)]).astype(np.float32)
 
 
 def strip(frames: Sequence[Image.Image], gap: int = 2, background: int = 255) -> Image.Image:

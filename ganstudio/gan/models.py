@@ -4,6 +4,8 @@ transformer G lives in transformer_g.py, the spec they are built from in spec.py
 Generator contract (Explore and Attention rely on it):
   attributes z_dim, n_classes (0 = unconditional), out_kind ("2d" | "image");
   forward(z (B, z_dim), y (B,) | None) -> (B, 2) points in data coordinates or (B, C, H, W) in [-1, 1];
+  y may also be float (B, classes) weights, a blend of the classes' embeddings (interpolations morph through it;
+  a generator that reads its class off z takes the blend instead);
   the first layer on z is `z_proj: nn.Linear(z_dim [+ CLASS_DIM], F)`, z in columns [:z_dim];
   first_features(z, y) -> (B, F), the output of z_proj.
 Discriminators: forward(x, y=None) -> (B,) logits/scores.
@@ -55,11 +57,15 @@ class Generator(nn.Module, Pretrained):
 
     def first_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.class_embed is not None:
-            if self.z_classes:  # the class is part of the latent: y is ignored
-                y = classes_from_z(z, self.z_classes)
-            elif y is None:
-                y = default_labels(z, self.n_classes)
-            z = torch.cat([z, self.class_embed(y)], dim=1)  # (B, z_dim + CLASS_DIM)
+            if y is not None and y.is_floating_point():  # (B, classes) weights: a blend of the classes' embeddings
+                embedded = y.to(self.class_embed.weight.dtype) @ self.class_embed.weight  # (B, CLASS_DIM)
+            else:
+                if self.z_classes:  # the class is part of the latent: y is ignored
+                    y = classes_from_z(z, self.z_classes)
+                elif y is None:
+                    y = default_labels(z, self.n_classes)
+                embedded = self.class_embed(y)  # (B, CLASS_DIM)
+            z = torch.cat([z, embedded], dim=1)  # (B, z_dim + CLASS_DIM)
         return self.z_proj(z)  # (B, F)
 
     @torch.no_grad()

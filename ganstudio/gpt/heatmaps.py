@@ -9,7 +9,7 @@ import base64
 import io
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 # Viridis, sampled at 0, 1/4, 1/2, 3/4, 1: dark = little attention, yellow = a lot; reads in greyscale too.
 _ANCHORS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float32)
@@ -65,6 +65,43 @@ def overlay(image: Image.Image, weights: np.ndarray, point: tuple[int, int] | No
         r = max(3, base.size[0] // 40)
         draw.line([(x - r, y), (x + r, y)], fill=(255, 40, 40), width=2)
         draw.line([(x, y - r), (x, y + r)], fill=(255, 40, 40), width=2)
+    return out
+
+
+PANEL_INK = (20, 20, 20)
+PANEL_FAINT = (90, 90, 90)
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)  # Pillow's scalable built-in font (needs FreeType)
+    except (TypeError, OSError, ImportError):  # an older Pillow or no FreeType: its small bitmap font
+        return ImageFont.load_default()
+
+
+def legend_panel(picture: Image.Image, title: list[str], vmax: float, unit: str = "attention weight",
+                 reference: str = "") -> Image.Image:
+    """A square panel: the ``title`` lines, ``picture`` (centred), and a colour bar under it, dark = 0 and yellow =
+    ``vmax``, in ``unit``; ``reference`` (a short line, e.g. what uniform attention would be) under the bar. Square,
+    so a gallery's square cells show all of it."""
+    big, small = _font(15), _font(13)
+    pad, line, bar_h = 8, 19, 12
+    top, bottom = pad + line * len(title) + 4, pad + bar_h + 4 + line * (2 if reference else 1)
+    side = max(picture.width + 2 * pad, top + picture.height + bottom)
+    out = Image.new("RGB", (side, side), (255, 255, 255))
+    draw = ImageDraw.Draw(out)
+    for i, text in enumerate(title):
+        draw.text((pad, pad + i * line), text, fill=PANEL_INK, font=big)
+    out.paste(picture.convert("RGB"), ((side - picture.width) // 2, top))
+    y = top + picture.height + pad
+    ramp = np.repeat(np.linspace(0.0, 1.0, side - 2 * pad, dtype=np.float32)[None], bar_h, axis=0)  # (bar_h, w)
+    out.paste(Image.fromarray(colorize(ramp, vmax=1.0), "RGB"), (pad, y))
+    y += bar_h + 4
+    draw.text((pad, y), "0", fill=PANEL_INK, font=small)
+    draw.text((side - pad, y), f"{vmax:.3f}", fill=PANEL_INK, font=small, anchor="ra")
+    draw.text((side // 2, y), unit, fill=PANEL_FAINT, font=small, anchor="ma")
+    if reference:
+        draw.text((side // 2, y + line), reference, fill=PANEL_FAINT, font=small, anchor="ma")
     return out
 
 

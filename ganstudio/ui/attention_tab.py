@@ -34,9 +34,23 @@ TEXT_HELP = (
 IMAGE_HELP = (
     "An attention-based generator draws the image from a grid of features that attend to each other. "
     "Click a pixel of the generated image to see where that pixel's feature looks, in every attention layer or "
-    "one, averaged over the heads or one head. Tick **attention off** to redraw the same sample without "
-    "attention (SAGAN: its gate γ set to 0; TransGAN: every token attending uniformly) beside the original."
+    "one, averaged over the heads or one head. Each panel on the right is one attention layer (its title names the "
+    "layer and head): the colour over the digit is the **attention weight** of that pixel's feature on each place, "
+    "dark = none, yellow = the panel's largest weight (the number at the bar's right end; a layer's weights sum to "
+    "1 over its keys). Tick **attention off** to redraw the same sample without attention (SAGAN: its gate γ set to "
+    "0; TransGAN: every token attending uniformly) beside the original."
 )
+# The per-layer panels are square pictures with their own title and colour bar (actions.attention draws them): shown
+# whole, the gallery growing with them instead of scrolling inside a fixed height, below its label, one column on a
+# phone; the cell captions repeat the titles, so they stay out of the way.
+OVERLAYS_CSS = (
+    "<style>#gan-overlays .grid-wrap, #gan-overlays .fixed-height {max-height: none !important; "
+    "min-height: 0 !important; overflow: visible !important; padding-top: 2.4em}"
+    "#gan-overlays .grid-container {grid-auto-rows: auto !important; grid-template-rows: none !important}"
+    "#gan-overlays .caption-label {display: none}"
+    "@media (max-width: 640px) {#gan-overlays .grid-container {grid-template-columns: 1fr !important}}</style>"
+)
+NO_PIXEL = -1  # the hidden pixel fields before anyone clicks: the view starts on a stroke of the digit
 
 @handled
 def on_attention(model, prompt, continue_tokens, positions_off, request: gr.Request, progress=gr.Progress()):
@@ -75,8 +89,12 @@ def _class_value(cls):
 
 
 def _note(result: dict) -> str:
-    """What the learner reads under the pictures: SAGAN's gate γ, and what switching attention off changed."""
-    lines = [f"**γ = {gamma:+.3f}** — the learned gate of {name}: its output is features + γ · attention, and "
+    """What the learner reads beside the pictures: which pixel is looking (in the digit's own pixels), SAGAN's gate
+    γ, and what switching attention off changed."""
+    (px, py), (w, h) = result["pixel"], result["digit_size"]
+    lines = [(f"**Looking from pixel (x={px}, y={py}) of the {w}×{h} digit** (the red cross; x counts from the left, "
+              "y from the top). Click another pixel of the digit to move it.")]
+    lines += [f"**γ = {gamma:+.3f}** — the learned gate of {name}: its output is features + γ · attention, and "
              "training started at γ = 0, so |γ| says how much the generator came to rely on attention."
              for name, gamma in result["gammas"]]
     if not result["gammas"]:
@@ -94,16 +112,16 @@ def _note(result: dict) -> str:
 def on_gan(spec, seed, cls, x, y, layer, head, attention_off, request: gr.Request):
     """The generated image, where pixel (x, y) attends in the chosen layer(s) and head, γ, and with
     ``attention_off`` the same sample drawn without attention beside it."""
-    point = None if x is None or y is None else (x, y)
+    point = None if x is None or y is None or min(x, y) == NO_PIXEL else (x, y)
     result = actions.gan_attention(spec, seed=seed, class_id=_class_value(cls), query_xy=point, owner=owner(request),
                                    layer=layer, head=head, attention_off=attention_off)
-    overlays = [(entry["overlay"], f"{entry['name']}, {entry['head']} ({entry['k_grid'][0]}×{entry['k_grid'][1]} keys)")
+    overlays = [(entry["panel"], f"{entry['name']}, {entry['head']} ({entry['k_grid'][0]}×{entry['k_grid'][1]} keys)")
                 for entry in result["layers"]]
     ablation = [] if result["ablated"] is None else [
         (result["image"], "attention on"), (result["ablated"], "attention off"),
         (result["difference"], "difference (brighter = changed more)")]
     qx, qy = result["query_xy"]
-    return result["image"], overlays, qx, qy, ablation, _note(result)
+    return result["image"], overlays, qx, qy, gr.update(value=ablation, visible=bool(ablation)), _note(result)
 
 
 def on_new_model(spec, seed, cls, layer, head, attention_off, request: gr.Request):
@@ -154,6 +172,7 @@ def build_attention_tab(state: dict | None = None) -> None:
         positions_off.input(on_attention, inputs, [explorer, note], api_visibility="private", **DEVICE_WORK)
 
     with gr.Tab("Image") as image_page:
+        gr.HTML("", head=OVERLAYS_CSS, visible="hidden")
         gr.Markdown(IMAGE_HELP)
         gans = actions.list_attention_gans()
         with gr.Row():
@@ -161,8 +180,10 @@ def build_attention_tab(state: dict | None = None) -> None:
                               info="bundled, or one of your saved SAGAN / Transformer runs", elem_id="gan-attention-model")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed")
             cls = gr.Number(ANY_CLASS, precision=0, minimum=ANY_CLASS, label="Class (-1 = unconditional / 0)")
-            qx = gr.Number(None, precision=0, label="Pixel x", minimum=0)
-            qy = gr.Number(None, precision=0, label="Pixel y", minimum=0)
+            # where the view looks from, on the shown picture (the API's x, y); the page reads it in the note, in the
+            # digit's own pixels
+            qx = gr.Number(NO_PIXEL, precision=0, label="Pixel x", minimum=NO_PIXEL, visible=False)
+            qy = gr.Number(NO_PIXEL, precision=0, label="Pixel y", minimum=NO_PIXEL, visible=False)
         with gr.Row():
             # API callers name a layer or head before this session's lists are filled in: the action checks it
             layer = gr.Dropdown([("every layer", actions.EVERY)], value=actions.EVERY, label="Layer",
@@ -172,13 +193,16 @@ def build_attention_tab(state: dict | None = None) -> None:
             attention_off = gr.Checkbox(False, label="Attention off: redraw the same sample without it",
                                         elem_id="gan-attention-off")
         gan_btn = gr.Button("Generate", variant="primary", elem_id="gan-attention-generate")
-        with gr.Row():
-            image = gr.Image(label="Click a pixel", type="pil", interactive=False, format="png")
-            overlays = gr.Gallery(label="Where it attends, per layer", columns=2, format="png", object_fit="contain",
-                                  height="auto", elem_id="gan-overlays")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
+                image = gr.Image(label="Click a pixel of the digit", type="pil", interactive=False, format="png",
+                                 height=300, elem_id="gan-attention-image")
+                note = gr.Markdown("", elem_id="gan-attention-note")
+            with gr.Column(scale=2, min_width=280):
+                overlays = gr.Gallery(label="Where it attends, one panel per layer", columns=2, format="png", object_fit="contain", height="auto",
+                                      allow_preview=False, elem_id="gan-overlays")
         ablation = gr.Gallery(label="Attention on / off", columns=3, format="png", object_fit="contain",
-                              height="auto", elem_id="gan-ablation")
-        note = gr.Markdown("", elem_id="gan-attention-note")
+                              height="auto", visible=False, elem_id="gan-ablation")
         view_inputs = [layer, head, attention_off]
         outputs = [image, overlays, qx, qy, ablation, note]
         gan_btn.click(on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs, api_name="gan_attention",
@@ -190,3 +214,5 @@ def build_attention_tab(state: dict | None = None) -> None:
         gr.on([layer.input, head.input, attention_off.input], on_gan, [gan, seed, cls, qx, qy, *view_inputs], outputs,
               api_visibility="private", trigger_mode="always_last", **DEVICE_WORK)
         image_page.select(on_open_image, gan, gan, api_visibility="private")
+        gr.on([seed.change, cls.change], lambda: (NO_PIXEL, NO_PIXEL), None, [qx, qy], api_visibility="private",
+              queue=False)  # another sample: its view starts on a stroke again

@@ -8,6 +8,7 @@ the bundled DCGAN, SAGAN and TransGAN, their figures).
 
 from __future__ import annotations
 
+import html
 import random
 
 import gradio as gr
@@ -16,6 +17,7 @@ from ganstudio.actions import compare
 from ganstudio.actions import explore as actions
 from ganstudio.actions.generators import list_generators
 from ganstudio.errors import StudioError
+from ganstudio.gpt.heatmaps import png_data_url
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, opened_from_link, owner, share_button, user_error
 
 K_SLIDERS = 6  # sliders on screen, the first K directions of the chosen method (on_explore names six)
@@ -27,7 +29,9 @@ HELP = (
     "Pick a generator and move the sliders: every sample in the grid moves along the weighted sum of latent "
     "directions, **z + Σ αᵢ dᵢ**. **SeFa** finds the directions the first layer stretches most (from the "
     "weights alone); **GANSpace** takes the principal axes of the first layer's activations; **raw z** moves "
-    "single latent coordinates. Truncation **ψ** pulls z towards its mean: lower ψ, safer and plainer samples. "
+    "single latent coordinates. A slider's value is in **σ of its direction** (the spread of latents along it) "
+    "and runs to ±3σ, where the samples stay digits; the strips under the grid show each direction from −3σ to "
+    "+3σ before you drag it. Truncation **ψ** pulls z towards its mean: lower ψ, safer and plainer samples. "
     "Any Hub id (`owner/name` or `owner/name@revision`) or local folder of a GAN Studio generator works too."
 )
 
@@ -37,11 +41,43 @@ def _class_value(cls):
     return None if cls in (None, "", ANY_CLASS, str(ANY_CLASS), "any") else cls
 
 
-def _sliders_reset(labels: list[str]) -> list:
-    """Sliders back to 0 with new labels; sliders past a small latent's size are hidden."""
-    padded = labels + [None] * (K_SLIDERS - len(labels))
-    return [gr.update(value=0, label=label, visible=True) if label else gr.update(value=0, visible=False)
-            for label in padded[:K_SLIDERS]]  # fmt: skip
+def _sliders_reset(sliders: list[dict]) -> list:
+    """Sliders back to 0 with new labels and their fitted ranges (±3σ of each direction); sliders past a small
+    latent's size are hidden."""
+    padded = sliders + [None] * (K_SLIDERS - len(sliders))
+    return [gr.update(value=0, label=s["label"], minimum=-s["limit"], maximum=s["limit"], visible=True) if s
+            else gr.update(value=0, visible=False) for s in padded[:K_SLIDERS]]  # fmt: skip
+
+
+def _sigma(value: float) -> str:
+    return "0" if value == 0 else f"{value:+g}σ".replace("-", "−")
+
+
+def _strips_html(strips: dict, seed) -> str:
+    """A table: one row per direction, the first sample of the seed at each strip value (a header row names them)."""
+    if not strips["rows"]:
+        return ""
+    head = "".join(f"<th>{_sigma(v)}</th>" for v in strips["values"])
+    rows = "".join(
+        f"<tr><th scope='row'>{html.escape(row['name'])}</th>"
+        + "".join(f"<td><img src='{png_data_url(frame)}' alt='{html.escape(row['name'])} at {_sigma(v)}' "
+                  f"title='{html.escape(row['name'])} at {_sigma(v)}'></td>" for v, frame in zip(strips["values"], row["frames"]))
+        + "</tr>" for row in strips["rows"])
+    return (f"<div class='gs-strips-caption'><b>What each direction does</b> — sample 1 of seed {int(seed or 0)} moved "
+            "along it, in σ of that direction (the sliders' unit)</div>"
+            f"<table class='gs-strips'><tr><th class='name'></th>{head}</tr>{rows}</table>")
+
+
+STRIPS_CSS = (
+    "<style>#explore-direction-strips .gs-strips {border-collapse: collapse; width: 100%; table-layout: fixed}"
+    "#explore-direction-strips th {font-size: 0.8em; font-weight: 600; padding: 1px 2px; text-align: center}"
+    "#explore-direction-strips th.name, #explore-direction-strips th[scope=row] {text-align: left; white-space: nowrap;"
+    " width: 4.6em}"
+    "#explore-direction-strips td {padding: 1px}"
+    "#explore-direction-strips img {width: 100%; max-width: 64px; image-rendering: pixelated; display: block;"
+    " margin: auto}"
+    "#explore-direction-strips .gs-strips-caption {font-size: 0.85em; margin-bottom: 4px}</style>"
+)
 
 
 def _default_model() -> str | None:
@@ -75,24 +111,35 @@ def on_model(request: gr.Request, spec, seed, n, psi, method, progress=gr.Progre
     who = owner(request)
     try:
         info = actions.model_info(spec, owner=who, progress=lambda line: progress(None, desc=line))
-        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=who)
+        sliders = actions.direction_sliders(spec, method, K_SLIDERS, owner=who)
         image = actions.sample_grid(spec, seed, n, psi, None, owner=who)["image"]
+        strips = actions.direction_strips(spec, seed, method, K_SLIDERS, psi, None, owner=who)
     except StudioError as err:
         raise user_error(err) from None
     classes = [("any", ANY_CLASS)] + [(str(c), c) for c in range(info["n_classes"])]
     cls = gr.update(choices=classes, value=ANY_CLASS, visible=info["n_classes"] > 0)
-    return [image, cls, *_sliders_reset(labels)]
+    return [image, cls, *_sliders_reset(sliders), _strips_html(strips, seed)]
 
 
 def on_method(request: gr.Request, spec, seed, n, psi, cls, method):
-    """Another direction family: new slider labels, sliders back to 0, the plain grid."""
+    """Another direction family: new slider labels and ranges, sliders back to 0, the plain grid, its strips."""
     who = owner(request)
     try:
-        labels = actions.direction_labels(spec, method, K_SLIDERS, owner=who)
+        sliders = actions.direction_sliders(spec, method, K_SLIDERS, owner=who)
         image = actions.sample_grid(spec, seed, n, psi, _class_value(cls), owner=who)["image"]
+        strips = actions.direction_strips(spec, seed, method, K_SLIDERS, psi, _class_value(cls), owner=who)
     except StudioError as err:
         raise user_error(err) from None
-    return [image, *_sliders_reset(labels)]
+    return [image, *_sliders_reset(sliders), _strips_html(strips, seed)]
+
+
+def on_strips(request: gr.Request, spec, seed, psi, cls, method):
+    """The seed, ψ or class changed: each direction's strip for the new first sample (one forward pass)."""
+    try:
+        strips = actions.direction_strips(spec, seed, method, K_SLIDERS, psi, _class_value(cls), owner=owner(request))
+    except StudioError as err:
+        raise user_error(err) from None
+    return _strips_html(strips, seed)
 
 
 def on_reset(request: gr.Request, spec, seed, n, psi, cls):
@@ -156,17 +203,18 @@ def on_reopen(request: gr.Request, spec, seed, n, psi, cls, method, *sliders):
     """A shared link was opened: draw its grid again from the settings Gradio restored (the picture it cached for
     the sharer does not last), and count the tab as drawn so its sliders keep the shared values."""
     if not opened_from_link(request):
-        return gr.skip(), gr.skip()
-    return on_explore(spec, seed, n, psi, cls, method, *sliders, request), True
+        return gr.skip(), gr.skip(), gr.skip()
+    return (on_explore(spec, seed, n, psi, cls, method, *sliders, request), True,
+            on_strips(request, spec, seed, psi, cls, method))
 
 
 def on_open(request: gr.Request, spec, was_drawn, seed, n, psi, method):
     """The tab was opened: the model list (a run trained meanwhile appears), and on the first visit the grid."""
     names = list_generators(owner(request))
     if was_drawn or not spec:
-        return [gr.update(choices=names), gr.skip(), True] + [gr.skip()] * (1 + K_SLIDERS)
-    image, cls_update, *slider_updates = on_model(request, spec, seed, n, psi, method)
-    return [gr.update(choices=names), image, True, cls_update, *slider_updates]
+        return [gr.update(choices=names), gr.skip(), True] + [gr.skip()] * (2 + K_SLIDERS)
+    image, *rest = on_model(request, spec, seed, n, psi, method)  # rest: class, sliders, strips
+    return [gr.update(choices=names), image, True, *rest]
 
 
 def on_refresh(request: gr.Request, spec):
@@ -195,7 +243,7 @@ class ExploreTab:
 
 def build_explore_tab(state: dict) -> ExploreTab:
     """Lay out the Explore tab inside the caller's ``gr.Tab`` and wire it to the actions."""
-    gr.HTML("", head=PIXEL_CSS, visible="hidden")
+    gr.HTML("", head=PIXEL_CSS + STRIPS_CSS, visible="hidden")
     gr.Markdown(HELP)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
@@ -224,8 +272,9 @@ def build_explore_tab(state: dict) -> ExploreTab:
             )
             sample_btn = gr.Button("Sample", variant="primary")
             method = gr.Radio(METHOD_CHOICES, value="sefa", label="Directions")
-            sliders = [
-                gr.Slider(-actions.ALPHA_LIMIT, actions.ALPHA_LIMIT, value=0, step=0.1, label=f"direction {i + 1}")
+            sliders = [  # fitted to ±3σ of each direction (and relabelled) once the model's directions are known
+                gr.Slider(-actions.FIT_SIGMAS, actions.FIT_SIGMAS, value=0, step=0.1, label=f"direction {i + 1}",
+                          elem_id=f"explore-slider-{i + 1}")
                 for i in range(K_SLIDERS)
             ]
             reset = gr.Button("Reset sliders")
@@ -234,21 +283,24 @@ def build_explore_tab(state: dict) -> ExploreTab:
                 label="Samples", type="pil", format="png", height=460, buttons=["download", "fullscreen"],
                 elem_id="explore-grid",
             )
+            direction_strips = gr.HTML("", elem_id="explore-direction-strips")
             with gr.Row():
                 export_btn = gr.Button("Save grid (PNG) and latents (.npy)")
                 share_button()
             downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, visible=False)
 
     with gr.Accordion("Interpolate between two seeds", open=False):
+        gr.Markdown("Walks from seed A's first sample to seed B's. A generator that reads its digit off z (the "
+                    "bundled digits GANs: the largest of z's first 10 values) is given the two ends' digits blended, "
+                    "so one digit morphs into the other instead of jumping through whichever digit wins the middle.")
         with gr.Row():
             seed_a = gr.Number(value=0, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed A")
             seed_b = gr.Number(value=1, precision=0, minimum=0, maximum=actions.MAX_SEED, label="Seed B")
-            steps = gr.Slider(2, actions.MAX_STEPS, value=12, step=1, label="Steps")
+            steps = gr.Slider(2, actions.MAX_STEPS, value=16, step=1, label="Steps")
             mode = gr.Radio(["slerp", "lerp"], value="slerp", label="Path", info="slerp follows the Gaussian shell")
         interp_btn = gr.Button("Interpolate", variant="primary")
-        strip = gr.Image(
-            label="Frames, A → B", type="pil", format="png", buttons=["download", "fullscreen"], elem_id="explore-strip"
-        )
+        strip = gr.Image(label="Frames, A → B", height=150, type="pil", format="png", buttons=["download", "fullscreen"],
+                         elem_id="explore-strip")
         with gr.Row():
             animation = gr.Image(label="Animation", type="filepath", height=320, elem_id="explore-animation")
             with gr.Column():
@@ -282,8 +334,10 @@ def build_explore_tab(state: dict) -> ExploreTab:
         show_progress="hidden",
         **DEVICE_WORK,
     )
-    model.change(on_model, [model, seed, n, psi, method], [grid, cls, *sliders], api_visibility="private")
-    method.change(on_method, [model, seed, n, psi, cls, method], [grid, *sliders], api_visibility="private")
+    model.change(on_model, [model, seed, n, psi, method], [grid, cls, *sliders, direction_strips], api_visibility="private")
+    method.change(on_method, [model, seed, n, psi, cls, method], [grid, *sliders, direction_strips], api_visibility="private")
+    gr.on([seed.change, psi.change, cls.change], on_strips, [model, seed, psi, cls, method], direction_strips,
+          api_visibility="private", trigger_mode="always_last", show_progress="hidden", **DEVICE_WORK)
     reset.click(on_reset, grid_inputs, [grid, *sliders], api_visibility="private")
     dice.click(lambda: random.randint(0, 99_999), None, seed, api_visibility="private")
     refresh.click(on_refresh, model, model, api_visibility="private")
@@ -303,8 +357,9 @@ def build_explore_tab(state: dict) -> ExploreTab:
     if page is not None:  # first visit draws the grid; every visit picks up a newly trained model
         drawn = gr.State(False)
         if state.get("demo") is not None:  # a page opened from a shared link draws the shared grid
-            state["demo"].load(on_reopen, explore_inputs, [grid, drawn], api_visibility="private", **DEVICE_WORK)
+            state["demo"].load(on_reopen, explore_inputs, [grid, drawn, direction_strips], api_visibility="private",
+                               **DEVICE_WORK)
         # this tab's own select, not the Tabs': switching between other tabs must not cost the server anything
-        page.select(on_open, [model, drawn, seed, n, psi, method], [model, grid, drawn, cls, *sliders],
+        page.select(on_open, [model, drawn, seed, n, psi, method], [model, grid, drawn, cls, *sliders, direction_strips],
                     api_visibility="private")
     return ExploreTab(model)
