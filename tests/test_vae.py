@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from gan_helpers import tiny_image_config, tiny_images
 
 from ganstudio.actions import explore
 from ganstudio.actions import train as actions
@@ -20,7 +21,6 @@ from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.families import make_trainer
 from ganstudio.gan.io import load_gan
 from ganstudio.weights_io import read_state_dict
-from gan_helpers import tiny_image_config, tiny_images
 
 torch.set_num_threads(1)
 SMALL = {"family": "vae", "batch_size": 64, "hidden": 32, "depth": 2, "seconds": 0}
@@ -111,12 +111,12 @@ def test_cli_trains_a_vae_and_refuses_a_bad_family(tmp_path):
     out = tmp_path / "vae"
     cmd = [sys.executable, "-m", "ganstudio", "train", "--data", "ring8", "--family", "vae", "--steps", "50",
            "--batch-size", "32", "--hidden", "16", "--out", str(out), "--quiet"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["family"] == "vae" and result["loss"] == "elbo" and result["steps"] == 50
     assert load_gan(out).config["family"] == "vae"
     bad = subprocess.run(cmd[:6] + ["--family", "vea", "--steps", "5", "--out", str(tmp_path / "x")],
-                         capture_output=True, text=True, timeout=60)
+                         check=False, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
     assert "unknown model family 'vea'" in bad.stderr

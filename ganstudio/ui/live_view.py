@@ -167,7 +167,7 @@ const GAN_CHARTS = [
   {title: 'Gradient norms', y: '‖∇‖', series: [['grad_d', '‖∇D‖', 'rgb(31,119,180)'], ['grad_g', '‖∇G‖', 'rgb(255,127,14)']]},
 ];
 const VAE_CHARTS = [  // a VAE's run names its own curves (ganstudio/vae/trainer.py SERIES)
-  {title: 'The ELBO\'s terms (nats per sample)', y: 'nats', series: [['recon', 'reconstruction E[log p(x|z)]', 'rgb(31,119,180)'], ['kl', 'KL(q(z|x) ‖ p(z))', 'rgb(255,127,14)']]},
+  {title: "The ELBO's terms (nats per sample)", y: 'nats', series: [['recon', 'reconstruction E[log p(x|z)]', 'rgb(31,119,180)'], ['kl', 'KL(q(z|x) ‖ p(z))', 'rgb(255,127,14)']]},
   {title: 'ELBO = reconstruction − KL', y: 'nats', series: [['elbo', 'ELBO', 'rgb(30,140,55)']]},
   {title: 'Gradient norms', y: '‖∇‖', series: [['grad_enc', '‖∇ encoder‖', 'rgb(31,119,180)'], ['grad_dec', '‖∇ decoder‖', 'rgb(255,127,14)']]},
 ];

@@ -394,5 +394,5 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
     wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
                                lr_d=lr_d, ema=ema, pack=pack, family=family), status, view, shown_state)
-    wire_family(family, data, dict(steps=steps, seconds=seconds, batch_size=batch, z_dim=z_dim, lr_g=lr_g))
+    wire_family(family, data, {"steps": steps, "seconds": seconds, "batch_size": batch, "z_dim": z_dim, "lr_g": lr_g})
     return TrainTab(to_explore, status)
