@@ -75,3 +75,24 @@ def test_a_digits_vae_shows_samples_over_a_strip_of_reconstructions(page):
     page.locator("#train-live").screenshot(path=str(ARTIFACTS / "vae-digits-view.png"))
     page.locator("#train-stop").click()
     expect(page.locator("#train-status")).to_contain_text("saved as")
+
+
+@screenshot_on_failure
+def test_the_gan_vs_vae_lesson_runs_both_and_states_the_figures(page):
+    """One click: the VAE trains, then the GAN for the same steps starts by itself; both figures and the verdict
+    appear under the buttons."""
+    page.get_by_role("tab", name="Train").click()
+    result = page.locator("#lesson-result")
+    page.locator("#lesson-versus").click()
+    expect(result).to_contain_text("① VAE: training…", timeout=UI_MS)
+    expect(result).to_contain_text("② GAN, same steps: next")
+    expect(page.locator("#train-family").get_by_label("VAE")).to_be_checked()
+    expect(result).to_contain_text(re.compile(r"① VAE: \d+/25 modes captured · [\d.]+ % high quality"),
+                                   timeout=3 * SLOW_MS)
+    expect(result).to_contain_text("② GAN, same steps: training…", timeout=UI_MS)
+    expect(page.locator("#train-family").get_by_label("GAN")).to_be_checked()
+    expect(result).to_contain_text(re.compile(r"② GAN, same steps: \d+/25 modes captured"), timeout=3 * SLOW_MS)
+    expect(result).to_contain_text("the GAN is sharp and may drop some")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#train-live").screenshot(path=str(ARTIFACTS / "lesson-gan-vs-vae-view.png"))
+    result.screenshot(path=str(ARTIFACTS / "lesson-gan-vs-vae.png"))
