@@ -95,6 +95,8 @@ def test_vae_run_through_the_engine_saves_a_folder_explore_samples(tmp_path):
         config = json.loads((folder / "config.json").read_text())
         assert config["family"] == "vae" and config["loss"] == "elbo" and config["train"]["family"] == "vae"
         assert read_state_dict(folder / "encoder"), "the encoder was not saved"
+        card = (folder / "README.md").read_text()
+        assert "# VAE (MLP decoder) on ring8" in card and "| vae_sigma |" in card and "| lr_d |" not in card
         model = load_gan(folder)  # strict: the decoder is the generator, every key and shape
         assert model.discriminator is None
         points = model.sample(500, seed=1)
