@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from test_browser are the tests' arguments)
 """The VAE family in a real browser: choose "VAE", press Start, and watch the decoder's samples and the ELBO's
 terms move (the fixtures and helpers are test_browser.py's: one app, one Chromium, a fresh page per test)."""
 
