@@ -60,6 +60,8 @@ class Limits:
     max_penalty_weight: float = 1000.0  # gradient-penalty and R1 weights
     max_grad_clip: float = 1e6  # a gradient-norm clip past this never acts (0 turns clipping off)
     max_fid_samples: int = 50_000  # generated images per evaluation, the FID paper's own count
+    vae_min_sigma: float = 1e-3  # a VAE decoder's std: below this the reconstruction term dwarfs the KL (and overflows)
+    vae_max_sigma: float = 10.0  # above this (in the data's own units) the decoder ignores its input
 
     # ---- the Text GAN lesson (ganstudio/textgan): the page, the API and `textgan` on the command line alike ----
     textgan_min_temperature: float = 0.05  # Gumbel-softmax τ below this: logits / τ overflow and gradients explode

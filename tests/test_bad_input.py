@@ -40,7 +40,7 @@ EXPLORE = (*SAMPLE, "sefa", 0, 0, 0, 0, 0, 0)
 INTERPOLATE = ("digits-dcgan", 0, 1, 4, "slerp", 1.0, -1)
 GENERATE = ("shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 0, "full speed")
 ATTENTION = ("shakespeare-gpt", "The king", 0, False)
-TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0)
+TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan")
 # endpoint -> (base inputs, input names in order, for readable case ids)
 ENDPOINTS = {
     "sample": (SAMPLE, ["spec", "seed", "n", "psi", "class"]),
@@ -52,7 +52,8 @@ ENDPOINTS = {
     "attention": (ATTENTION, ["model", "prompt", "continue", "positions_off"]),
     "gan_attention": ((None, 0, -1, 10, 10, -1, -1, False), ["spec", "seed", "class", "x", "y", "layer", "head", "off"]),  # spec: a SAGAN folder
     "train_start": (TRAIN, ["data", "upload", "arch", "loss", "steps", "seconds", "batch", "z_dim", "lr_g", "lr_d",
-                            "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack", "r1", "grad_clip"]),
+                            "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack", "r1", "grad_clip",
+                            "family"]),
 }
 
 # (endpoint, {input: bad value}, regex the one-line message must match)
@@ -122,6 +123,7 @@ CASES = [
     ("train_start", {"data": "upload"}, r"upload a zip"),
     ("train_start", {"arch": "dcgan"}, r"2D point set"),
     ("train_start", {"loss": "bogus"}, r"bogus|choices|loss"),
+    ("train_start", {"family": "diffusion"}, r"diffusion|choices|model family"),
     ("train_start", {"steps": -5}, r"steps|minimum"),
     ("train_start", {"steps": 10**12}, r"steps"),
     ("train_start", {"seconds": NAN}, r"seconds"),

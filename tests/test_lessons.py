@@ -106,3 +106,52 @@ def test_each_half_states_its_figures_when_it_ends(monkeypatch):
     record, text = lessons.lesson_outcome("me", {**record, "half": "fix", "job": "j2"})
     assert "② Fix: **20/25** modes captured · **19.0 %** high quality" in text
     assert "+19 modes" in text
+
+
+@pytest.mark.slow
+def test_gan_vs_vae_the_vae_covers_the_modes_and_the_gan_is_sharper_on_every_seed():
+    """After the same steps the VAE captures at least as many modes as the GAN, and the GAN puts a larger share of
+    its points on a mode: what the lesson's text promises, on five seeds out of five (the same counter for both)."""
+    from ganstudio.gan.families import make_trainer
+    from ganstudio.gan.lessons import vae_covers_gan_sharpens
+
+    def figures(half: str, seed: int) -> dict:
+        trainer = make_trainer(lesson_config(half, seed))
+        while not trainer.done:
+            trainer.step()
+        return mode_figures(trainer.metrics)
+
+    vae, gan = HALVES["gan vs vae"]
+    assert LESSONS[vae]["steps"] == LESSONS[gan]["steps"] and not LESSONS[vae]["seconds"]  # by steps, not seconds
+    table = {seed: (figures(vae, seed), figures(gan, seed)) for seed in SEEDS}
+    for seed, (v, g) in table.items():
+        print(f"gan vs vae seed {seed}: VAE {v['modes']}/25 {100 * v['high_quality']:.1f}% -> "
+              f"GAN {g['modes']}/25 {100 * g['high_quality']:.1f}%")
+    assert all(vae_covers_gan_sharpens(v, g) for v, g in table.values()), table
+
+
+def test_gan_vs_vae_runs_the_gan_once_the_vae_has_ended(monkeypatch):
+    """One click: the VAE's record says the GAN comes next; its figures arrive, the GAN starts with the same steps,
+    and both figures and the verdict are shown. A stopped VAE starts nothing."""
+    from ganstudio.actions import lessons, train
+
+    started = []
+    monkeypatch.setattr(train, "start_training", lambda owner, params, replace: started.append(params) or "j2")
+    polls = iter([{"job_id": "j1", "state": "done", "ended_by": None,
+                   "snapshot": {"metrics": {"modes": 25, "total_modes": 25, "high_quality": 0.5}}}] * 2 +
+                 [{"job_id": "j2", "state": "done", "ended_by": None,
+                   "snapshot": {"metrics": {"modes": 20, "total_modes": 25, "high_quality": 0.65}}}])
+    monkeypatch.setattr(train, "poll_training", lambda owner: next(polls))
+    record = {"half": "vae", "job": "j1", "figures": {}, "then": "gan"}
+    assert "② GAN, same steps: next" in lessons.outcome_text(record)
+    record, _ = lessons.lesson_outcome("me", record)
+    params, record = lessons.next_half("me", record)
+    assert params["family"] == "gan" and params["steps"] == LESSONS["vae"]["steps"] == started[0]["steps"]
+    assert record["half"] == "gan" and "then" not in record and lessons.next_half("me", record) is None
+    record, text = lessons.lesson_outcome("me", record)
+    assert "① VAE: **25/25** modes captured · **50.0 %** high quality" in text
+    assert "② GAN, same steps: **20/25** modes" in text and "the GAN is sharp and may drop some" in text
+    stopped = {"half": "vae", "job": "j1", "figures": {"vae": {"modes": 3, "total": 25, "high_quality": 0.1}},
+               "then": "gan"}
+    monkeypatch.setattr(train, "poll_training", lambda owner: {"job_id": "j1", "ended_by": "stopped"})
+    assert lessons.next_half("me", stopped) is None

@@ -11,7 +11,15 @@ from ganstudio import checks
 from ganstudio.actions import train
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
-from ganstudio.gan.lessons import HALVES, LESSONS, figures_of, fix_wins, gradient_figures, lesson_config
+from ganstudio.gan.lessons import (
+    HALVES,
+    LESSONS,
+    figures_of,
+    fix_wins,
+    gradient_figures,
+    lesson_config,
+    vae_covers_gan_sharpens,
+)
 
 MEANING = ("*Modes captured*: how many of the 25 Gaussians have at least one generated point within 3 std of their "
            "centre (did G find them?). *High quality*: the share of generated points within 3 std of some centre "
@@ -20,7 +28,7 @@ GRADIENT_MEANING = ("*‖∇G‖*: the size of G's gradient, how hard its loss p
                     "probability that a fake is real. log(1 − D(G(z))) is flat where D(G(z)) ≈ 0, so a D that wins "
                     "leaves G nothing to follow; −log D(G(z)) is steepest exactly there.")
 TITLES = {"collapse": "① Collapse", "fix": "② Fix", "saturate": "① Saturating loss log(1 − D(G(z))), D ahead",
-          "nonsat": "② Non-saturating loss −log D(G(z))"}
+          "nonsat": "② Non-saturating loss −log D(G(z))", "vae": "① VAE", "gan": "② GAN, same steps"}
 
 
 def lesson_params(half: str) -> dict:
@@ -28,13 +36,27 @@ def lesson_params(half: str) -> dict:
     return lesson_config(checks.choice("lesson", half, LESSONS)).to_dict()
 
 
-def start_lesson(owner: str, half: str, record: dict | None) -> tuple[dict, dict]:
-    """Start one half (replacing a live run); returns (its settings, the page's lesson record)."""
+def start_lesson(owner: str, half: str, record: dict | None, then: str | None = None) -> tuple[dict, dict]:
+    """Start one half (replacing a live run); returns (its settings, the page's lesson record). ``then``: the
+    half to start once this one has ended (``next_half``), for a lesson that runs both halves in one click."""
     params = lesson_params(half)
     job_id = train.start_training(owner, params, replace=True)
     figures = dict((record or {}).get("figures") or {})
     figures.pop(half, None)  # this half runs again: its old figures no longer stand
-    return params, {"half": half, "job": job_id, "figures": figures}
+    if then is not None:
+        figures.pop(checks.choice("lesson", then, LESSONS), None)
+    return params, {"half": half, "job": job_id, "figures": figures, **({"then": then} if then else {})}
+
+
+def next_half(owner: str, record: dict | None) -> tuple[dict, dict] | None:
+    """Once a half started with ``then`` has its figures, start that next half; None while there is nothing to
+    start (the half still runs, or it was stopped before it ended)."""
+    if not record or not record.get("then") or record["half"] not in (record.get("figures") or {}):
+        return None
+    info = train.poll_training(owner)
+    if info.get("job_id") != record["job"] or info.get("ended_by"):  # stopped or replaced: the visitor moved on
+        return None
+    return start_lesson(owner, record["then"], record)
 
 
 def switch_to_non_saturating(owner: str, record: dict | None) -> tuple[dict | None, dict]:
@@ -86,7 +108,13 @@ def _figures_line(half: str, f: dict) -> str:
             f"**{100 * f['high_quality']:.1f} %** high quality")
 
 
-def _verdict(b: dict, a: dict) -> str:
+def _verdict(lesson: str, b: dict, a: dict) -> str:
+    if lesson == "gan vs vae":
+        return (f"After the same {LESSONS['gan']['steps']:,} steps the VAE caught {b['modes']} modes and the GAN "
+                f"{a['modes']}, but the GAN put {100 * a['high_quality']:.1f} % of its points on a mode against the "
+                f"VAE's {100 * b['high_quality']:.1f} %: the VAE covers the modes and blurs between them, the GAN is "
+                "sharp and may drop some." if vae_covers_gan_sharpens(b, a) else
+                "This time the VAE did not both cover at least as many modes and stay less sharp than the GAN.")
     if "grad_g" in b:
         return (f"The non-saturating loss gave G a gradient {a['grad_g'] / max(b['grad_g'], 1e-30):,.0f} times larger."
                 if fix_wins(b, a) else "This time the switch did not give G a much larger gradient.")
@@ -107,7 +135,9 @@ def outcome_text(record: dict) -> str:
                 lines.append(_figures_line(half, figures[half]))
             elif record.get("half") == half:
                 lines.append(f"{TITLES[half]}: training…")
+            elif record.get("then") == half:
+                lines.append(f"{TITLES[half]}: next, once {TITLES[before]} has ended")
         if before in figures and after in figures:
-            lines.append(_verdict(figures[before], figures[after]))
+            lines.append(_verdict(lesson, figures[before], figures[after]))
         lines.append(GRADIENT_MEANING if before == "saturate" else MEANING)
     return "\n\n".join(lines)

@@ -17,7 +17,7 @@ from ganstudio.actions import train_view
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, StudioError
-from ganstudio.gan.config import FIELD_RULES, IMAGE_SETS, TOY_SETS, TrainConfig, check_points
+from ganstudio.gan.config import FAMILIES, FIELD_RULES, IMAGE_SETS, TOY_SETS, TrainConfig, check_points
 from ganstudio.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, RunLimits
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, Run, check_client_quota
@@ -31,10 +31,12 @@ RUN_START = threading.Lock()  # a session's runs (the Train tab's, the Text GAN 
 # ---- parameters ---------------------------------------------------------------------------
 
 
-def default_params(data: str) -> dict:
-    """The preset for `data` as plain values (what the UI shows after choosing a data set)."""
+def default_params(data: str, family: str = "gan") -> dict:
+    """The preset for `data` as plain values (what the UI shows after choosing a data set), for the model
+    ``family`` ("gan" or "vae")."""
 
-    return TrainConfig.defaults_for(data).to_dict()
+    family = checks.choice("model family", family or "gan", FAMILIES)
+    return TrainConfig.defaults_for(data, family=family).to_dict()
 
 
 def make_config(params: dict, upload: str | None = None):
@@ -286,11 +288,11 @@ def save_checkpoint(owner: str) -> str:
         engine.run(run.task.save_now, owner=owner, timeout=STEP_TIMEOUT_S)
     if not run.task.saved:
         raise BadInput("nothing to save yet: let the run train for a moment first")
-    stem = f"gan-{run.params['arch']}-{Path(str(run.params['data'])).stem}"
+    stem = f"{run.params.get('family', 'gan')}-{run.params['arch']}-{Path(str(run.params['data'])).stem}"
     existing = sorted(session.folder.glob(f"{stem}-*.zip"))
     if existing and existing[-1].stat().st_mtime_ns >= (run.folder / "model.safetensors").stat().st_mtime_ns:
         return str(existing[-1])  # unchanged weights: the same file (Gradio serves its cached copy again)
-    for old in session.folder.glob("gan-*.zip"):  # one download per session is enough
+    for old in [*session.folder.glob("gan-*.zip"), *session.folder.glob("vae-*.zip")]:  # one download per session
         old.unlink(missing_ok=True)
     session.reserve(_folder_bytes(run.folder), "the checkpoint zip")
     return str(zip_folder(run.folder, session.new_path(stem, ".zip")))

@@ -20,6 +20,7 @@ PLACEHOLDER_REPO = "your-name/your-gan"  # until the model is pushed somewhere (
 HUB_DATASETS = {"mnist": "ylecun/mnist", "fashion-mnist": "zalando-datasets/fashion_mnist", "cifar10": "uoft-cs/cifar10"}
 SETTINGS_SHOWN = ("loss", "steps", "seconds", "batch_size", "z_dim", "lr_g", "lr_d", "d_steps", "ema", "spectral_norm",
                   "diffaug", "conditional", "g_out", "seed")
+VAE_SETTINGS_SHOWN = ("family", "steps", "seconds", "batch_size", "z_dim", "lr_g", "vae_sigma", "seed")  # a VAE's
 
 TEMPLATE = """---
 {{ card_data }}
@@ -65,10 +66,11 @@ def model_card(config: dict, repo_id: str | None = None, tags: list[str] | None 
     load_id = repo_id or (f"weights/{bundled}" if bundled else PLACEHOLDER_REPO)
     repo_id = repo_id or bundled or PLACEHOLDER_REPO
     metrics = {k: v for k, v in (config.get("metrics") or {}).items() if _number(v)}
+    vae = config.get("family") == "vae"  # a VAE's decoder, saved as a generator (ganstudio.vae.checkpoint)
     card_data = ModelCardData(
         library_name=LIBRARY,
         license=LICENSE,
-        tags=sorted({"gan", LIBRARY, arch, *([data] if data else []), *(tags or [])}),
+        tags=sorted({"vae" if vae else "gan", LIBRARY, arch, *([data] if data else []), *(tags or [])}),
         pipeline_tag="unconditional-image-generation" if images else None,
         datasets=[HUB_DATASETS[data]] if data in HUB_DATASETS else None,
         model_name=repo_id.split("/")[-1],
@@ -87,15 +89,18 @@ def model_card(config: dict, repo_id: str | None = None, tags: list[str] | None 
         repo_id=repo_id,
         load_id=load_id,
         load_note="  # from the repository's root" if load_id.startswith("weights/") else "",
-        title=f"{arch.upper()}{'' if arch.endswith('gan') else ' GAN'} on {data or 'custom data'}",
-        summary=(f"{_origin(config)} Generator `{arch}`, latent size {config.get('z_dim')}, "
+        title=(f"VAE ({arch.upper()} decoder)" if vae else f"{arch.upper()}{'' if arch.endswith('gan') else ' GAN'}")
+        + f" on {data or 'custom data'}",
+        summary=(f"{_origin(config)} {'The decoder of a VAE (its encoder is in encoder/): generator' if vae else 'Generator'} "
+                 f"`{arch}`, latent size {config.get('z_dim')}, "
                  f"{config.get('n_classes') or 'no'} classes, "
                  f"output {'images ' + 'x'.join(map(str, shape)) if images else '2D points'}."),
         sample_shape=(f"uint8 (16, {shape[1]}, {shape[2]}, {shape[0]})" if images and len(shape) == 3
                       else "float32 (16, 2) points" if not images else "uint8 images"),
         metrics_table=_table("metric", {k: v for k, v in (config.get("metrics") or {}).items()
                                         if not isinstance(v, (dict, list))}),
-        settings_table=_table("setting", {k: train[k] for k in SETTINGS_SHOWN if k in train}),
+        settings_table=_table("setting", {k: train[k] for k in (VAE_SETTINGS_SHOWN if vae else SETTINGS_SHOWN)
+                                          if k in train}),
         spec_json=json.dumps({k: config[k] for k in _spec_fields() if k in config}, sort_keys=True),
     )
 

@@ -33,11 +33,14 @@ FLAG_HELP = {
     "diffaug": "comma list of translation,cutout,color ('' = none)",
     "pack": "PacGAN packing for 2D data (D judges this many samples at once)",
     "width": "conv base channels / transformer width",
+    "family": "gan or vae (default gan); a VAE ignores the GAN-only settings (loss, D's, EMA, packing, R1, ...)",
+    "vae_sigma": "VAE: the decoder's fixed std σ (default: per data set)",
 }
 
 
 def register(subparsers) -> None:
-    train = subparsers.add_parser("train", help="train a GAN (2D toy data or images) and save a checkpoint")
+    train = subparsers.add_parser("train", help="train a GAN or a VAE (--family vae) on 2D toy data or "
+                                  "images and save a checkpoint")
     train.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, mnist, fashion-mnist, "
                        "cifar10, or a zip/folder of images")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
@@ -85,7 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from ganstudio.device import pick_device
     from ganstudio.gan import ddp
-    from ganstudio.gan.trainer import GanTrainer
+    from ganstudio.gan.families import make_trainer
     from ganstudio.settings import SETTINGS
 
     cfg = config_from_args(args)  # validate before any heavy work
@@ -95,7 +98,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         device = device or pick_device(args.device or SETTINGS.device)
         out = Path(args.out)
-        trainer = GanTrainer(cfg, device, out_dir=out, dist=dist)
+        trainer = make_trainer(cfg, device, out_dir=out, dist=dist)
         if args.resume:
             trainer.resume_from(args.resume)
         bar = ProgressBar(enabled=dist.is_main and not args.quiet)
@@ -122,8 +125,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "world_size": dist.world_size,
                 "device": str(device),
                 "data": cfg.data,
+                "family": cfg.family,
                 "arch": cfg.arch,
-                "loss": cfg.loss,
+                "loss": cfg.loss if cfg.family == "gan" else "elbo",
                 "steps_per_s": round(trainer.step_count / max(trainer.train_time, 1e-9), 2),
                 "metrics": {k: v for k, v in trainer.metrics.items() if k != "step"},
                 "out": str(out.resolve()),
@@ -152,7 +156,8 @@ class ProgressBar:
         p = report.progress or 0.0
         filled = int(round(p * self.width))
         eta = report.eta_s
-        line = (f"\r{cfg.data} {cfg.arch}/{cfg.loss} [{'#' * filled}{'.' * (self.width - filled)}] "
+        what = cfg.loss if cfg.family == "gan" else "vae"
+        line = (f"\r{cfg.data} {cfg.arch}/{what} [{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{100 * p:5.1f}%  step {report.step}  {report.steps_per_s:.0f} it/s"
                 f"{'' if eta is None else f'  ETA {eta:.0f}s'}")
         sys.stderr.write(line.ljust(90))

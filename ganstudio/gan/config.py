@@ -22,6 +22,7 @@ G_OUTS = ("conv3x3", "convT", "patch")  # how G makes pixels (see GanSpec.g_out)
 IMAGE_ARCHS = ("dcgan", "sagan", "transformer")
 LOSSES = ("ns", "minimax", "lsgan", "hinge", "wgan-gp")
 OPTIMIZERS = ("adam", "sgd")
+FAMILIES = ("gan", "vae")  # the model family a run trains: a GAN (G against D) or a VAE (encoder and decoder)
 AUGMENTS = ("translation", "cutout", "color")
 IMAGE_SIZES = (16, 28, 32, 48, 64)  # sizes every conv/transformer stack here divides cleanly
 
@@ -36,6 +37,11 @@ class TrainConfig:
     """One GAN training run. `TrainConfig.defaults_for(data)` gives settings that learn out of the box."""
 
     data: str = "ring8"  # 2D set, image set name, or path to a zip/folder of images
+    # gan: G and D play the game; vae: an encoder and a decoder (built like G) maximise the ELBO. A VAE uses the
+    # budget, batch, latent size, G's learning rate and betas, the net sizes and the seed; the GAN-only settings
+    # (loss, D's rate and steps, EMA, packing, R1, spectral norm, DiffAugment, classes) are ignored, not refused:
+    # the Train form always sends them, and switching the family back finds them as they were
+    family: str = "gan"
     arch: str = "mlp"  # mlp for 2D points; dcgan | sagan | transformer for images
     loss: str = "ns"  # ns (non-saturating) | minimax (the original, saturating G loss) | lsgan | hinge | wgan-gp
     steps: int = 0  # iteration budget (D steps + one G step each); 0 = no step limit
@@ -75,6 +81,9 @@ class TrainConfig:
     seed: int = 0  # weights, data order and latent draws all follow it
     metric_every_s: float = 60.0  # training seconds between FID evaluations (images); 0 = at the end only
     fid_samples: int = 1000  # generated images per FID evaluation
+    # VAE: the decoder's fixed std σ, in units of the 2D set's scale or of pixel values in [-1, 1]. The
+    # reconstruction term is −‖x − x̂‖² / (2σ²): a small σ buys sharp reconstructions with a large KL term
+    vae_sigma: float = 0.1
 
     # ---- presets -------------------------------------------------------------------------
 
@@ -87,6 +96,8 @@ class TrainConfig:
             preset = dict(DIGIT_PRESET)
         else:  # cifar10 or an uploaded set of colour images
             preset = dict(COLOUR_PRESET)
+        if overrides.get("family") == "vae":
+            preset.update(VAE_TOY_PRESET if data in TOY_SETS else VAE_IMAGE_PRESET)
         preset.update({k: v for k, v in overrides.items() if v is not None})
         return cls(data=data, **preset)
 
@@ -184,6 +195,7 @@ def check_points(label: str, points: Any) -> list[list[float]]:
 
 FIELD_RULES: dict[str, tuple[str, Check]] = {  # field -> (how messages name it, its check)
     "data": ("data", lambda label, v: checks.text(label, v, LIMITS.max_path_chars, empty="choose a data set")),
+    "family": ("model family", _one_of(FAMILIES, "model family")),
     "arch": ("architecture", _one_of(ARCHS, "architecture")),
     "loss": ("loss", _one_of(LOSSES, "loss")),
     "steps": ("steps", _int(0, LIMITS.max_train_steps)),
@@ -219,6 +231,7 @@ FIELD_RULES: dict[str, tuple[str, Check]] = {  # field -> (how messages name it,
     "seed": ("seed", _int(0, LIMITS.max_seed)),
     "metric_every_s": ("metric interval", _num(0, LIMITS.max_train_seconds)),
     "fid_samples": ("FID samples", _int(16, LIMITS.max_fid_samples)),
+    "vae_sigma": ("VAE decoder std σ", _num(LIMITS.vae_min_sigma, LIMITS.vae_max_sigma)),
 }
 assert set(FIELD_RULES) == {f.name for f in dataclasses.fields(TrainConfig)}, "every field has exactly one check"
 
@@ -250,3 +263,7 @@ COLOUR_PRESET = dict(
     beta1_g=0.0, beta1_d=0.0, beta2_g=0.9, beta2_d=0.9, ema=0.999, lr_decay=0.3, spectral_norm=True,
     diffaug="translation,color,cutout", width=32, depth=4, image_size=32,
 )
+# A VAE's presets, over its data set's: one Adam rate for encoder and decoder, no EMA or decay of its own
+# (ignored settings keep their GAN values, so the form shows them as they were).
+VAE_TOY_PRESET = dict(lr_g=2e-3, beta1_g=0.9, beta2_g=0.999, batch_size=256, vae_sigma=0.1)
+VAE_IMAGE_PRESET = dict(lr_g=1e-3, beta1_g=0.9, beta2_g=0.999, batch_size=64, z_dim=16, vae_sigma=0.3)

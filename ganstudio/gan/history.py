@@ -6,21 +6,22 @@ steps, so a long run still plots its whole history cheaply.
 
 from __future__ import annotations
 
-SERIES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_d", "grad_g")
+SERIES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_d", "grad_g")  # a GAN's curves (a VAE names its own)
 MAX_POINTS = 400
 
 
 class History:
-    def __init__(self):
+    def __init__(self, series: tuple[str, ...] = SERIES):
+        self.series = series  # the curves kept, by name
         self.every = 1  # steps averaged into one point
-        self.points: dict[str, list[float]] = {"step": [], **{name: [] for name in SERIES}}
+        self.points: dict[str, list[float]] = {"step": [], **{name: [] for name in series}}
         self.latest: dict[str, float] = {}
         self._sums: dict[str, float] = {}
         self._counts: dict[str, int] = {}
         self._pending_steps = 0
 
     def add(self, step: int, values: dict[str, float]) -> None:
-        """Record one iteration's values (any subset of SERIES)."""
+        """Record one iteration's values (any subset of the series)."""
         for name, value in values.items():
             self._sums[name] = self._sums.get(name, 0.0) + value
             self._counts[name] = self._counts.get(name, 0) + 1
@@ -31,7 +32,7 @@ class History:
 
     def _flush(self, step: int) -> None:
         self.points["step"].append(step)
-        for name in SERIES:
+        for name in self.series:
             count = self._counts.get(name, 0)
             last = self.points[name][-1] if self.points[name] else None
             self.points[name].append(self._sums[name] / count if count else last)

@@ -15,6 +15,7 @@ latent convention of ``latents.py``.
 from __future__ import annotations
 
 import io as _bytes_io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from ganstudio.gan.latents import sample_array
 from ganstudio.gan.pretrained import card_for
 from ganstudio.gan.spec import GanSpec
 from ganstudio.hub import resolve
-from ganstudio.weights_io import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_config, write_folder
+from ganstudio.weights_io import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, read_config, save_tensors, write_folder
 
 
 @dataclass
@@ -58,6 +59,9 @@ class GanParts:
     seconds: float = 0.0
     class_names: list[str] = field(default_factory=list)
     toy: dict | None = None  # 2D: {"extent", "scale", "std", "modes"}
+    # further nets saved beside the generator, one subfolder each (config.json + model.safetensors): a VAE's
+    # "encoder". Loading the folder as a GAN reads none of them
+    extra: dict[str, nn.Module] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,6 +115,10 @@ def save_gan(folder: str | Path, parts: GanParts, card_extra: dict | None = None
         if parts.generator_online is not None:
             parts.generator_online.save_pretrained(tmp / ONLINE_FOLDER)
             (tmp / ONLINE_FOLDER / CARD_NAME).unlink()
+        for name, net in parts.extra.items():
+            (tmp / name).mkdir()
+            save_tensors(net.state_dict(), tmp / name / WEIGHTS_NAME)
+            (tmp / name / CONFIG_NAME).write_text(json.dumps({**spec.to_dict(), "model_type": f"ganstudio-{name}"}))
 
     return write_folder(folder, write)
 

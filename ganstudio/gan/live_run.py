@@ -1,4 +1,4 @@
-"""A visitor's GAN training run as an engine task, from its first step to its saved folder.
+"""A visitor's training run (a GAN or a VAE: ``families.make_trainer``) as an engine task, from its first step to its saved folder.
 
 A queued run holds only its settings and its (already decoded) data; the trainer, with its
 models and optimisers, is built on the engine's worker when the run first gets the device and is
@@ -28,12 +28,12 @@ CHECKPOINT_OVERHEAD_BYTES = 500_000  # a checkpoint's card, config and sample pi
 
 
 class LiveRun:
-    """Engine task (``step``, ``done``, ``snapshot``) around a lazily built ``GanTrainer``."""
+    """Engine task (``step``, ``done``, ``snapshot``) around a lazily built ``GanTrainer`` or ``VaeTrainer``."""
 
     def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, folder: Path):
         self.cfg, self.device, self.folder = cfg, device, Path(folder)
         self._data = data  # decoded training data (numpy), handed to the trainer when it is built
-        self.trainer = None  # GanTrainer once built; only the worker touches it
+        self.trainer = None  # GanTrainer or VaeTrainer once built; only the worker touches it
         self._renderer = None  # its SnapshotRenderer, built with it
         self.ended = False
         self.manual = False  # paused and stepped by hand: the view draws G itself, not its slow EMA copy
@@ -56,10 +56,10 @@ class LiveRun:
     def build(self):
         """The trainer, built on first use (call on the worker)."""
         if self.trainer is None and not self.ended:
+            from ganstudio.gan.families import make_trainer
             from ganstudio.gan.snapshot import SnapshotRenderer
-            from ganstudio.gan.trainer import GanTrainer
 
-            self.trainer = t = GanTrainer(self.cfg, self.device, data=self._data, out_dir=self.folder)
+            self.trainer = t = make_trainer(self.cfg, self.device, data=self._data, out_dir=self.folder)
             self._renderer = SnapshotRenderer(t.cfg, t.spec, t.device, t.source.toy)
             self._data = None
         return self.trainer

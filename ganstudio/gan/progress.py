@@ -1,7 +1,9 @@
-"""How far a training run is: its pace (steps per second, time left) and the plain record it reports.
+"""How far a training run is: its budget (``RunBudget``), its pace (steps per second, time left) and the plain
+record it reports.
 
-``GanTrainer.report()`` returns a ``TrainReport``; the live view (``snapshot.py``), the CLI's progress bar
-and the engine's run (``live_run.py``) read that record, never the trainer's insides.
+``GanTrainer.report()`` (and a VAE's, ``ganstudio.vae.trainer``) returns a ``TrainReport``; the live view
+(``snapshot.py``), the CLI's progress bar and the engine's run (``live_run.py``) read that record, never the
+trainer's insides.
 """
 
 from __future__ import annotations
@@ -12,6 +14,41 @@ from ganstudio.gan.history import History
 
 RATE_WINDOW_S = 2.0  # the speed shown is measured over about this many seconds of training
 MAX_MARKS = 400  # (seconds, steps) marks kept; the older half is dropped when full
+
+
+class RunBudget:
+    """A trainer's budget, shared by every model family: the larger of steps and seconds used, when it is done,
+    and the learning-rate schedule's tail. The trainer keeps ``cfg`` (steps, seconds, lr_decay), ``step_count``,
+    ``train_time``, ``stop_requested``, ``diverged`` and ``_finished``."""
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction of the budget used (the larger of steps and seconds), None without a budget."""
+        parts = []
+        if self.cfg.steps:
+            parts.append(self.step_count / self.cfg.steps)
+        if self.cfg.seconds:
+            parts.append(self.train_time / self.cfg.seconds)
+        return min(max(parts), 1.0) if parts else None
+
+    @property
+    def done(self) -> bool:
+        return self.stop_requested or self.diverged is not None or (self.progress or 0.0) >= 1.0
+
+    @property
+    def finished(self) -> bool:
+        """`finish()` has run: final metrics taken and, with an output folder, the checkpoint saved."""
+        return self._finished
+
+    def lr_factor(self) -> float:
+        """1 until the last `lr_decay` of the budget, then linearly down to 0.1 (sharper samples)."""
+        p, tail = self.progress, self.cfg.lr_decay
+        if p is None or tail <= 0 or p < 1 - tail:
+            return 1.0
+        return 1.0 - 0.9 * (p - (1 - tail)) / tail
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
 
 
 class Pace:

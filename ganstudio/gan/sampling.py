@@ -43,11 +43,16 @@ class Players:
 
     generator: nn.Module  # draws the live view: the EMA copy, or G itself (manual stepping, or no EMA)
     online: nn.Module  # G itself: the live loss terms judge what it makes now
-    discriminator: nn.Module  # judges a pack of `pack` samples at a time (PacGAN)
+    discriminator: nn.Module | None  # judges a pack of `pack` samples at a time (PacGAN); None for a VAE
     real_batch: Callable[[int], tuple[torch.Tensor, torch.Tensor | None]]  # n real samples (and labels)
     smoothed: bool  # `generator` is the EMA copy: the view says so
+    # a VAE's encoder q(z|x) -> (μ, log σ²), with which the view reconstructs real samples and writes the ELBO;
+    # `generator` is then its decoder. None for a GAN
+    encoder: nn.Module | None = None
 
     @property
     def drawn(self) -> str:
         """Which generator the view shows, in words."""
+        if self.encoder is not None:
+            return "the decoder, z from the prior N(0, I)"
         return "EMA of G (smoothed)" if self.smoothed else "G itself (each manual step shows)"

@@ -13,6 +13,9 @@ The engine asks for a snapshot several times a second (``LiveRun.snapshot_every_
 It is given everything it shows: the run's settings once, then with each snapshot the trainer's plain
 ``TrainReport`` (progress.py) and the ``Players`` to draw with (sampling.py). It never scores the run (the
 live run decides when, ``live_run.py``) and never touches the trainer.
+
+A VAE (``Players.encoder`` set) is drawn the same way with its decoder as the generator: no D map, an image
+grid with a strip of reconstructions under it, and the ELBO's terms (``ganstudio.vae.objective``) as its game.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ TERMS_BATCH = 128  # real and generated samples D judges for the live loss terms
 QUANT = 32767  # int16 range used for coordinates in the view's extent
 IMAGE_EVERY_S = 0.3  # image grids are redrawn at most this often (and at most 10% of the time)
 REAL_SEED_OFFSET = 5  # the real points shown are drawn with seed cfg.seed + this (the preview matches)
+RECON_SHOWN = 8  # VAE: real images in the reconstruction strip, each above its reconstruction
+STRIP_GAP = 6  # pixels between the sample grid and the strip
 
 
 class SnapshotRenderer:
@@ -64,6 +69,7 @@ class SnapshotRenderer:
             n = k * (IMAGE_GRID // k) if 0 < k <= 16 else IMAGE_GRID
         self.fixed_z = torch.randn(n, cfg.z_dim, device=device, generator=g)
         self.fixed_y = eval_labels(n, spec.n_classes, device)
+        self._recon_real: torch.Tensor | None = None  # VAE: the real images of the strip, drawn once
 
     # ---- public ---------------------------------------------------------------------------
 
@@ -80,9 +86,10 @@ class SnapshotRenderer:
             self._curves_at = now
         return {
             "kind": "2d" if self.toy is not None else "image",
+            "family": cfg.family,
             "data": cfg.data,
             "arch": cfg.arch,
-            "loss": cfg.loss,
+            "loss": cfg.loss if cfg.family == "gan" else "VAE",
             "step": report.step,
             "d_updates": report.d_updates,
             "g_updates": report.g_updates,
@@ -126,7 +133,7 @@ class SnapshotRenderer:
         toy = self.toy
         fake = eval_forward(players.generator, self.fixed_z, self.fixed_y).float().cpu().numpy()
         view = render.ViewTransform(toy.extent, HEAT_RESOLUTION)
-        heat = self._heat(view.grid(HEAT_RESOLUTION), players.discriminator)
+        heat = None if players.discriminator is None else self._heat(view.grid(HEAT_RESOLUTION), players.discriminator)
         manifold = self._manifold(players.generator)
         modes = None
         per_mode = report.metrics.get("per_mode")
@@ -137,8 +144,10 @@ class SnapshotRenderer:
         return {
             "step": report.step,
             "kind": "2d",
+            "family": self.cfg.family,
             "fake": pack_points(fake, toy.extent),
-            "heat": base64.b64encode(np.round(np.nan_to_num(heat, nan=0.5) * 255).astype(np.uint8).tobytes()).decode(),
+            "heat": "" if heat is None else
+                    base64.b64encode(np.round(np.nan_to_num(heat, nan=0.5) * 255).astype(np.uint8).tobytes()).decode(),
             "heat_n": HEAT_RESOLUTION,
             "lines": pack_points(manifold.reshape(-1, 2), toy.extent) if manifold is not None else "",
             "line_shape": list(manifold.shape[:2]) if manifold is not None else [0, 0],
@@ -178,6 +187,8 @@ class SnapshotRenderer:
         k = self.spec.n_classes
         cols = k if 0 < k <= 16 else int(np.ceil(np.sqrt(len(images))))
         picture = render.image_grid(render.to_uint8_images(images), nrow=cols, min_side=0)
+        if players.encoder is not None:
+            picture = self._with_reconstructions(picture, players)
         if images.shape[1] == 1:
             picture = picture.convert("L")
         buffer = io.BytesIO()
@@ -185,27 +196,67 @@ class SnapshotRenderer:
         return {
             "step": report.step,
             "kind": "image",
+            "family": self.cfg.family,
             "png": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
             "width": picture.width,
             "height": picture.height,
             "cell": int(images.shape[-1]),
             "drawn": players.drawn,
+            **({"legend": VAE_IMAGE_LEGEND} if players.encoder is not None else {}),
         }
+
+    def _with_reconstructions(self, grid, players: Players):
+        """The sample grid with a VAE's strip under it: RECON_SHOWN real images, each above its reconstruction
+        (the decoder applied to the encoder's mean code μ(x))."""
+        from PIL import Image
+
+        if self._recon_real is None:
+            self._recon_real = players.real_batch(RECON_SHOWN)[0]
+        real = self._recon_real
+        mu, _ = eval_forward(players.encoder, real)
+        recon = eval_forward(players.generator, mu, None).clamp(-1, 1).float().cpu().numpy()
+        pair = np.concatenate([real.float().cpu().numpy(), recon])  # (2 n, C, H, W): reals, then reconstructions
+        strip = render.image_grid(render.to_uint8_images(pair), nrow=RECON_SHOWN, min_side=0)
+        out = Image.new("RGB", (max(grid.width, strip.width), grid.height + STRIP_GAP + strip.height), (255, 255, 255))
+        out.paste(grid, (0, 0))
+        out.paste(strip, (0, grid.height + STRIP_GAP))
+        return out
 
     # ---- numbers that change slowly ---------------------------------------------------------
 
     @torch.no_grad()
     def _terms(self, report: TrainReport, players: Players) -> dict:
-        """The chosen loss written out, with each term's current value on a fresh batch (see losses.terms)."""
+        """The chosen loss written out, with each term's current value on a fresh batch (see losses.terms; a
+        VAE's: its ELBO, vae.objective.terms)."""
         if report.step == 0:
             return {}
         real, y_real = players.real_batch(TERMS_BATCH)
+        if players.encoder is not None:
+            return self._vae_terms(real, players)
         z = torch.randn(TERMS_BATCH, self.cfg.z_dim, device=self.device)
         y = y_real if self.spec.n_classes else None
         fake = eval_forward(players.online, z, y)
         s_real = eval_forward(players.discriminator, real, y)
         s_fake = eval_forward(players.discriminator, fake, y)
         return losses.terms(self.cfg.loss, s_real.float(), s_fake.float())
+
+
+    def _vae_terms(self, real: torch.Tensor, players: Players) -> dict:
+        from ganstudio.vae import objective
+
+        unit = float(self.spec.scale) if self.toy is not None else 1.0
+        encoder, decoder = players.encoder, players.generator
+        was = encoder.training, decoder.training
+        encoder.eval(), decoder.eval()
+        try:
+            recon, kl, _ = objective.elbo_parts(encoder, decoder, real, self.cfg.vae_sigma, unit)
+        finally:
+            encoder.train(was[0]), decoder.train(was[1])
+        return objective.terms(float(recon.mean()), float(kl.mean()))
+
+
+VAE_IMAGE_LEGEND = ("Top: the decoder's samples from fixed codes z ~ N(0, I), the same z every frame. Under the gap, "
+                    "two rows: real images (upper) and each one's reconstruction through encoder and decoder (lower).")
 
 
 def pack_points(points: np.ndarray, extent) -> str:

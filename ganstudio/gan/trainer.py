@@ -26,7 +26,7 @@ from ganstudio.gan.diffaug import diff_augment
 from ganstudio.gan.evaluation import Evaluator
 from ganstudio.gan.history import History
 from ganstudio.gan.models import classes_from_z
-from ganstudio.gan.progress import Pace, TrainReport
+from ganstudio.gan.progress import Pace, RunBudget, TrainReport
 from ganstudio.gan.registry import build_discriminator, build_generator
 from ganstudio.gan.sampling import Players, eval_forward
 from ganstudio.gan.spec import GanSpec
@@ -39,7 +39,7 @@ GOOD_STATE_EVERY_S = 2.0  # training seconds between copies of the last good wei
 LOG_EVERY = 10
 
 
-class GanTrainer:
+class GanTrainer(RunBudget):
     """Trains one GAN. `data` may be given (a Toy2D or an images.ImageData) to skip loading."""
 
     def __init__(
@@ -114,33 +114,7 @@ class GanTrainer:
         self.step_threads = 1 if self.device.type == "cpu" and self.data_kind == "2d" else None
         self._evaluator = Evaluator(cfg, self.spec, self.source, self.device)
 
-    # ---- budget ---------------------------------------------------------------------------
-
-    @property
-    def progress(self) -> float | None:
-        """Fraction of the budget used (the larger of steps and seconds), None without a budget."""
-        parts = []
-        if self.cfg.steps:
-            parts.append(self.step_count / self.cfg.steps)
-        if self.cfg.seconds:
-            parts.append(self.train_time / self.cfg.seconds)
-        return min(max(parts), 1.0) if parts else None
-
-    @property
-    def done(self) -> bool:
-        return self.stop_requested or self.diverged is not None or (self.progress or 0.0) >= 1.0
-
-    @property
-    def finished(self) -> bool:
-        """`finish()` has run: final metrics taken and, with an output folder, the checkpoint saved."""
-        return self._finished
-
-    def lr_factor(self) -> float:
-        """1 until the last `lr_decay` of the budget, then linearly down to 0.1 (sharper samples)."""
-        p, tail = self.progress, self.cfg.lr_decay
-        if p is None or tail <= 0 or p < 1 - tail:
-            return 1.0
-        return 1.0 - 0.9 * (p - (1 - tail)) / tail
+    # ---- budget (progress, done, finished, lr_factor: progress.RunBudget) -------------------
 
     def _set_lr(self) -> None:
         f = self.lr_factor()
@@ -289,10 +263,10 @@ class GanTrainer:
         tensors: dict[str, torch.Tensor] = {}
         clipped = self.cfg.grad_clip > 0  # the norms before clipping were kept; the grads now hold clipped ones
         if "d" in self._updated:
-            tensors.update(loss_d=last["loss_d"], grad_d=last["grad_d"] if clipped else _grad_norm(self.D),
+            tensors.update(loss_d=last["loss_d"], grad_d=last["grad_d"] if clipped else grad_norm(self.D),
                            d_real=losses.readable(kind, last["s_real"]), d_fake=losses.readable(kind, last["s_fake"]))
         if "g" in self._updated:
-            tensors.update(loss_g=last["loss_g"], grad_g=last["grad_g"] if clipped else _grad_norm(self.G))
+            tensors.update(loss_g=last["loss_g"], grad_g=last["grad_g"] if clipped else grad_norm(self.G))
         self._updated = set()
         values = torch.stack([t.float() for t in tensors.values()]).tolist() if tensors else []
         if not all(math.isfinite(v) for v in values):
@@ -384,9 +358,6 @@ class GanTrainer:
         self._load_weights(checkpoint.resume_weights(folder, self.spec))
         self._good_state = self._weights_copy()  # the budget counts this session's steps only
 
-    def request_stop(self) -> None:
-        self.stop_requested = True
-
     def save(self, folder: str | Path, card_extra: dict | None = None) -> Path:
         """Write the checkpoint (checkpoint.parts) to ``folder``; returns where it went."""
         from ganstudio.gan.io import save_gan
@@ -406,7 +377,7 @@ def _adam(module: torch.nn.Module, lr: float, betas: tuple[float, float]) -> tor
         return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
-def _grad_norm(module: torch.nn.Module) -> torch.Tensor:
+def grad_norm(module: torch.nn.Module) -> torch.Tensor:
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     if not grads:
         return torch.zeros(())

@@ -31,7 +31,14 @@ SATURATION_HELP = (
     "running game to the non-saturating −log D(G(z)), steepest exactly where D wins: ‖∇G‖ jumps and G moves again. "
     "(G uses plain SGD here, as in the original paper: Adam rescales each step and would hide the effect.)"
 )
-FORM = ("data", "loss", "steps", "seconds", "batch_size", "lr_g", "lr_d", "ema", "pack")  # form fields a lesson sets
+VERSUS_HELP = (
+    "**Lesson: GAN vs VAE.** One click trains a VAE on the 25-mode grid, then a GAN for the same 4,000 steps. The "
+    "VAE's decoder is a smooth map from the whole prior N(0, I): it reaches every mode but also draws points "
+    "between them (blur). The GAN puts its points on the modes and may leave some out. On seeds 0–4 the VAE caught "
+    "25/25 modes every time at 50–60 % high quality, the GAN 19–25 modes at 65–87 %."
+)
+FORM = ("data", "loss", "steps", "seconds", "batch_size", "lr_g", "lr_d", "ema", "pack",
+        "family")  # form fields a lesson sets
 
 
 @dataclass
@@ -41,6 +48,7 @@ class LessonPanel:
     fix: gr.Button
     saturate: gr.Button
     switch: gr.Button
+    versus: gr.Button  # GAN vs VAE: the VAE, then the GAN
     record: gr.State  # the page's lesson record (actions.lessons)
     result: gr.Markdown  # each ended half's figures
     plot: gr.Image  # G's two losses against D(G(z)), where each vanishing-gradients half stood
@@ -86,6 +94,33 @@ def on_switch(record, request: gr.Request):
             f"lesson {actions.TITLES['nonsat']}: starting…", value, ("queued", False)]
 
 
+def on_versus(record, request: gr.Request):
+    """GAN vs VAE: start the VAE; the GAN follows once it has ended (``on_next``)."""
+    who = owner(request)
+    try:
+        params, record = actions.start_lesson(who, "vae", record, then="gan")
+        value = train.live_value(who)
+    except StudioError as err:
+        raise user_error(err) from None
+    return [*(params[name] for name in FORM), record, actions.outcome_text(record), actions.loss_picture(record),
+            f"lesson {actions.TITLES['vae']}: starting…", value, ("queued", False)]
+
+
+def on_next(record, request: gr.Request):
+    """After a half's figures arrived: start the half it was to be followed by, if any (else change nothing)."""
+    who = owner(request)
+    try:
+        started = actions.next_half(who, record)
+        if started is None:
+            return [gr.skip()] * (len(FORM) + 6)
+        params, record = started
+        value = train.live_value(who)
+    except StudioError as err:
+        raise user_error(err) from None
+    return [*(params[name] for name in FORM), record, actions.outcome_text(record), actions.loss_picture(record),
+            f"lesson {actions.TITLES[record['half']]}: starting…", value, ("queued", False)]
+
+
 def on_outcome(record, request: gr.Request):
     """The run's state changed: a half that has just ended adds its figures."""
     record, text = actions.lesson_outcome(owner(request), record)
@@ -103,11 +138,14 @@ def build_lessons() -> LessonPanel:
         with gr.Row():
             saturate = gr.Button("① Head start for D, saturating loss", size="sm", elem_id="lesson-saturate")
             switch = gr.Button("② Switch to non-saturating", size="sm", elem_id="lesson-switch")
+        gr.Markdown(VERSUS_HELP)
+        with gr.Row():
+            versus = gr.Button("Train a VAE, then a GAN (4,000 steps each)", size="sm", elem_id="lesson-versus")
         with gr.Row():
             result = gr.Markdown("", elem_id="lesson-result")
             plot = gr.Image(actions.loss_picture(None), label="G's losses against D(G(z))", type="pil",
                             interactive=False, height=220, elem_id="lesson-plot", show_label=True)
-    return LessonPanel(group, collapse, fix, saturate, switch, record, result, plot)
+    return LessonPanel(group, collapse, fix, saturate, switch, versus, record, result, plot)
 
 
 def wire_lessons(panel: LessonPanel, form: dict, status, view, shown_state) -> None:
@@ -118,5 +156,7 @@ def wire_lessons(panel: LessonPanel, form: dict, status, view, shown_state) -> N
     panel.fix.click(on_fix, panel.record, outputs, **private_api)
     panel.saturate.click(on_saturate, panel.record, outputs, **private_api)
     panel.switch.click(on_switch, panel.record, outputs, **private_api)
+    panel.versus.click(on_versus, panel.record, outputs, **private_api)
     shown_state.change(on_outcome, panel.record, [panel.record, panel.result, panel.plot], queue=False,
-                       show_progress="hidden", **private_api)
+                       show_progress="hidden", **private_api).then(on_next, panel.record, outputs,  # queued: its
+                                                                    show_progress="hidden", **private_api)  # shown_state redraws the buttons

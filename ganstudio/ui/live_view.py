@@ -113,10 +113,12 @@ function legend2d(view) {
     const n = modes.filter(m => m[2]).length;
     got = ` · <b>${n}/${modes.length} modes captured</b> (green circle: captured, red dashed: missed)`;
   }
+  const vae = view && view.family === 'vae';  // a VAE: a decoder, no D
   legend.innerHTML = `<span class="sw" style="background:${REAL}"></span>real data` +
-    `<span class="sw" style="background:${FAKE}"></span>generated` +
-    `<span class="sw" style="background:rgba(70,70,70,0.5);border-radius:0;height:2px"></span>G's warped latent grid` +
-    `<br>D(x): fake 0<span class="bar"></span>1 real` + got;
+    `<span class="sw" style="background:${FAKE}"></span>` + (vae ? "decoder's samples, z ~ N(0, I)" : 'generated') +
+    `<span class="sw" style="background:rgba(70,70,70,0.5);border-radius:0;height:2px"></span>` +
+    (vae ? "the decoder's warped latent grid" : "G's warped latent grid") +
+    (vae ? '<br>a VAE has no discriminator: no D(x) map' : `<br>D(x): fake 0<span class="bar"></span>1 real`) + got;
 }
 function blank() {  // the view at its 2D size, empty
   canvas.width = SIZE; canvas.height = SIZE; canvas.style.maxWidth = wrap.style.maxWidth = '';
@@ -141,7 +143,7 @@ function drawImage() {
     ctx.imageSmoothingEnabled = false; ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
   };
   image.src = src;
-  legend.innerHTML = frame ? `Samples from fixed latents: the same z every frame, so you watch G change.` : '';
+  legend.innerHTML = frame ? (frame.legend || `Samples from fixed latents: the same z every frame, so you watch G change.`) : '';
 }
 function draw() {
   find();
@@ -159,14 +161,20 @@ function fresh() {
 }
 // ---- training curves: three small labelled charts, redrawn when the run's history changes ----
 let curvesVersion = -1, curvesBusy = false;
-const CHARTS = [
+const GAN_CHARTS = [
   {title: 'Losses', y: 'loss', series: [['loss_d', 'D loss', 'rgb(31,119,180)'], ['loss_g', 'G loss', 'rgb(255,127,14)']]},
   {title: "D's output", y: 'D', series: [['d_real', 'D(x), real', 'rgb(30,140,55)'], ['d_fake', 'D(G(z)), fake', 'rgb(150,70,200)']]},
   {title: 'Gradient norms', y: '‖∇‖', series: [['grad_d', '‖∇D‖', 'rgb(31,119,180)'], ['grad_g', '‖∇G‖', 'rgb(255,127,14)']]},
 ];
+const VAE_CHARTS = [  // a VAE's run names its own curves (ganstudio/vae/trainer.py SERIES)
+  {title: "The ELBO's terms (nats per sample)", y: 'nats', series: [['recon', 'reconstruction E[log p(x|z)]', 'rgb(31,119,180)'], ['kl', 'KL(q(z|x) ‖ p(z))', 'rgb(255,127,14)']]},
+  {title: 'ELBO = reconstruction − KL', y: 'nats', series: [['elbo', 'ELBO', 'rgb(30,140,55)']]},
+  {title: 'Gradient norms', y: '‖∇‖', series: [['grad_enc', '‖∇ encoder‖', 'rgb(31,119,180)'], ['grad_dec', '‖∇ decoder‖', 'rgb(255,127,14)']]},
+];
 function fmt(v) { const a = Math.abs(v); return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : v.toFixed(3); }
 function drawCurves(history) {
   const c = element.querySelector('canvas.gs-curves'); if (!c) return;
+  const CHARTS = 'recon' in history ? VAE_CHARTS : GAN_CHARTS;
   const g = c.getContext('2d'), W = c.width, H = c.height / CHARTS.length, L = 46, R = 8, T = 18, B = 22;
   g.clearRect(0, 0, c.width, c.height); g.font = '11px sans-serif';
   const steps = history.step || [];

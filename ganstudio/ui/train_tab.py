@@ -4,7 +4,7 @@ Widgets only; every computation is a call into ``ganstudio.actions.train`` / ``t
 view (``live_view.py``) draws itself in the browser from compact frames, many times a second; a 1 s
 timer refreshes the numbers and the game's terms, and the buttons follow when the run's state changes.
 API endpoints: ``train_start`` (data, upload, arch, loss, steps, seconds, batch size, latent size, lr G, lr D,
-D steps, EMA, spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping) -> status, ``train_poll`` -> status, progress,
+D steps, EMA, spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping, model family) -> status, ``train_poll`` -> status, progress,
 metrics, game (plain values), ``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip,
 ``train_push`` (repo id, private).
 """
@@ -18,6 +18,7 @@ from ganstudio.actions import train_view
 from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
+from ganstudio.ui.family import build_family, wire_family
 from ganstudio.ui.lessons import build_lessons, wire_lessons
 from ganstudio.ui.live_view import live_view
 
@@ -73,10 +74,12 @@ def _metrics_text(snap: dict) -> str:
         parts.append(f"**Precision:** {100 * m['precision']:.1f}% · **coverage:** {100 * m['coverage']:.1f}%")
     if "fid" in m:
         parts.append(f"**{m.get('fid_name', 'FID')}:** {m['fid']:.2f} (step {m.get('step', '?')})")
-    if snap:
+    if snap.get("family") == "vae":
+        parts.append(f"Updates: **{snap.get('step', 0)}** (encoder and decoder together; a VAE has no D)")
+    elif snap:
         parts.append(f"Updates: **D {snap.get('d_updates', 0)}** · **G {snap.get('g_updates', 0)}** "
                      f"(iterations {snap.get('step', 0)})")
-    if latest:
+    if "d_real" in latest:
         what = "P(real)" if snap.get("d_output") == "probability" else "score"
         parts.append(f"D(x) {what}: {latest.get('d_real', float('nan')):.3f} · D(G(z)): "
                      f"{latest.get('d_fake', float('nan')):.3f} · ‖∇D‖ {latest.get('grad_d', float('nan')):.3g} · "
@@ -91,9 +94,10 @@ def _game_html(snap: dict) -> str:
         return "<div class='gs-game'><em>The game's terms appear once training runs.</em></div>"
     rows = "".join(f"<tr><td><code>{name}</code></td><td class='num'>{value:+.3f}</td><td>{note}</td></tr>"
                    for name, value, note in terms["rows"])
-    return (f"<div class='gs-game'><b>The game</b> ({snap.get('loss', '')}): {terms['game']}"
-            f"<table>{rows}</table><div>D's loss now {terms['d_loss']:.3f} · G's loss now {terms['g_loss']:.3f} "
-            "(on a fresh batch of 128 real and 128 generated samples)</div></div>")
+    footer = terms.get("footer") or (f"D's loss now {terms['d_loss']:.3f} · G's loss now {terms['g_loss']:.3f} "
+                                     "(on a fresh batch of 128 real and 128 generated samples)")  # a VAE: its own
+    return (f"<div class='gs-game'><b>{terms.get('title', 'The game')}</b> ({snap.get('loss', '')}): "
+            f"{terms['game']}<table>{rows}</table><div>{footer}</div></div>")
 
 
 GAME_CSS = """
@@ -118,7 +122,7 @@ def _buttons(state: str, saved: bool) -> list:
 
 
 def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-            conditional, seed, pack=None, r1=None, grad_clip=None, points=None) -> tuple[dict, str | None]:
+            conditional, seed, pack=None, r1=None, grad_clip=None, points=None, family=None) -> tuple[dict, str | None]:
     upload_path = None
     if data == "upload":
         if not upload:
@@ -128,7 +132,7 @@ def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, 
         "data": data, "arch": arch, "loss": loss, "steps": steps, "seconds": seconds, "batch_size": batch,
         "z_dim": z_dim, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "ema": ema, "spectral_norm": sn,
         "diffaug": ",".join(diffaug or []), "conditional": conditional, "seed": seed, "pack": pack, "r1": r1,
-        "grad_clip": grad_clip,
+        "grad_clip": grad_clip, "family": family,
         "custom_points": (points or []) if data == "custom" else None,
     }, upload_path
 
@@ -136,11 +140,11 @@ def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, 
 # ---- handlers (module level; the layout below wires them) ---------------------------------------
 
 
-def on_data(choice, points, seed, request: gr.Request):
+def on_data(choice, points, seed, family, request: gr.Request):
     """Another data set: its preset, which inputs apply, and the real data in the view before Start
     (a live run keeps the view until it ends)."""
     toy = choice in TOY
-    p = actions.default_params("uploaded-images" if choice == "upload" else choice)
+    p = actions.default_params("uploaded-images" if choice == "upload" else choice, family)
     live = actions.poll_training(owner(request))["state"] in LIVE
     preview = gr.skip() if live else train_view.preview(choice if choice != "upload" else "upload", points, seed or 0)
     return [gr.update(visible=choice == "upload"), gr.update(visible=choice == "custom"),
@@ -163,12 +167,12 @@ def on_clear_points():
 
 
 def on_start(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-             conditional, seed, pack, r1, grad_clip, points, request: gr.Request):
+             conditional, seed, pack, r1, grad_clip, family, points, request: gr.Request):
     """Start a run (refused while this visitor's run is live: stop it first)."""
     who = owner(request)
     try:
         params, upload_path = _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps,
-                                      ema, sn, diffaug, conditional, seed, pack, r1, grad_clip, points)
+                                      ema, sn, diffaug, conditional, seed, pack, r1, grad_clip, points, family)
         actions.start_training(who, params, upload=upload_path, replace=False)
         value = actions.live_value(who)
     except StudioError as err:
@@ -293,6 +297,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             data = gr.Dropdown(DATA_CHOICES, value="ring8", label="Data")
+            family = build_family()
             upload = gr.File(label="Zip of images (folders = classes)", file_types=[".zip"], type="filepath",
                              visible=False)
             with gr.Group(visible=False) as canvas_group:
@@ -355,12 +360,12 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     timer = gr.Timer(POLL_S, active=False)
 
     form = [data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-            conditional, seed, pack, r1, grad_clip]
+            conditional, seed, pack, r1, grad_clip, family]
     buttons = [start, pause, stop, reset, step_d, step_g, step_both, save, to_explore]
     poll_outputs = [status, bar, metrics, game, shown_state]
     private_api = {"api_visibility": "private"}
 
-    data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
+    data.input(on_data, [data, points, seed, family], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
                                                 lr_d, d_steps, ema, sn, diffaug, conditional, pack, r1, grad_clip,
                                                 lessons.group,
                                                 view], **private_api)
@@ -388,5 +393,6 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     save.click(on_save, None, download, api_name="train_save", **PAGE_API)
     push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
     wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
-                               lr_d=lr_d, ema=ema, pack=pack), status, view, shown_state)
+                               lr_d=lr_d, ema=ema, pack=pack, family=family), status, view, shown_state)
+    wire_family(family, data, {"steps": steps, "seconds": seconds, "batch_size": batch, "z_dim": z_dim, "lr_g": lr_g})
     return TrainTab(to_explore, status)
