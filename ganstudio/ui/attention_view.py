@@ -43,6 +43,7 @@ CSS = """
 .gs-ax-title {font-weight: 600; margin: 4px 0}
 .gs-ax-scroll {overflow: auto; max-height: 720px; max-width: 100%; border: 1px solid #ddd; border-radius: 4px}
 .gs-ax-map, .gs-ax-over {display: block; cursor: pointer}
+.gs-ax-over {max-width: 100%; height: auto}
 .gs-ax-scale {font-size: 0.85em; margin-top: 6px; display: flex; align-items: center; gap: 6px}
 .gs-ax-scale .bar {display: inline-block; width: 180px; height: 10px; border: 1px solid #ccc;
   background: linear-gradient(90deg, rgb(68,1,84), rgb(59,82,139), rgb(33,145,140), rgb(94,201,98), rgb(253,231,37))}
@@ -152,7 +153,13 @@ function fresh() {
   const v = props.value || {}; if (!v.token || v.token === key) return;
   key = v.token; data = v; view = v.view; cells = bytes(v.view.cells); query = null; sel = {view: 'head', layer: 0, head: 0};
   $('.gs-ax-empty').style.display = 'none'; $('.gs-ax-body').style.display = ''; $('.gs-ax-steps').innerHTML = '';
-  drawMap(); drawOverview();
+  fitZoom(); drawMap(); drawOverview();
+}
+function fitZoom() {  // a new analysis zooms out, if need be, until every column shows (a phone's width)
+  const room = $('.gs-ax-scroll').clientWidth, zoom = $('.gs-zoom'); if (!room) return;
+  for (let z = Number(zoom.value); z >= Number(zoom.min); z--) {
+    zoom.value = String(z); const {n, cell, left} = geometry(); if (left + n * cell + 4 <= room) return;
+  }
 }
 function cellAt(event) {
   const c = $('.gs-ax-map'), box = c.getBoundingClientRect(), G = geometry();

@@ -11,13 +11,13 @@ Each returns how much it drew; ``draw2d`` keeps the counts on the canvas (``data
 """
 
 OVERLAY_JS = r"""
-const ARROW = 'rgb(215,110,0)', GHOST = 'rgba(120,40,160,0.75)';
+const ARROW = 'rgb(215,110,0)', GHOST = 'rgba(120,40,160,0.5)';
 function drawGhosts(view) {  // the points before the step, hollow, each joined to where it went
   if (!view.ghost) return 0;
   const g = i16(view.ghost), f = view.fake ? i16(view.fake) : null;
   ctx.strokeStyle = GHOST; ctx.lineWidth = 1; ctx.beginPath();
   for (let i = 0; i + 1 < g.length; i += 2) { const x = px(g[i]), y = py(g[i + 1]);
-    ctx.moveTo(x + 3, y); ctx.arc(x, y, 3, 0, 6.2832);
+    ctx.moveTo(x + 2.5, y); ctx.arc(x, y, 2.5, 0, 6.2832);
     if (f && i + 1 < f.length) { ctx.moveTo(x, y); ctx.lineTo(px(f[i]), py(f[i + 1])); } }
   ctx.stroke(); return g.length / 2;
 }

@@ -313,9 +313,11 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 step_both = gr.Button("Step D+G", size="sm", interactive=False)
             live_controls = build_live_controls()
     lessons = build_lessons()
-    with gr.Row():
-        metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics", min_width=340)
-        game = gr.HTML(_game_html({}), css_template=GAME_CSS, min_width=340)  # a phone shows them one under the other
+    with gr.Row():  # columns with a minimum width: a phone shows them one under the other, the game's notes whole
+        with gr.Column(min_width=340):
+            metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
+        with gr.Column(min_width=340):
+            game = gr.HTML(_game_html({}), css_template=GAME_CSS)
     with gr.Accordion("Hyperparameters", open=False):
         with gr.Row():
             steps = gr.Number(preset["steps"], label="Steps (0 = no limit)", precision=0)
