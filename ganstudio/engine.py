@@ -14,8 +14,7 @@ Three kinds of work reach the worker:
   of work. The worker runs steps for a slice (`slice_ms`), then moves on, so several
   sessions' runs share the device fairly. Snapshots (`task.snapshot()`) are taken by the
   worker every `snapshot_every_s` and published on the job, where any thread reads them
-  without waiting for the worker. A run watched at a slow pace rests between frames
-  (``rest_s``): it leaves the worker to others and is woken when its next frame is due.
+  without waiting for the worker. A resting run (a slow pace, ``turns.py``) is woken when due.
 
 Decode groups and training runs take turns behind one interface (``ganstudio.turns.Turn``); every job ends
 through ``_finish``. A job that raises is marked failed with a one-line message and the worker lives on.

@@ -29,7 +29,7 @@ DRAWN_JS = """() => { const c = document.querySelector('#train-live canvas.gs-li
   return [Number(c.dataset.frames || 0), t ? Number(t[1]) : -1]; }"""
 
 
-def steps_per_frame(page, frames: int = 8) -> float:
+def steps_per_frame(page, frames: int = 8) -> float:  # noqa: F811
     """Steps the run made per frame the page drew, over the next ``frames`` frames (what the pace sets)."""
     first_frames, first_step = page.evaluate(DRAWN_JS)
     page.wait_for_function(f"() => ({DRAWN_JS})()[0] >= {first_frames + frames}", polling=50, timeout=SLOW_MS)
@@ -37,20 +37,20 @@ def steps_per_frame(page, frames: int = 8) -> float:
     return (last_step - first_step) / (last_frames - first_frames)
 
 
-def choose_pace(page, label: str) -> None:
+def choose_pace(page, label: str) -> None:  # noqa: F811
     page.locator("#train-pace").get_by_label(label, exact=True).check()
     expect(page.locator("#train-status")).to_contain_text(
         "pace: " + ("full speed" if label == "full speed" else f"{label} step"), timeout=UI_MS)
 
 
-def start_and_wait(page) -> None:
+def start_and_wait(page) -> None:  # noqa: F811
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-start").click()
     expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
 
 
 @screenshot_on_failure
-def test_the_pace_slows_and_speeds_the_step_counter_while_it_trains(page):
+def test_the_pace_slows_and_speeds_the_step_counter_while_it_trains(page):  # noqa: F811  (fixtures from test_browser)
     start_and_wait(page)
     expect(page.locator("#train-status")).to_contain_text("pace: slow start", timeout=UI_MS)  # the 2D default
     choose_pace(page, "1")
@@ -62,12 +62,18 @@ def test_the_pace_slows_and_speeds_the_step_counter_while_it_trains(page):
     page.locator("#train-arrows input").check()  # G's push, live
     expect(page.locator(CANVAS)).not_to_have_attribute("data-arrows", re.compile(r"^0?$"), timeout=UI_MS)
     expect(page.locator(".gs-live-legend")).to_contain_text("G's push on each point")
+    top, bottom = page.locator("#train-status").bounding_box(), page.locator("#train-arrows").bounding_box()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "pace-controls.png"), clip={
+        "x": bottom["x"] - 8, "y": top["y"] - 8, "width": bottom["width"] + 16,
+        "height": bottom["y"] + bottom["height"] - top["y"] + 16})
+    page.locator("#train-live").screenshot(path=str(ARTIFACTS / "pace-live-arrows.png"))
     page.locator("#train-stop").click()
     expect(page.locator("#train-start")).to_be_enabled()
 
 
 @screenshot_on_failure
-def test_step_g_and_step_d_show_the_points_before_and_gs_push(page):
+def test_step_g_and_step_d_show_the_points_before_and_gs_push(page):  # noqa: F811  (fixtures from test_browser)
     start_and_wait(page)
     page.locator("#train-pause").click()
     expect(page.locator("#train-status")).to_contain_text("paused")
@@ -90,7 +96,7 @@ def test_step_g_and_step_d_show_the_points_before_and_gs_push(page):
 
 
 @screenshot_on_failure
-def test_the_digits_preview_shows_every_class_and_the_2d_intro_goes(page):
+def test_the_digits_preview_shows_every_class_and_the_2d_intro_goes(page):  # noqa: F811  (fixtures from test_browser)
     page.get_by_role("tab", name="Train").click()
     intro = page.locator("#train-intro")
     expect(intro).to_contain_text("On 2D data the view shows both players")
@@ -108,7 +114,7 @@ def test_the_digits_preview_shows_every_class_and_the_2d_intro_goes(page):
 
 
 @screenshot_on_failure
-def test_a_new_run_drops_the_last_runs_zip_and_names_agree(page):
+def test_a_new_run_drops_the_last_runs_zip_and_names_agree(page):  # noqa: F811  (fixtures from test_browser)
     start_and_wait(page)
     page.locator("#train-stop").click()
     expect(page.locator("#train-status")).to_contain_text("saved as run 1 ·")
@@ -129,7 +135,7 @@ INSIDE_JS = """el => { const box = el.getBoundingClientRect();
 
 
 @screenshot_on_failure
-def test_on_a_phone_the_game_keeps_its_notes_and_the_heatmaps_every_column(browser, app):
+def test_on_a_phone_the_game_keeps_its_notes_and_the_heatmaps_every_column(browser, app):  # noqa: F811  (fixtures from test_browser)
     """390 px: the game's table (its notes column too) and the live view fit the screen, nothing needs a sideways
     scroll; the Attention tab's heatmap shows every column and every head of its overview."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)

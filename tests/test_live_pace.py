@@ -4,6 +4,7 @@ step sends the state before it, run numbers and download names agree, and the di
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 import zipfile
@@ -98,7 +99,7 @@ def test_a_paced_run_in_the_engine_shows_every_frame_with_exactly_its_steps():
 
         wait_until(frames, "the paced run stopped publishing frames")
         later = seen[1:]  # the first frame comes with the run's first step (nothing shown yet)
-        assert {b - a for a, b in zip(later, later[1:])} == {2}, seen
+        assert {b - a for a, b in itertools.pairwise(later)} == {2}, seen
         assert engine.run(lambda: "served", timeout=HANG_S) == "served"
     finally:
         engine.shutdown()

@@ -17,11 +17,11 @@ from ganstudio.actions import train as actions
 from ganstudio.actions import train_view
 from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
+from ganstudio.ui import train_texts
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
 from ganstudio.ui.lessons import build_lessons, wire_lessons
 from ganstudio.ui.live_controls import build_live_controls, wire_live_controls
 from ganstudio.ui.live_view import live_view
-from ganstudio.ui.train_texts import MODES_NOTE, build_intro, wire_fresh_download, wire_intro
 
 DATA_CHOICES = [
     ("8 Gaussians on a ring (2D)", "ring8"),
@@ -63,7 +63,7 @@ def _metrics_text(snap: dict) -> str:
         kl = m.get("reverse_kl")
         parts.append(f"**Modes captured:** {m['modes']}/{m['total_modes']} · **high quality:** "
                      f"{100 * m['high_quality']:.1f}%" + (f" · reverse KL {kl:.3f}" if kl is not None else "")
-                     + f"\n\n<small>{MODES_NOTE}</small>")
+                     + f"\n\n<small>{train_texts.MODES_NOTE}</small>")
     if "precision" in m:
         parts.append(f"**Precision:** {100 * m['precision']:.1f}% · **coverage:** {100 * m['coverage']:.1f}%")
     if "fid" in m:
@@ -283,7 +283,7 @@ class TrainTab:
 def build_train_tab(state: dict | None = None) -> TrainTab:
     points = gr.State([])
     shown_state = gr.State(IDLE)
-    intro = build_intro()
+    intro = train_texts.build_intro()
     preset = actions.default_params("ring8")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -388,6 +388,6 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
                                lr_d=lr_d, ema=ema, pack=pack), status, view, shown_state)
     wire_live_controls(live_controls)
-    wire_intro(intro, data, TOY)
-    wire_fresh_download(view, download)
+    train_texts.wire_intro(intro, data, TOY)
+    train_texts.wire_fresh_download(view, download)
     return TrainTab(to_explore, status)
