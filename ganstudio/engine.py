@@ -14,7 +14,7 @@ Three kinds of work reach the worker:
   of work. The worker runs steps for a slice (`slice_ms`), then moves on, so several
   sessions' runs share the device fairly. Snapshots (`task.snapshot()`) are taken by the
   worker every `snapshot_every_s` and published on the job, where any thread reads them
-  without waiting for the worker.
+  without waiting for the worker. A resting run (a slow pace, ``turns.py``) is woken when due.
 
 Decode groups and training runs take turns behind one interface (``ganstudio.turns.Turn``); every job ends
 through ``_finish``. A job that raises is marked failed with a one-line message and the worker lives on.
@@ -314,7 +314,7 @@ class Engine:
                 self._free_memory()
             with self._lock:
                 while not self._stopping and not self._calls and not self._has_runnable() and not self._ended:
-                    self._lock.wait(timeout=1.0)
+                    self._lock.wait(timeout=self._idle_wait_s())
                     if time.monotonic() - self._checked_limits_at >= 1.0:
                         break
                 if self._stopping:
@@ -361,6 +361,11 @@ class Engine:
 
     def _has_runnable(self) -> bool:
         return any(self._runnable(j) for j in self._rotation)
+
+    def _idle_wait_s(self) -> float:  # holds the lock
+        """How long the idle worker may wait for news: a second, or until a resting run is due."""
+        due = [w for job in self._rotation if not job.finished and (w := job.task.wake_in(job)) is not None]
+        return max(0.0, min([1.0, *due]))
 
     def _next_in_rotation(self) -> Job | None:  # holds the lock
         """Round-robin over training runs and decode groups; an urgent turn (a decode group with tokens to

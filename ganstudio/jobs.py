@@ -24,6 +24,9 @@ class TrainingTask(Protocol):
 
     def snapshot(self) -> dict: ...  # plain types: numbers, lists, numpy arrays, PIL images
 
+    # optional (a task without it never rests): seconds it leaves the device to others before its next step, 0: now
+    def rest_s(self) -> float: ...
+
 
 class DecodeGroup(Protocol):
     """What a decode group gives the engine (``ganstudio.gpt.batch_decode.DecodeBatch``): the live generations
@@ -60,6 +63,15 @@ class RunLimits:
     idle_s: float = 0.0  # ends when nobody polled it for this long (a closed tab, a raw API call)
     paused_s: float = 0.0  # ends when paused for this long (paused runs still hold a slot)
     max_s: float = 0.0  # ends this long after it started, whatever it does (a public host's fair share)
+
+
+@dataclass
+class ViewPrefs:
+    """How a visitor watches their training runs (kept in their session, changed at any time, read by the run at
+    every step): the live view's pace and what it draws."""
+
+    pace: int | None = None  # steps per frame of the live view while a page watches; 0: full speed; None: slow start
+    arrows: bool = False  # draw G's push on each generated point while it trains (manual steps always show it)
 
 
 @dataclass

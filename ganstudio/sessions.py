@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ganstudio.errors import BadInput, Busy
+from ganstudio.jobs import ViewPrefs
 from ganstudio.settings import SETTINGS
 
 MB = 1024 * 1024
@@ -48,6 +49,7 @@ class Run:
     params: dict  # the settings it was started with, as plain values
     token: str = ""  # unguessable: the page's live view asks for this run's frames with it
     preview: dict = field(default_factory=dict)  # what the live view shows before the first frame (the real data)
+    number: int = 0  # its number in the session ("run 3"); its download is named after it (…-run3.zip)
     started: float = field(default_factory=time.time)
 
 
@@ -61,7 +63,9 @@ class Session:
         self._root = root
         self._folder: Path | None = None
         self._lock = threading.RLock()
-        self._counter = 0
+        self._counter = 0  # files made (new_path)
+        self._run_count = 0  # Train runs started: their numbers, which their files' names repeat
+        self.view_prefs = ViewPrefs()  # how this visitor watches their Train runs (pace, arrows): every run reads it
         self.runs: OrderedDict[str, Run] = OrderedDict()  # name -> run, oldest first
         self.tokens: set[str] = set()  # the secrets its pages poll with (SessionRegistry.new_token), forgotten at its end
         self.current: Run | None = None  # the run the Train tab shows
@@ -115,11 +119,13 @@ class Session:
 
     # ---- runs --------------------------------------------------------------------------
 
-    def next_run_name(self, data: str, arch: str) -> str:
+    def next_run_name(self, data: str, arch: str, kind: str = "") -> tuple[int, str]:
+        """The next run's number (1, 2, 3, ... in this session, on their own: files have another counter) and
+        name; ``kind`` ("class-conditional") ends the name when given."""
         with self._lock:
-            self._counter += 1
+            self._run_count += 1
             short = re.sub(r"[^A-Za-z0-9_-]", "", Path(str(data)).stem)[:20] or "images"
-            return f"run {self._counter} · {short} · {arch}"
+            return self._run_count, " · ".join([f"run {self._run_count}", short, arch] + ([kind] if kind else []))
 
     def add_run(self, run: Run) -> None:
         with self._lock:

@@ -5,7 +5,9 @@ The worker keeps a rotation of jobs whose ``Job.task`` is a ``Turn``. It gives e
 nothing else of them and never branches on their kind:
 
 * ``TrainTurn``: a ``TrainingTask`` stepped for a slice, its snapshot published on the job every
-  ``snapshot_every_s`` (any thread reads it there without waiting for the worker);
+  ``snapshot_every_s`` (any thread reads it there without waiting for the worker). A task that ``rest_s``
+  (a watched run at a slow pace) ends its slice there, is published, and wants no turn until its rest is over:
+  the worker serves others meanwhile and wakes for it when it is due (``wake_in``);
 * ``DecodeTurn``: a ``DecodeGroup`` (all live generations of one model) stepped while its readers have room.
   People watch text arrive, so it is ``urgent``: it also gets the turn after every training slice.
 """
@@ -40,6 +42,10 @@ class Turn(ABC):
     def work_done(self, job: Job) -> bool:
         """Its work is over: the engine ends the job DONE (asked under the engine's lock)."""
 
+    def wake_in(self, job: Job) -> float | None:
+        """Seconds until it wants a turn though it wants none now (a resting run); None: it will say so itself."""
+        return None
+
     def ended(self, job: Job, state: str, error: str | None) -> None:
         """The job has ended (called once, under the engine's lock)."""
 
@@ -53,18 +59,24 @@ class TrainTurn(Turn):
     def __init__(self, task: TrainingTask, snapshot_every_s: float):
         self.task = task
         self.snapshot_every_s = snapshot_every_s  # the engine's pace, for tasks that set none
+        self.rest_s: Callable[[], float] = getattr(task, "rest_s", _no_rest)
 
     def wants_turn(self, job: Job) -> bool:
-        return job.state == RUNNING or job.snapshot_requested  # a paused run still publishes when asked
+        # a paused run still publishes when asked; a resting one waits (an ended one must reach work_done)
+        return (job.state == RUNNING and (self.task.done or self.rest_s() <= 0)) or job.snapshot_requested
+
+    def wake_in(self, job: Job) -> float | None:
+        return self.rest_s() if job.state == RUNNING else None
 
     def run_slice(self, job: Job, deadline: float, interrupted: Callable[[], bool]) -> None:
         task = self.task
         every = task.snapshot_every_s or self.snapshot_every_s
-        while job.state == RUNNING and not interrupted() and not task.done:
+        while job.state == RUNNING and not interrupted() and not task.done and self.rest_s() <= 0:
             task.step()
-            if time.perf_counter() - job.last_snapshot_at >= every:
+            resting = self.rest_s() > 0  # this frame's steps are made: show them now
+            if resting or time.perf_counter() - job.last_snapshot_at >= every:
                 self.publish(job)
-            if time.perf_counter() >= deadline:
+            if resting or time.perf_counter() >= deadline:
                 break
         if self.work_done(job) or job.snapshot_requested:
             self.publish(job)  # a finished run shows its last state
@@ -86,6 +98,10 @@ class TrainTurn(Turn):
             self.publish(job)
         except StudioError:
             pass  # the job's error already says what went wrong
+
+
+def _no_rest() -> float:
+    return 0.0
 
 
 class DecodeTurn(Turn):

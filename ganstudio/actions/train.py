@@ -8,6 +8,7 @@ snapshot and never waits for the worker.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -128,16 +129,22 @@ def start_training(owner: str, params: dict, upload: str | None = None, replace:
                                "training runs")
         data = load_training_data(cfg, workdir=session.folder)  # numpy only, bounded; off the worker
         _end_current(session)
-        name = session.next_run_name(cfg.data if cfg.data_kind == "2d" else Path(cfg.data).stem, cfg.arch)
+        number, name = session.next_run_name(cfg.data if cfg.data_kind == "2d" else Path(cfg.data).stem, cfg.arch,
+                                             kind=run_kind(cfg))
         folder = session.new_path("run")
-        task = LiveRun(cfg, data, engine.device, folder)
+        task = LiveRun(cfg, data, engine.device, folder, prefs=session.view_prefs)
         job = engine.submit_training(task, owner=owner, limits=run_limits(),
                                      on_end=lambda job: task.finish_and_save(save=not session.ending))
         shown_data = cfg.data if cfg.data_kind == "2d" or cfg.data in IMAGE_SETS else "upload"
-        session.add_run(Run(name=name, job_id=job.id, task=task, folder=folder, params=cfg.to_dict(),
+        session.add_run(Run(name=name, number=number, job_id=job.id, task=task, folder=folder, params=cfg.to_dict(),
                             token=SESSIONS.new_token(session),
                             preview=train_view.preview(shown_data, cfg.custom_points, cfg.seed)))
     return job.id
+
+
+def run_kind(cfg: TrainConfig) -> str:
+    """What sets the run apart, for its name: its classes ("" for a plain GAN)."""
+    return "class-conditional" if cfg.conditional else "class read off z" if cfg.class_from_z else ""
 
 
 def live_training(session) -> list:
@@ -206,6 +213,8 @@ def progress_text(state: str, snap: dict, error: str | None = None, ended_by: st
     parts.append(f"{snap.get('steps_per_s', 0):.0f} steps/s")
     if state == RUNNING and snap.get("eta_s") is not None:
         parts.append(f"ETA {snap['eta_s']:.0f} s")
+    if state == RUNNING and snap.get("pace"):
+        parts.append(f"pace: {snap['pace']}")
     return " · ".join(parts)
 
 
@@ -288,14 +297,19 @@ def save_checkpoint(owner: str) -> str:
         engine.run(run.task.save_now, owner=owner, timeout=STEP_TIMEOUT_S)
     if not run.task.saved:
         raise BadInput("nothing to save yet: let the run train for a moment first")
-    stem = f"{run.params.get('family', 'gan')}-{run.params['arch']}-{Path(str(run.params['data'])).stem}"
-    existing = sorted(session.folder.glob(f"{stem}-*.zip"))
-    if existing and existing[-1].stat().st_mtime_ns >= (run.folder / "model.safetensors").stat().st_mtime_ns:
-        return str(existing[-1])  # unchanged weights: the same file (Gradio serves its cached copy again)
+    target = session.folder / zip_name(run)
+    if target.is_file() and target.stat().st_mtime_ns >= (run.folder / "model.safetensors").stat().st_mtime_ns:
+        return str(target)  # unchanged weights: the same file (Gradio serves its cached copy again)
     for old in [*session.folder.glob("gan-*.zip"), *session.folder.glob("vae-*.zip")]:  # one download per session
         old.unlink(missing_ok=True)
     session.reserve(_folder_bytes(run.folder), "the checkpoint zip")
-    return str(zip_folder(run.folder, session.new_path(stem, ".zip")))
+    return str(zip_folder(run.folder, target))
+
+
+def zip_name(run: Run) -> str:
+    """A run's download: its family, model, data and number, "gan-mlp-ring8-run3.zip" for "run 3 · ring8 · mlp"."""
+    data = re.sub(r"[^A-Za-z0-9._-]", "-", Path(str(run.params["data"])).stem)[:40] or "images"
+    return f"{run.params.get('family', 'gan')}-{run.params['arch']}-{data}-run{run.number}.zip"
 
 
 def _folder_bytes(folder: Path) -> int:

@@ -20,8 +20,13 @@ import torch
 
 from ganstudio.device import cpu_threads
 from ganstudio.gan.config import TrainConfig
+from ganstudio.gan.live_pace import ViewPace
+from ganstudio.jobs import ViewPrefs
 
 WATCH_GRACE_S = 2.0  # a page that asked for a frame this recently is still watching
+FRAME_2D_S = 0.08  # while watched, a 2D run (data, cheap to send) publishes a frame this often
+FRAME_IMAGE_S = 0.4  # ... and an image run (a forward pass and a PNG each) this often
+UNWATCHED_S = 0.5  # unwatched, twice a second (the numbers for polls)
 METRICS_EVERY_S = 1.0  # 2D mode metrics (2,500 samples) at most this often
 METRICS_SHARE = 20  # ... and a 2D score that takes c s waits METRICS_SHARE * c for the next (~5% of the time)
 CHECKPOINT_OVERHEAD_BYTES = 500_000  # a checkpoint's card, config and sample picture, besides the weights
@@ -30,8 +35,11 @@ CHECKPOINT_OVERHEAD_BYTES = 500_000  # a checkpoint's card, config and sample pi
 class LiveRun:
     """Engine task (``step``, ``done``, ``snapshot``) around a lazily built ``GanTrainer`` or ``VaeTrainer``."""
 
-    def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, folder: Path):
+    def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, folder: Path,
+                 prefs: ViewPrefs | None = None):
         self.cfg, self.device, self.folder = cfg, device, Path(folder)
+        self.prefs = prefs if prefs is not None else ViewPrefs()  # the watcher's; read at every step, never copied
+        self._pace = ViewPace(self._frame_s, slow_start=cfg.data_kind == "2d")
         self._data = data  # decoded training data (numpy), handed to the trainer when it is built
         self.trainer = None  # GanTrainer or VaeTrainer once built; only the worker touches it
         self._renderer = None  # its SnapshotRenderer, built with it
@@ -43,13 +51,34 @@ class LiveRun:
         self._fid_at = 0.0  # training seconds at the last live image score
 
     @property
+    def _frame_s(self) -> float:
+        return FRAME_2D_S if self.cfg.data_kind == "2d" else FRAME_IMAGE_S
+
+    @property
+    def watched(self) -> bool:
+        return time.monotonic() - self.watched_at <= WATCH_GRACE_S
+
+    @property
     def snapshot_every_s(self) -> float:
-        """How often the engine publishes a snapshot while training: while a page is watching, the 2D view
-        (data, cheap) ~12 times a second and image grids (a forward pass and a PNG each) ~2.5 times; unwatched,
-        twice a second (the numbers for polls)."""
-        if time.monotonic() - self.watched_at > WATCH_GRACE_S:
-            return 0.5
-        return 0.08 if self.cfg.data_kind == "2d" else 0.4
+        """How often the engine publishes a snapshot while training: a frame of the live view while a page is
+        watching, else twice a second (the numbers for polls). A paced run's frame is published when its steps
+        are made (``rest_s``), so the clock publishes one only when they take longer than two frames."""
+        if not self.watched:
+            return UNWATCHED_S
+        paced = self.trainer is not None and self._pace.per_frame(self.prefs.pace, self.trainer.step_count) > 0
+        return self._frame_s * (2 if paced else 1)
+
+    def rest_s(self) -> float:
+        """Seconds this run leaves the device to others before its next step: the watcher's pace (live_pace.py)."""
+        if self.trainer is None or not self.watched:
+            return 0.0
+        return self._pace.rest_s(self.prefs.pace, self.trainer.step_count, time.perf_counter())
+
+    def pace_text(self) -> str | None:
+        """The pace in words while a page watches (None otherwise: it trains at full speed)."""
+        if self.trainer is None or not self.watched:
+            return None
+        return self._pace.describe(self.prefs.pace, self.trainer.step_count)
 
     # ---- engine task ------------------------------------------------------------------
 
@@ -70,16 +99,19 @@ class LiveRun:
 
     def step(self) -> None:
         self.build().step()
+        self._pace.stepped(time.perf_counter())
 
     def snapshot(self, force: bool = False) -> dict:
-        """Plain-type view of the run for the UI (snapshot.py); cheap unless ``force``."""
+        """Plain-type view of the run for the UI (snapshot.py) and its pace in words; cheap unless ``force``."""
         return {} if self.trainer is None else self._snapshot(force, raw=self.manual)
 
-    def _snapshot(self, force: bool, raw: bool) -> dict:
+    def _snapshot(self, force: bool, raw: bool, before=None) -> dict:
         trainer = self.trainer
         with cpu_threads(trainer.step_threads):
             self._maybe_score(trainer)
-            return self._renderer.snapshot(trainer.report(), trainer.players(raw), force)
+            snap = self._renderer.snapshot(trainer.report(), trainer.players(raw), force, arrows=self.prefs.arrows,
+                                           before=before)
+        return {**snap, "pace": self.pace_text()}
 
     def _maybe_score(self, trainer) -> None:
         """Score the generator again when it is due: 2D runs at most ~5% of the time, image runs every
@@ -101,10 +133,13 @@ class LiveRun:
 
     def step_by_hand(self, which: str) -> dict:
         """One manual update: "d" (discriminator), "g" (generator) or "both" (an iteration); returns the fresh
-        snapshot, drawn with G itself so that the step shows."""
+        snapshot, drawn with G itself so that the step shows, with the 2D view's state before it (ghosts) and G's
+        push on each point."""
         trainer = self.build()
+        with cpu_threads(trainer.step_threads):
+            before = self._renderer.before_step(trainer.players(raw=True), which)
         {"d": trainer.step_d, "g": trainer.step_g, "both": trainer.step}[which]()
-        return self._snapshot(force=True, raw=True)
+        return self._snapshot(force=True, raw=True, before=before)
 
     def switch_loss(self, loss: str) -> dict:
         """Change G's loss without restarting (a lesson's switch, on the worker); returns the curves up to now."""

@@ -5,8 +5,9 @@ The engine asks for a snapshot several times a second (``LiveRun.snapshot_every_
 * the numbers (step, updates of each player, speed, budget), refreshed every time;
 * ``view``: what the browser draws. 2D runs send data, not pictures — the generated points, D's
   decision grid and the warped latent sheet as base64 int16/uint8 arrays (a few KB), plus each
-  mode's state (captured or missed); image runs send the fixed-latent sample grid as a small PNG
-  that the browser enlarges pixel-sharp;
+  mode's state (captured or missed), and on request G's push on each point (gradient_field.py); after a
+  manual step also the state before it (``Before``: the points and D's grid), so the page shows what moved;
+  image runs send the fixed-latent sample grid as a small PNG that the browser enlarges pixel-sharp;
 * ``history`` (curves), ``metrics`` and ``terms`` (the chosen loss written out with the current
   value of each term), the curves and terms refreshed about twice a second.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -30,12 +32,14 @@ import torch
 from ganstudio.gan import losses, render
 from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.data2d import Toy2D
-from ganstudio.gan.spec import GanSpec
+from ganstudio.gan.gradient_field import arrow_tips, g_push
 from ganstudio.gan.progress import TrainReport
 from ganstudio.gan.sampling import Players, eval_forward, eval_labels
+from ganstudio.gan.spec import GanSpec
 
 HEAT_RESOLUTION = 48  # D is evaluated on an R x R grid for the 2D decision map
 SHOWN_POINTS = 512  # generated (and real) points the 2D view draws
+ARROW_POINTS = 128  # of them, the first this many get an arrow (G's push): more would hide the picture
 IMAGE_GRID = 64  # samples in the fixed-z image grid
 CURVES_EVERY_S = 0.5  # history and terms are copied at most this often (they change slowly)
 TERMS_BATCH = 128  # real and generated samples D judges for the live loss terms
@@ -44,6 +48,15 @@ IMAGE_EVERY_S = 0.3  # image grids are redrawn at most this often (and at most 1
 REAL_SEED_OFFSET = 5  # the real points shown are drawn with seed cfg.seed + this (the preview matches)
 RECON_SHOWN = 8  # VAE: real images in the reconstruction strip, each above its reconstruction
 STRIP_GAP = 6  # pixels between the sample grid and the strip
+
+
+@dataclass(frozen=True)
+class Before:
+    """The 2D view's state before a manual step: what the page draws as ghosts to show the step."""
+
+    fake: np.ndarray  # (N, 2) the generated points (the fixed latents through G)
+    heat: np.ndarray  # (R, R) D's verdict over the view, in [0, 1]
+    which: str  # the step that followed: "d", "g" or "both"
 
 
 class SnapshotRenderer:
@@ -73,11 +86,13 @@ class SnapshotRenderer:
 
     # ---- public ---------------------------------------------------------------------------
 
-    def snapshot(self, report: TrainReport, players: Players, force: bool = False) -> dict:
-        """The run as ``report`` describes it, drawn with ``players``; cheap unless ``force``."""
+    def snapshot(self, report: TrainReport, players: Players, force: bool = False, arrows: bool = False,
+                 before: Before | None = None) -> dict:
+        """The run as ``report`` describes it, drawn with ``players``; cheap unless ``force``. 2D views draw G's
+        push on each point with ``arrows``, and what a manual step changed with ``before`` (``before_step``)."""
         cfg = self.cfg
         now = time.perf_counter()
-        self._maybe_view(report, players, now, force)
+        self._maybe_view(report, players, now, force, arrows, before)
         if force or now - self._curves_at >= CURVES_EVERY_S:
             self._curves_version += 1
             history = report.history
@@ -111,13 +126,23 @@ class SnapshotRenderer:
 
     # ---- the live view --------------------------------------------------------------------
 
-    def _maybe_view(self, report: TrainReport, players: Players, now: float, force: bool) -> None:
+    @torch.no_grad()
+    def before_step(self, players: Players, which: str) -> Before | None:
+        """The 2D view's points and D's grid now, before a manual step ``which`` (None for images and for a VAE)."""
+        if self.toy is None or players.discriminator is None:
+            return None
+        fake = eval_forward(players.generator, self.fixed_z, self.fixed_y).float().cpu().numpy()
+        view = render.ViewTransform(self.toy.extent, HEAT_RESOLUTION)
+        return Before(fake, self._heat(view.grid(HEAT_RESOLUTION), players.discriminator), which)
+
+    def _maybe_view(self, report: TrainReport, players: Players, now: float, force: bool, arrows: bool = False,
+                    before: Before | None = None) -> None:
         drawn = players.generator
         moved = report.step != self._view_step or drawn is not self._view_drawn or not self._view
         if not (moved or force):
             return
         if self.toy is not None:
-            self._view = self._view_2d(report, players)
+            self._view = self._view_2d(report, players, arrows or before is not None, before)
         elif force or report.done or now - self._image_at >= max(IMAGE_EVERY_S, 10 * self._image_cost):
             start = time.perf_counter()  # image grids cost more: a grid that takes r s waits 10 r for the next
             self._view = self._view_images(report, players)
@@ -129,9 +154,10 @@ class SnapshotRenderer:
         self._view_step, self._view_drawn = report.step, drawn
 
     @torch.no_grad()
-    def _view_2d(self, report: TrainReport, players: Players) -> dict:
+    def _view_2d(self, report: TrainReport, players: Players, arrows: bool, before: Before | None) -> dict:
         toy = self.toy
-        fake = eval_forward(players.generator, self.fixed_z, self.fixed_y).float().cpu().numpy()
+        fake_t = eval_forward(players.generator, self.fixed_z, self.fixed_y).float()
+        fake = fake_t.cpu().numpy()
         view = render.ViewTransform(toy.extent, HEAT_RESOLUTION)
         heat = None if players.discriminator is None else self._heat(view.grid(HEAT_RESOLUTION), players.discriminator)
         manifold = self._manifold(players.generator)
@@ -146,14 +172,25 @@ class SnapshotRenderer:
             "kind": "2d",
             "family": self.cfg.family,
             "fake": pack_points(fake, toy.extent),
-            "heat": "" if heat is None else
-                    base64.b64encode(np.round(np.nan_to_num(heat, nan=0.5) * 255).astype(np.uint8).tobytes()).decode(),
+            "heat": "" if heat is None else _heat_bytes(heat),
             "heat_n": HEAT_RESOLUTION,
             "lines": pack_points(manifold.reshape(-1, 2), toy.extent) if manifold is not None else "",
             "line_shape": list(manifold.shape[:2]) if manifold is not None else [0, 0],
             "modes": modes,
             "drawn": players.drawn,
+            **(self._arrows(fake_t, players) if arrows and heat is not None else {}),  # G's push needs a D
+            **(_before_view(before, fake, heat, toy.extent) if before is not None else {}),
         }
+
+    def _arrows(self, fake: torch.Tensor, players: Players) -> dict:
+        """G's push on the first ARROW_POINTS drawn points (gradient_field.py), as arrow tips packed like them."""
+        shown = min(ARROW_POINTS, len(fake))
+        usable = shown - shown % self.spec.pack  # D judges whole packs
+        y = self.fixed_y[:usable] if self.spec.n_classes else None
+        push = np.zeros((shown, 2))
+        push[:usable] = g_push(players.discriminator, fake[:usable], self.cfg.loss, y)
+        tips, longest = arrow_tips(fake[:shown].cpu().numpy(), push, self.toy.extent)
+        return {"arrows": pack_points(tips, self.toy.extent), "arrow_longest": round(longest, 6)}
 
     def _heat(self, grid: np.ndarray, discriminator: torch.nn.Module) -> np.ndarray:
         """D's opinion over the view, as a probability-like value in [0, 1] (row 0 = top)."""
@@ -257,6 +294,30 @@ class SnapshotRenderer:
 
 VAE_IMAGE_LEGEND = ("Top: the decoder's samples from fixed codes z ~ N(0, I), the same z every frame. Under the gap, "
                     "two rows: real images (upper) and each one's reconstruction through encoder and decoder (lower).")
+
+
+def _before_view(before: Before, fake: np.ndarray, heat: np.ndarray, extent) -> dict:
+    """What a manual step changed, for the page: the points and D's grid before it, and the change in words."""
+    moved = np.linalg.norm(fake - before.fake, axis=1)
+    shift = np.abs(np.nan_to_num(heat, nan=0.5) - np.nan_to_num(before.heat, nan=0.5))
+    name = {"d": "Step D", "g": "Step G", "both": "Step D+G"}[before.which]
+    parts = []
+    if before.which != "d":
+        parts.append(f"moved the generated points by {moved.mean():.3g} on average (at most {moved.max():.3g})")
+    if before.which != "g":
+        parts.append(f"changed D's verdict by up to {shift.max():.3f} (on average {shift.mean():.3f})")
+    else:
+        parts.append("left D as it was")
+    return {
+        "ghost": pack_points(before.fake, extent),
+        "heat_before": _heat_bytes(before.heat),
+        "change": f"{name} {' and '.join(parts)}",
+    }
+
+
+def _heat_bytes(heat: np.ndarray) -> str:
+    """(R, R) values in [0, 1] -> base64 uint8 (0..255), row 0 at the top."""
+    return base64.b64encode(np.round(np.nan_to_num(heat, nan=0.5) * 255).astype(np.uint8).tobytes()).decode()
 
 
 def pack_points(points: np.ndarray, extent) -> str:

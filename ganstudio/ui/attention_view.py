@@ -51,6 +51,7 @@ CSS = """
 .gs-ax-title {font-weight: 600; margin: 4px 0}
 .gs-ax-scroll {overflow: auto; max-height: 720px; max-width: 100%; border: 1px solid #ddd; border-radius: 4px}
 .gs-ax-map, .gs-ax-over {display: block; cursor: pointer}
+.gs-ax-over {max-width: 100%; height: auto}
 .gs-ax-scale {font-size: 0.85em; margin-top: 6px; display: flex; align-items: center; gap: 6px}
 .gs-ax-scale .bar {display: inline-block; width: 180px; height: 10px; border: 1px solid #ccc;
   background: linear-gradient(90deg, rgb(68,1,84), rgb(59,82,139), rgb(33,145,140), rgb(94,201,98), rgb(253,231,37))}
@@ -218,11 +219,17 @@ function fresh() {
   $('.gs-ax-empty').style.display = 'none'; $('.gs-ax-body').style.display = ''; $('.gs-ax-steps').innerHTML = '';
   $('.gs-ax-why').textContent = (v.opening ? v.opening.why : '') +
     (v.positions_off ? ' Position embeddings removed: the model sees the tokens but not where they sit.' : '');
-  drawMap(); drawOverview(); drawPositions(); $('.gs-ax-map').dataset.title = view.title;
+  fitZoom(); drawMap(); drawOverview(); drawPositions(); $('.gs-ax-map').dataset.title = view.title;
   if (keep && (keep.view !== sel.view || keep.layer !== sel.layer || keep.head !== sel.head)) {
     $('.gs-ax-why').textContent = 'Still showing the view you had open, to compare.' +
       (v.positions_off ? ' Position embeddings removed: the model sees the tokens but not where they sit.' : '');
     ask(keep);
+  }
+}
+function fitZoom() {  // a new analysis zooms out, if need be, until every column shows (a phone's width)
+  const room = $('.gs-ax-scroll').clientWidth, zoom = $('.gs-zoom'); if (!room) return;
+  for (let z = Number(zoom.value); z >= Number(zoom.min); z--) {
+    zoom.value = String(z); const {n, cell, left} = geometry(); if (left + n * cell + 4 <= room) return;
   }
 }
 function cellAt(event) {

@@ -16,6 +16,8 @@ from typing import Callable
 
 import gradio as gr
 
+from ganstudio.ui.live_overlays import OVERLAY_JS
+
 SIZE = 520  # canvas side in CSS pixels for 2D; image grids are enlarged by a whole factor >= 2
 FRAME_MS = 70  # the page asks for a frame this often (~14 a second) while a run is live
 CURVES_MS = 700  # and for the training curves this often (they are refreshed twice a second)
@@ -47,7 +49,7 @@ CSS = """
 .gs-curves {width: 100%; max-width: 520px; height: auto; margin-top: 8px; display: block}
 """
 
-JS = """
+JS = ("""
 // Elements are looked up at every draw: Gradio may re-render the template around them.
 let canvas, ctx, title, drawn, legend, tip, wrap;
 function find() {
@@ -111,14 +113,15 @@ function legend2d(view) {
   let got = '';
   if (modes && modes.some(m => m[2] !== null)) {
     const n = modes.filter(m => m[2]).length;
-    got = ` · <b>${n}/${modes.length} modes captured</b> (green circle: captured, red dashed: missed)`;
+    got = ` · <b title="of 2,500 generated samples, at least one lies within 3 standard deviations of the mode">` +
+      `${n}/${modes.length} modes captured</b> (green circle: some generated samples within 3 std of it; red dashed: none)`;
   }
   const vae = view && view.family === 'vae';  // a VAE: a decoder, no D
   legend.innerHTML = `<span class="sw" style="background:${REAL}"></span>real data` +
     `<span class="sw" style="background:${FAKE}"></span>` + (vae ? "decoder's samples, z ~ N(0, I)" : 'generated') +
     `<span class="sw" style="background:rgba(70,70,70,0.5);border-radius:0;height:2px"></span>` +
     (vae ? "the decoder's warped latent grid" : "G's warped latent grid") +
-    (vae ? '<br>a VAE has no discriminator: no D(x) map' : `<br>D(x): fake 0<span class="bar"></span>1 real`) + got;
+    (vae ? '<br>a VAE has no discriminator: no D(x) map' : `<br>D(x): fake 0<span class="bar"></span>1 real`) + got + overlayLegend(view);
 }
 function blank() {  // the view at its 2D size, empty
   canvas.width = SIZE; canvas.height = SIZE; canvas.style.maxWidth = wrap.style.maxWidth = '';
@@ -130,6 +133,9 @@ function draw2d() {
   if (frame) { drawLines(frame); points(frame.fake, 'rgba(150,70,200,0.55)', 2.2); }
   points(base.real, 'rgba(30,140,55,0.85)', 2.2);  // real data on top: it never hides under the fakes
   drawModes((frame && frame.modes) || base.modes, base.extent);
+  const drawnOver = frame ? drawOverlays(frame) : {ghosts: 0, arrows: 0, boundary: 0};
+  canvas.dataset.ghosts = String(drawnOver.ghosts); canvas.dataset.arrows = String(drawnOver.arrows);
+  canvas.dataset.boundary = String(drawnOver.boundary);
   legend2d(frame);
 }
 function drawImage() {
@@ -241,10 +247,11 @@ function hover(event) {
   }
   tip.textContent = text;
 }
+""" + OVERLAY_JS + """
 find();
 tick();
 curvesTick();
-""".replace("%(frame_ms)d", str(FRAME_MS)).replace("%(curves_ms)d", str(CURVES_MS))
+""").replace("%(frame_ms)d", str(FRAME_MS)).replace("%(curves_ms)d", str(CURVES_MS))
 
 
 def live_view(frame_fn: Callable, curves_fn: Callable, value: dict | None = None) -> gr.HTML:

@@ -17,9 +17,11 @@ from ganstudio.actions import train as actions
 from ganstudio.actions import train_view
 from ganstudio.errors import StudioError
 from ganstudio.settings import SETTINGS
+from ganstudio.ui import train_texts
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
 from ganstudio.ui.family import build_family, wire_family
 from ganstudio.ui.lessons import build_lessons, wire_lessons
+from ganstudio.ui.live_controls import build_live_controls, wire_live_controls
 from ganstudio.ui.live_view import live_view
 
 DATA_CHOICES = [
@@ -44,13 +46,6 @@ LIVE = ("queued", "running", "paused", "saving")  # "saving": finished, its save
 IDLE = ("idle", False)  # (state, saved) before any run: what the buttons are built for
 POLL_S = 1.0  # numbers, curves and button states; the picture has its own, faster loop
 
-HELP = (
-    "A GAN is a game: **D** (the discriminator) learns to tell real data from fakes, **G** (the generator) learns "
-    "to fool it. On 2D data the view shows both players: the background is D's verdict (green: \"real\", purple: "
-    "\"fake\"), **green** points are real, **purple** points are G's, and the grey sheet is how G warps a grid of "
-    "latent codes. Pause to step D or G by hand and watch each player move."
-)
-
 # ---- view helpers -------------------------------------------------------------------------------
 
 
@@ -69,7 +64,7 @@ def _metrics_text(snap: dict) -> str:
         kl = m.get("reverse_kl")
         parts.append(f"**Modes captured:** {m['modes']}/{m['total_modes']} · **high quality:** "
                      f"{100 * m['high_quality']:.1f}%" + (f" · reverse KL {kl:.3f}" if kl is not None else "")
-                     + " (PacGAN protocol, 2,500 samples)")
+                     + f"\n\n<small>{train_texts.MODES_NOTE}</small>")
     if "precision" in m:
         parts.append(f"**Precision:** {100 * m['precision']:.1f}% · **coverage:** {100 * m['coverage']:.1f}%")
     if "fid" in m:
@@ -292,7 +287,7 @@ class TrainTab:
 def build_train_tab(state: dict | None = None) -> TrainTab:
     points = gr.State([])
     shown_state = gr.State(IDLE)
-    gr.Markdown(HELP)
+    intro = train_texts.build_intro()
     preset = actions.default_params("ring8")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -321,10 +316,13 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 step_d = gr.Button("Step D", size="sm", interactive=False, elem_id="train-step-d")
                 step_g = gr.Button("Step G", size="sm", interactive=False, elem_id="train-step-g")
                 step_both = gr.Button("Step D+G", size="sm", interactive=False)
+            live_controls = build_live_controls()
     lessons = build_lessons()
-    with gr.Row():
-        metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
-        game = gr.HTML(_game_html({}), css_template=GAME_CSS)
+    with gr.Row():  # columns with a minimum width: a phone shows them one under the other, the game's notes whole
+        with gr.Column(min_width=340):
+            metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
+        with gr.Column(min_width=340):
+            game = gr.HTML(_game_html({}), css_template=GAME_CSS)
     with gr.Accordion("Hyperparameters", open=False):
         with gr.Row():
             steps = gr.Number(preset["steps"], label="Steps (0 = no limit)", precision=0)
@@ -395,4 +393,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
                                lr_d=lr_d, ema=ema, pack=pack, family=family), status, view, shown_state)
     wire_family(family, data, {"steps": steps, "seconds": seconds, "batch_size": batch, "z_dim": z_dim, "lr_g": lr_g})
+    wire_live_controls(live_controls)
+    train_texts.wire_intro(intro, data, TOY)
+    train_texts.wire_fresh_download(view, download)
     return TrainTab(to_explore, status)
