@@ -17,7 +17,7 @@ from ganstudio.ui.common import handled, owner
 
 TITLES = {"generator": "Generator G", "discriminator": "Discriminator D"}
 SUMMARY_CSS = """
-.gs-layers {display: flex; flex-wrap: wrap; gap: 18px; font-size: 0.9em}
+.gs-layers {display: flex; flex-wrap: wrap; align-items: flex-start; gap: 18px; font-size: 0.9em}
 .gs-layers table {border-collapse: collapse} .gs-layers caption {text-align: left; font-weight: 600; padding: 2px 0}
 .gs-layers th, .gs-layers td {padding: 2px 10px; border-bottom: 1px solid #e3e3e3; text-align: left}
 .gs-layers td.num, .gs-layers th.num {text-align: right; font-family: ui-monospace, monospace}
@@ -50,8 +50,13 @@ def build_layer_summary(data: str, arch: str, z_dim: int) -> gr.HTML:
         return gr.HTML(summary_html(actions.layer_summary(data, arch, z_dim)), css_template=SUMMARY_CSS)
 
 
-def wire_layer_summary(panel: gr.HTML, data, arch, z_dim, conditional, sn) -> None:
-    """Redraw the tables whenever one of the inputs that shape the nets changes (by hand or by a preset)."""
+def wire_layer_summary(panel: gr.HTML, settled: list, data, arch, z_dim, conditional, sn) -> None:
+    """Redraw the tables when the visitor edits an input that shapes the nets, and after each event in ``settled``
+    (choosing a data set, a recipe) has filled the form. Not on every change of the form: a change that fires
+    while such an event is still filling it sends the last data set's architecture, which the new data set's
+    menu no longer offers, and Gradio refuses the call."""
     inputs = [data, arch, z_dim, conditional, sn]
-    gr.on([c.change for c in inputs], on_change, inputs, panel, trigger_mode="always_last", show_progress="hidden",
-          api_visibility="private")
+    private = {"show_progress": "hidden", "api_visibility": "private"}
+    gr.on([c.input for c in inputs[1:]], on_change, inputs, panel, trigger_mode="always_last", **private)
+    for event in settled:
+        event.then(on_change, inputs, panel, **private)

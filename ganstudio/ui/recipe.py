@@ -60,8 +60,8 @@ def build_recipe() -> RecipePanel:
     return RecipePanel(group, button)
 
 
-def wire_recipe(panel: RecipePanel, data, form: dict) -> None:
-    """``form``: the tab's inputs by setting name (FORM)."""
+def wire_recipe(panel: RecipePanel, data, form: dict):
+    """``form``: the tab's inputs by setting name (FORM). Returns the button's event (others follow it with .then)."""
     private_api = {"api_visibility": "private"}
-    panel.button.click(on_recipe, data, [form[name] for name in FORM], **private_api)
     data.change(on_data, data, panel.group, queue=False, show_progress="hidden", **private_api)
+    return panel.button.click(on_recipe, data, [form[name] for name in FORM], **private_api)

@@ -37,7 +37,7 @@ DATA_CHOICES = [
 ]
 TOY = ("ring8", "grid25", "spiral", "moons", "custom")
 ARCH_CHOICES = [("MLP (2D)", "mlp"), ("DCGAN", "dcgan"), ("SAGAN (self-attention)", "sagan"),
-                ("Transformer G (TransGAN-style)", "transformer"), ("Fully connected (the articles' MLP)", "fc")]
+                ("Transformer G (TransGAN-style)", "transformer"), ("MLP (the articles')", "fc")]
 LOSS_CHOICES = [("non-saturating", "ns"), ("saturating (the original minimax)", "minimax"), ("least squares", "lsgan"),
                 ("hinge", "hinge"), ("WGAN-GP", "wgan-gp")]
 AUG_CHOICES = ["translation", "cutout", "color"]
@@ -367,7 +367,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     poll_outputs = [status, bar, metrics, game, shown_state]
     private_api = {"api_visibility": "private"}
 
-    data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
+    data_set = data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
                                                 lr_d, d_steps, ema, sn, diffaug, conditional, pack, r1, grad_clip,
                                                 beta1, beta2, lessons.group,
                                                 view], **private_api)
@@ -396,9 +396,9 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
     wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
                                lr_d=lr_d, ema=ema, pack=pack), status, view, shown_state)
-    wire_recipe(recipe, data, dict(arch=arch, loss=loss, steps=steps, seconds=seconds, batch_size=batch, z_dim=z_dim,
-                                   lr_g=lr_g, lr_d=lr_d, d_steps=d_steps, ema=ema, spectral_norm=sn, diffaug=diffaug,
-                                   conditional=conditional, pack=pack, r1=r1, grad_clip=grad_clip, beta1=beta1,
-                                   beta2=beta2))
-    wire_layer_summary(layers, data, arch, z_dim, conditional, sn)
+    recipe_set = wire_recipe(recipe, data, dict(
+        arch=arch, loss=loss, steps=steps, seconds=seconds, batch_size=batch, z_dim=z_dim, lr_g=lr_g, lr_d=lr_d,
+        d_steps=d_steps, ema=ema, spectral_norm=sn, diffaug=diffaug, conditional=conditional, pack=pack, r1=r1,
+        grad_clip=grad_clip, beta1=beta1, beta2=beta2))
+    wire_layer_summary(layers, [data_set, recipe_set], data, arch, z_dim, conditional, sn)
     return TrainTab(to_explore, status)
