@@ -31,6 +31,8 @@ def test_the_articles_recipe_sets_the_form_shows_its_layers_and_trains(page, app
     recipe = page.locator("#recipe-article").first
     expect(recipe).to_contain_text("Measured after the same 120 s")
     page.get_by_text("Hyperparameters").click()  # the settings the recipe sets, in view
+    expect(page.get_by_label("Adam β1 of G and D (momentum)")).to_have_value("0")  # the digits preset's betas
+    expect(page.get_by_label("Adam β2 of G and D")).to_have_value("0.9")
     page.locator("#recipe-article-button").click()
     expect(page.get_by_label("Architecture")).to_have_value("MLP (the articles')", timeout=UI_MS)
     expect(page.get_by_label("Batch size")).to_have_value("32")
