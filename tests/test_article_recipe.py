@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from ganstudio.actions import explore
-from ganstudio.actions.layer_summary import layer_summary, recipe_params
+from ganstudio.actions.layer_summary import layer_summary
 from ganstudio.actions.model_cache import MODELS
-from ganstudio.actions.train import make_config
+from ganstudio.actions.train import make_config, recipe_params
 from ganstudio.cli import main
 from ganstudio.errors import BadInput
 from ganstudio.gan.config import ARTICLE_PRESET, TrainConfig

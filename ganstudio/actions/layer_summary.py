@@ -1,16 +1,13 @@
-"""The Train tab's layer summary and named recipes: plain values for the form's choices, before any run.
+"""The Train tab's layer summary: G's and D's layers for the form's choices, as plain rows, before any run.
 
-``layer_summary`` lists G's and D's layers for the chosen data, architecture and latent size (the nets are
-built on the meta device by ``ganstudio.gan.summary``, on the engine's worker); ``recipe_params`` gives the
-form's values of a named recipe (``ganstudio.gan.config.PRESETS``, e.g. the articles' fully connected GAN).
+The nets are built on the meta device by ``ganstudio.gan.summary``, on the engine's worker.
 """
 
 from __future__ import annotations
 
-from ganstudio import checks
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput
-from ganstudio.gan.config import PRESETS, TrainConfig
+from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.estimate import ESTIMATE_CHANNELS, ESTIMATE_CLASSES
 from ganstudio.gan.sources import BUILTIN_CHANNELS, image_size_for
 from ganstudio.gan.spec import GanSpec
@@ -18,12 +15,6 @@ from ganstudio.gan.summary import summarize
 
 SUMMARY_TIMEOUT_S = 30.0  # the worker answers ahead of training; this bounds a wait behind another visitor's call
 UPLOAD = "uploaded-images"  # what the form's "upload" choice is sized as before the zip is read
-
-
-def recipe_params(name: str, data: str) -> dict:
-    """The settings of recipe ``name`` on ``data`` as plain values, for the form (the run starts from the form)."""
-    recipe = PRESETS[checks.choice("recipe", name, PRESETS)]
-    return TrainConfig.defaults_for(UPLOAD if data == "upload" else data, **recipe).to_dict()
 
 
 def summary_spec(data: str, arch: str, z_dim, conditional: bool = False, spectral_norm: bool = False) -> GanSpec:

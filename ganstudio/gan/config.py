@@ -36,7 +36,7 @@ class TrainConfig:
     """One GAN training run. `TrainConfig.defaults_for(data)` gives settings that learn out of the box."""
 
     data: str = "ring8"  # 2D set, image set name, or path to a zip/folder of images
-    arch: str = "mlp"  # mlp for 2D points; dcgan | sagan | transformer | fc (the articles' fully connected GAN) for images
+    arch: str = "mlp"  # mlp for 2D points; dcgan | sagan | transformer | fc (the articles' MLP GAN) for images
     loss: str = "ns"  # ns (non-saturating) | minimax (the original, saturating G loss) | lsgan | hinge | wgan-gp
     steps: int = 0  # iteration budget (D steps + one G step each); 0 = no step limit
     seconds: float = 20.0  # training-time budget, pauses excluded; 0 = no time limit

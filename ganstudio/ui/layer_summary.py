@@ -29,8 +29,8 @@ def summary_html(summary: dict) -> str:
     """One table per net (layer, output shape, parameters; the total underneath) and the note under them."""
     tables = []
     for net in summary["nets"]:
-        rows = "".join(f"<tr><td>{escape(layer)}</td><td class='num'>{escape(shape)}</td><td class='num'>{n:,}</td></tr>"
-                       for layer, shape, n in net["rows"])
+        rows = "".join(f"<tr><td>{escape(layer)}</td><td class='num'>{escape(shape)}</td>"
+                       f"<td class='num'>{n:,}</td></tr>" for layer, shape, n in net["rows"])
         tables.append(f"<table class='gs-net' data-net='{net['name']}'><caption>{TITLES[net['name']]}</caption>"
                       "<thead><tr><th>layer</th><th class='num'>output shape</th><th class='num'>parameters</th></tr>"
                       f"</thead><tbody>{rows}</tbody><tfoot><tr><td>total</td><td></td>"

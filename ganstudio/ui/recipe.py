@@ -1,6 +1,6 @@
 """The Train tab's "Recipe from the articles": one click sets the form to the tutorial articles' own GAN.
 
-Widgets only; the settings come from ``ganstudio.actions.layer_summary.recipe_params`` (the recipe itself is
+Widgets only; the settings come from ``ganstudio.actions.train.recipe_params`` (the recipe itself is
 ``ganstudio.gan.config.ARTICLE_PRESET``). The button fills the form and starts nothing: the visitor sees the
 settings and the layer summary change, then presses Start. Shown for the 28-pixel grey sets the articles train on.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ganstudio.actions import layer_summary as actions
+from ganstudio.actions import train as actions
 from ganstudio.ui.common import handled
 
 RECIPE_DATA = ("digits", "mnist", "fashion-mnist")  # 28x28 grey images: the articles' 784 pixels
@@ -20,8 +20,8 @@ RECIPE_DATA = ("digits", "mnist", "fashion-mnist")  # 28x28 grey images: the art
 RECIPE_HELP = (
     "**Recipe from the articles.** The tutorial articles train a fully connected GAN on MNIST: G turns a latent of "
     "100 numbers into 128, then 256 leaky-ReLU units and 784 tanh pixels (one 28×28 digit); D reads the 784 pixels "
-    "through 256 and 128 leaky-ReLU units to one score. Batch 32, Adam with learning rate 2·10⁻⁴ and β₁ 0.5, and "
-    "nothing else. The button sets that network and recipe (see the settings and the layers below); press Start."
+    "through 256 and 128 leaky-ReLU units to one score. Batch 32, Adam with learning rate 2·10⁻⁴ and β₁ 0.5, "
+    "and nothing else. The button sets that network and recipe (see the settings and the layers below); press Start."
     "\n\nMeasured after the same 120 s of training, one run at a time on one thread of a shared 2-core CPU (load ~5), "
     "judged by `python -m ganstudio bench digits` (1,000 samples): **the articles' MLP: 22.3 % confident digits, "
     "Fréchet 20.6** (19,721 steps; strokes recognisable but noisy) · **the studio's DCGAN preset: 87.1 % confident, "

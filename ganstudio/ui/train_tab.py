@@ -4,9 +4,9 @@ Widgets only; every computation is a call into ``ganstudio.actions.train`` / ``t
 view (``live_view.py``) draws itself in the browser from compact frames, many times a second; a 1 s
 timer refreshes the numbers and the game's terms, and the buttons follow when the run's state changes.
 API endpoints: ``train_start`` (data, upload, arch, loss, steps, seconds, batch size, latent size, lr G, lr D,
-D steps, EMA, spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping, Adam β1, Adam β2) -> status, ``train_poll`` -> status, progress,
-metrics, game (plain values), ``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip,
-``train_push`` (repo id, private).
+D steps, EMA, spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping, Adam β1, Adam β2;
+the betas apply to both nets) -> status, ``train_poll`` -> status, progress, metrics, game (plain values),
+``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip, ``train_push`` (repo id, private).
 """
 
 from __future__ import annotations
@@ -346,7 +346,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
             beta1 = gr.Number(preset["beta1_g"], label="Adam β1 of G and D (momentum)")
             beta2 = gr.Number(preset["beta2_g"], label="Adam β2 of G and D")
         diffaug = gr.CheckboxGroup(AUG_CHOICES, value=[], label="DiffAugment (images)")
-    layers = build_layer_summary("ring8", "mlp", preset["z_dim"])
+    layers = build_layer_summary(preset["data"], preset["arch"], preset["z_dim"])
     with gr.Row():
         save = gr.Button("Save checkpoint", interactive=False, elem_id="train-save")
         to_explore = gr.Button("Open in Explore", interactive=False, elem_id="train-explore")
@@ -367,10 +367,9 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     poll_outputs = [status, bar, metrics, game, shown_state]
     private_api = {"api_visibility": "private"}
 
-    data_set = data.input(on_data, [data, points, seed], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
-                                                lr_d, d_steps, ema, sn, diffaug, conditional, pack, r1, grad_clip,
-                                                beta1, beta2, lessons.group,
-                                                view], **private_api)
+    data_set = data.input(on_data, [data, points, seed],
+                          [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn,
+                           diffaug, conditional, pack, r1, grad_clip, beta1, beta2, lessons.group, view], **private_api)
     canvas.select(on_canvas_click, points, [points, canvas, view], **private_api)
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
     start.click(on_start, form + [points], [status, timer, view, *buttons], api_name="train_start",
