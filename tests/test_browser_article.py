@@ -1,5 +1,5 @@
 """The articles' recipe in a real browser: choose the digits, click the recipe, see its settings and its layers,
-Start, and watch the articles' fully connected GAN train."""
+Start, watch the articles' fully connected GAN train, stop it and open it in Explore."""
 
 from __future__ import annotations
 
@@ -60,7 +60,13 @@ def test_the_articles_recipe_sets_the_form_shows_its_layers_and_trains(page, app
     start = page.locator("#train-start")
     start.click()
     expect(page.get_by_text(re.compile(r"running · step \d+"))).to_be_visible(timeout=SLOW_MS)
-    expect(page.locator("#train-status")).to_contain_text(re.compile(r"fc|running"))
+    expect(page.locator(".gs-live-title")).to_contain_text("digits · fc")  # the articles' net is what trains
     page.screenshot(path=str(ARTIFACTS / "article_recipe_training.png"), full_page=True)
     page.locator("#train-stop").click()
-    expect(start).to_be_enabled(timeout=SLOW_MS)
+    expect(page.locator("#train-status")).to_contain_text("saved as", timeout=SLOW_MS)
+    expect(start).to_be_enabled()
+    page.locator("#train-explore").click()  # the articles' GAN opens in Explore like any other
+    expect(page.get_by_role("tab", name="Explore", selected=True)).to_be_visible()
+    expect(page.locator("#explore-model input")).to_have_value(re.compile(r"run \d+ · digits · fc"))
+    expect(page.locator("#explore-grid img")).to_have_attribute("src", re.compile(r"\S"), timeout=SLOW_MS)
+    page.screenshot(path=str(ARTIFACTS / "article_recipe_in_explore.png"), full_page=True)

@@ -257,8 +257,8 @@ COLOUR_PRESET = dict(
 # z=100 -> 128 -> 256 -> 784 tanh, D 784 -> 256 -> 128 -> 1, leaky ReLU), batch 32, Adam lr 2e-4 with beta1 0.5
 # (004) and Keras's beta2 0.999, the sigmoid cross-entropy D and the non-saturating G, unconditional; nothing the
 # articles do not use (no EMA, no lr decay, no spectral norm, no DiffAugment). Same 120 s as the digits preset; on the
-# shared 2-core CPU (one thread, load ~5) it made 19,721 steps to 22.3 % confident digits, Fréchet 20.6 (the DCGAN
-# preset: 2,496 steps, 87.1 %, 1.34; `bench digits`). The Train tab shows these figures (ganstudio/ui/recipe.py).
+# shared 2-core CPU (one thread, load 3-7) it made ~20,000 steps to 22.3 % confident digits, Fréchet 20.6 / 21.9
+# (seeds 0 / 1; the DCGAN preset: 87.1 / 88.8 %, 1.34 / 1.32; `bench digits`), shown in the Train tab (ui/recipe.py).
 ARTICLE_PRESET = dict(
     arch="fc", loss="ns", steps=0, seconds=120.0, batch_size=32, z_dim=100, lr_g=2e-4, lr_d=2e-4,
     beta1_g=0.5, beta1_d=0.5, beta2_g=0.999, beta2_d=0.999, d_steps=1, ema=0.0, lr_decay=0.0, spectral_norm=False,

@@ -15,17 +15,18 @@ from ganstudio.actions import train as actions
 from ganstudio.ui.common import handled
 
 RECIPE_DATA = ("digits", "mnist", "fashion-mnist")  # 28x28 grey images: the articles' 784 pixels
-# Measured 2026-12-04 with `python -m ganstudio train --data digits --seconds 120 --threads 1` (--arch fc, i.e. the
-# article recipe, then the digits preset), each judged by `python -m ganstudio bench digits --model FOLDER`.
+# Measured 2026-12-04 with `python -m ganstudio train --data digits --seconds 120 --threads 1 --seed S` (--preset
+# article or the digits preset), each judged by `python -m ganstudio bench digits --model FOLDER`.
 RECIPE_HELP = (
     "**Recipe from the articles.** The tutorial articles train a fully connected GAN on MNIST: G turns a latent of "
     "100 numbers into 128, then 256 leaky-ReLU units and 784 tanh pixels (one 28×28 digit); D reads the 784 pixels "
     "through 256 and 128 leaky-ReLU units to one score. Batch 32, Adam with learning rate 2·10⁻⁴ and β₁ 0.5, "
     "and nothing else. The button sets that network and recipe (see the settings and the layers below); press Start."
-    "\n\nMeasured after the same 120 s of training, one run at a time on one thread of a shared 2-core CPU (load ~5), "
-    "judged by `python -m ganstudio bench digits` (1,000 samples): **the articles' MLP: 22.3 % confident digits, "
-    "Fréchet 20.6** (19,721 steps; strokes recognisable but noisy) · **the studio's DCGAN preset: 87.1 % confident, "
-    "Fréchet 1.34** (2,496 steps). Real held-out digits score Fréchet 0.64; lower is closer to real."
+    "\n\nMeasured after the same 120 s of training, one run at a time on one thread of a shared 2-core CPU (load "
+    "3–7), seeds 0 and 1, judged by `python -m ganstudio bench digits` (1,000 samples): **the articles' MLP: 22.3 % "
+    "confident digits, Fréchet 20.6 and 21.9** (~20,000 steps; strokes recognisable but noisy) · **the studio's "
+    "DCGAN preset: 87.1 and 88.8 % confident, Fréchet 1.34 and 1.32** (2,500–3,600 steps). Real held-out digits "
+    "score Fréchet 0.64; lower is closer to real."
 )
 FORM = ("arch", "loss", "steps", "seconds", "batch_size", "z_dim", "lr_g", "lr_d", "d_steps", "ema", "spectral_norm",
         "diffaug", "conditional", "pack", "r1", "grad_clip", "beta1", "beta2")  # the form's inputs the recipe sets
