@@ -25,7 +25,7 @@ gradio_client = pytest.importorskip("gradio_client")
 
 POLL_TIMEOUT_S = 90.0  # the shared machine can be slow; a healthy run moves within a few seconds
 RING8 = ("ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0,
-         "gan")  # train_start inputs
+         "gan", 0.5, 0.999)  # train_start inputs
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ EXPLORE = (*SAMPLE, "sefa", 0, 0, 0, 0, 0, 0)
 INTERPOLATE = ("digits-dcgan", 0, 1, 4, "slerp", 1.0, -1)
 GENERATE = ("shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 0, "full speed")
 ATTENTION = ("shakespeare-gpt", "The king", 0, False)
-TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan")
+TRAIN = ("ring8", None, "mlp", "ns", 0, 2, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan", 0.5, 0.999)
 # endpoint -> (base inputs, input names in order, for readable case ids)
 ENDPOINTS = {
     "sample": (SAMPLE, ["spec", "seed", "n", "psi", "class"]),
@@ -53,7 +53,7 @@ ENDPOINTS = {
     "gan_attention": ((None, 0, -1, 10, 10, -1, -1, False), ["spec", "seed", "class", "x", "y", "layer", "head", "off"]),  # spec: a SAGAN folder
     "train_start": (TRAIN, ["data", "upload", "arch", "loss", "steps", "seconds", "batch", "z_dim", "lr_g", "lr_d",
                             "d_steps", "ema", "sn", "diffaug", "conditional", "seed", "pack", "r1", "grad_clip",
-                            "family"]),
+                            "family", "beta1", "beta2"]),
 }
 
 # (endpoint, {input: bad value}, regex the one-line message must match)
@@ -138,6 +138,8 @@ CASES = [
     ("train_start", {"ema": 1.5}, r"EMA|maximum"),
     ("train_start", {"diffaug": ["warp"]}, r"warp|choices"),
     ("train_start", {"seed": "abc"}, r"seed|number|integer"),
+    ("train_start", {"beta1": 1.0}, r"beta 1 of G"),
+    ("train_start", {"beta2": -0.5}, r"beta 2 of G"),
 ]
 
 

@@ -44,7 +44,7 @@ LIMITS_ENV = {
 }
 # the Train tab's train_start inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA,
 # spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping
-RING8 = ["ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan"]
+RING8 = ["ring8", None, "mlp", "ns", 0, 30, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan", 0.5, 0.999]
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,8 @@ def test_training_data_cannot_be_a_server_folder(app):
 @pytest.mark.parametrize("arch, batch", [("sagan", 8192), ("transformer", 8192), ("dcgan", 8192)])
 def test_huge_runs_are_refused_before_anything_is_allocated(app, arch, batch):
     before = app.rss_mb()
-    args = ["digits", None, arch, "hinge", 0, 30, batch, 64, 1e-3, 1e-3, 1, 0.999, True, [], False, 0, 1, 0.0, 0.0, "gan"]
+    args = ["digits", None, arch, "hinge", 0, 30, batch, 64, 1e-3, 1e-3, 1, 0.999, True, [], False, 0, 1, 0.0, 0.0, "gan", None,
+            None]  # no betas: the digits preset's
     status, message = call(app.url, "train_start", args)
     assert status == "error" and "MB of memory" in message and "batch size" in message, message
     assert app.rss_mb() - before < 200, "a refused run still allocated memory"
@@ -190,9 +191,9 @@ def test_push_on_a_space_needs_the_visitors_own_login(app):
     ("generate", ["shakespeare-gpt", "Hi", 3, 0.8, 40, 1.0, 1.0, 1e30, "full speed"], r"seed"),
     ("generate", [12345, "Hi", 3, 0.8, 40, 1.0, 1.0, 0, "full speed"], r"model"),
     ("sample", [12345, 0, 4, 1.0, -1], r"generator"),
-    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, 256, 2, 1e-3, 1e-3, 1, 0.999, "maybe", [], False, 0, 1, 0.0, 0.0, "gan"],
+    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, 256, 2, 1e-3, 1e-3, 1, 0.999, "maybe", [], False, 0, 1, 0.0, 0.0, "gan", 0.5, 0.999],
      r"spectral norm must be true or false"),
-    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, -5, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan"],
+    ("train_start", ["ring8", None, "mlp", "ns", 0, 10, -5, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan", 0.5, 0.999],
      r"batch size"),
     # file data that is not a file uploaded here (Gradio refused it before any handler, with no message at all)
     *[("train_start", ["upload", bad, *RING8[2:]], r"^Zip of images.*: expected a file uploaded to this app")
@@ -204,7 +205,7 @@ def test_push_on_a_space_needs_the_visitors_own_login(app):
     ("attention", ["shakespeare-gpt", "\udfff", 0, False], r"not text"),
     ("sample", ["digits-dcgan", True, 4, 1.0, -1], r"^Seed: must be a number, got True"),  # JSON true is not 1
     ("generate", ["shakespeare-gpt", "Hi", True, 0.8, 40, 1.0, 1.0, 0, "full speed"], r"must be a number, got True"),
-    ("train_start", RING8[:17], r"^this call takes 20 values, got 17"),  # Gradio logged a traceback
+    ("train_start", RING8[:17], r"^this call takes 22 values, got 17"),  # Gradio logged a traceback
 ])
 def test_bad_input_is_one_short_line(app, endpoint, args, expected):
     status, message = call(app.url, endpoint, args)
@@ -235,7 +236,7 @@ def test_saved_runs_and_downloads_go_when_the_session_does(app):
     before = _session_folders(app)  # other visitors' (earlier tests'): they go in their own time
     for _ in range(5):
         visitor.predict("ring8", None, "mlp", "ns", 30, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1,
-                        0.0, 0.0, api_name="/train_start")
+                        0.0, 0.0, "gan", 0.5, 0.999, api_name="/train_start")
         wait_until(lambda: visitor.predict(api_name="/train_poll")[0].startswith("done"), "the run to finish",
                    every_s=0.3)
         saved = visitor.predict(api_name="/train_save")

@@ -18,11 +18,12 @@ ROWS = [  # (field, value): each is tried both ways
     ("batch_size", 64), ("batch_size", 1), ("batch_size", 9000),
     ("z_dim", 8), ("z_dim", 0), ("z_dim", 2000),
     ("lr_g", 1e-3), ("lr_g", 0), ("lr_g", 2.0), ("lr_d", "abc"),
-    ("beta1_g", 0.5), ("beta2_d", 1.0), ("ema", 0.9), ("ema", 1.5),
+    ("beta1_g", 0.5), ("beta2_d", 1.0), ("beta1_d", 0.0), ("beta2_g", 0.95), ("beta1_g", -0.1), ("beta2_g", "x"),
+    ("beta1_d", "nan"), ("ema", 0.9), ("ema", 1.5),
     ("d_steps", 5), ("d_steps", 21), ("pack", 4), ("pack", 3), ("pack", 17),
     ("r1", 0.1), ("r1", -1), ("gp_weight", 2000), ("lr_decay", 1.1),
     ("hidden", 64), ("hidden", 3), ("depth", 13), ("seed", 7), ("seed", -1), ("seed", 2**32),
-    ("arch", "dcgan"), ("arch", "bogus"), ("loss", "hinge"), ("loss", "bogus"), ("g_out", "pixelshuffle"),
+    ("arch", "dcgan"), ("arch", "fc"), ("arch", "bogus"), ("loss", "hinge"), ("loss", "bogus"), ("g_out", "pixelshuffle"),
     ("diffaug", "blur"), ("fid_samples", 10), ("metric_every_s", -1),
 ]
 

@@ -18,7 +18,7 @@ from ganstudio.actions import train_view
 from ganstudio.actions.visitors import session_of
 from ganstudio.engine import get_engine
 from ganstudio.errors import BadInput, StudioError
-from ganstudio.gan.config import FAMILIES, FIELD_RULES, IMAGE_SETS, TOY_SETS, TrainConfig, check_points
+from ganstudio.gan.config import FAMILIES, FIELD_RULES, IMAGE_SETS, PRESETS, TOY_SETS, TrainConfig, check_points
 from ganstudio.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, RUNNING, RunLimits
 from ganstudio.limits import LIMITS
 from ganstudio.sessions import SESSIONS, Run, check_client_quota
@@ -38,6 +38,13 @@ def default_params(data: str, family: str = "gan") -> dict:
 
     family = checks.choice("model family", family or "gan", FAMILIES)
     return TrainConfig.defaults_for(data, family=family).to_dict()
+
+
+def recipe_params(name: str, data: str) -> dict:
+    """A named recipe (``PRESETS``, e.g. "article": the tutorial articles' fully connected GAN) on ``data``, as
+    plain values for the form; the run starts from the form, as any other."""
+    recipe = PRESETS[checks.choice("recipe", name, PRESETS)]
+    return TrainConfig.defaults_for("uploaded-images" if data == "upload" else data, **recipe).to_dict()
 
 
 def make_config(params: dict, upload: str | None = None):

@@ -39,8 +39,8 @@ from ganstudio.settings import REPO_ROOT
 
 IDLE_S = 6  # run limits of the Space under test
 SESSION_IDLE_S = 20
-RING8 = ["ring8", None, "mlp", "ns", 40, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan"]
-WEEK = ["ring8", None, "mlp", "ns", 0, 7 * 24 * 3600, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan"]
+RING8 = ["ring8", None, "mlp", "ns", 40, 0, 64, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan", 0.5, 0.999]
+WEEK = ["ring8", None, "mlp", "ns", 0, 7 * 24 * 3600, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan", 0.5, 0.999]
 MADE_UP_SESSIONS = 2000  # twice the page states a Space keeps (GANSTUDIO_PAGE_STATES)
 UPLOAD_MB = 10  # one scripted upload
 

@@ -68,8 +68,8 @@ def _status(outputs, started: float) -> Poll:
 
 def _train_inputs(data: str, seconds: float) -> tuple:
     # the Train tab's inputs: data, upload, arch, loss, steps, seconds, batch, z, lr G, lr D, D steps, EMA, SN,
-    # DiffAugment, conditional, seed, packing, R1, gradient clipping, model family
-    return (data, None, "mlp", "ns", 0, seconds, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan")
+    # DiffAugment, conditional, seed, packing, R1, gradient clipping, model family, Adam β1, Adam β2
+    return (data, None, "mlp", "ns", 0, seconds, 256, 2, 1e-3, 1e-3, 1, 0.999, False, [], False, 0, 1, 0.0, 0.0, "gan", 0.5, 0.999)
 
 
 def _session(url: str, index: int, cfg: LoadConfig, started: float, go: threading.Barrier) -> SessionReport:

@@ -14,7 +14,7 @@ runs, fid.py for images); live_run.py is a visitor's run in the engine and owns 
 + render.py draw (with sampling.py's shared helpers); cli.py and ddp.py train headless.
 """
 
-from ganstudio.gan import models, transformer_g  # noqa: F401  (registers mlp, dcgan, sagan, transformer)
+from ganstudio.gan import fc, models, transformer_g  # noqa: F401  (registers mlp, dcgan, sagan, transformer, fc)
 from ganstudio.gan.models import Discriminator, Generator
 
 __all__ = ["Discriminator", "Generator"]

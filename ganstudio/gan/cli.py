@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ganstudio.errors import BadInput, Diverged
-from ganstudio.gan.config import TrainConfig
+from ganstudio.gan.config import PRESETS, TrainConfig
 from ganstudio.hub_transfer import terminal_progress
 from ganstudio.limits import LIMITS
 
@@ -26,7 +26,7 @@ SETTING_FLAGS = tuple(f.name for f in dataclasses.fields(TrainConfig)
                       if f.name not in ("data", "steps", "seconds", "custom_points"))
 BOOLEAN_SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.type in (bool, "bool"))
 FLAG_HELP = {
-    "arch": "mlp, dcgan, sagan or transformer (default: per data set)",
+    "arch": "mlp, dcgan, sagan, transformer or fc (default: per data set)",
     "loss": "ns, lsgan, hinge or wgan-gp (default: per data set)",
     "seed": "weights, data order and latents follow it (default 0)",
     "ema": "EMA decay of G (0 = off)",
@@ -44,6 +44,8 @@ def register(subparsers) -> None:
     train.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, mnist, fashion-mnist, "
                        "cifar10, or a zip/folder of images")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
+    train.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe instead of the data set's preset "
+                       "(article: the tutorial articles' fully connected GAN); flags still override it")
     budget = train.add_mutually_exclusive_group()
     budget.add_argument("--steps", help="iterations to train (default: the data set's preset)")
     budget.add_argument("--seconds", help="training seconds (default: the data set's preset)")
@@ -72,7 +74,8 @@ def register(subparsers) -> None:
 def config_from_args(args: argparse.Namespace):
     """The run the flags ask for: the data set's preset overridden by them, through ``TrainConfig.validate`` (the
     Train form's checks, so the command line and the page accept and refuse the same values)."""
-    overrides = {name: getattr(args, name) for name in SETTING_FLAGS}
+    given = {name: getattr(args, name) for name in SETTING_FLAGS if getattr(args, name) is not None}
+    overrides = {**PRESETS.get(args.preset or "", {}), **given}
     if args.steps is not None:
         overrides.update(steps=args.steps, seconds=0.0)
     elif args.seconds is not None:

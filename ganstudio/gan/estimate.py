@@ -21,22 +21,22 @@ ESTIMATE_CHANNELS = 3  # likewise: colour, the larger case
 def training_estimate(spec: GanSpec, batch: int, d_inputs: int = 2) -> Estimate:
     """Memory of training ``spec`` with ``batch`` samples: G and D with Adam, the EMA copy, the last-good
     copy, and activations of one G pass plus one D pass over ``d_inputs`` x batch samples."""
-    G, D = _meta_nets(spec)
+    G, D = meta_nets(spec)
     p_g, p_d = count_params(G), count_params(D)
     # G: weights, grads, 2 Adam moments, EMA copy and its last-good copy, last-good G; D: the same without EMA
     weights = FLOAT * (7 * p_g + 5 * p_d)
     n = spec.pack  # D judges packs of this many samples: trace with whole packs
     d_classes = spec.n_classes or spec.z_classes
-    per_sample_g = per_sample_bytes(lambda b: G(*_latents(spec, b * n)), n)
-    per_sample_d = per_sample_bytes(lambda b: D(G(*_latents(spec, b * n)), _labels(d_classes, b * n)), n) - per_sample_g
+    per_sample_g = per_sample_bytes(lambda b: G(*meta_latents(spec, b * n)), n)
+    per_sample_d = per_sample_bytes(lambda b: D(G(*meta_latents(spec, b * n)), meta_labels(d_classes, b * n)), n) - per_sample_g
     activations = BACKWARD_FACTOR * batch * (per_sample_g + d_inputs * max(per_sample_d, 0.0))
     return Estimate(p_g + p_d, int(weights), int(activations))
 
 
 def sampling_estimate(spec: GanSpec, batch: int) -> Estimate:
     """Memory of loading ``spec`` (G and D weights) and sampling ``batch`` images without gradients."""
-    G, D = _meta_nets(spec)
-    per_sample = per_sample_bytes(lambda b: G(*_latents(spec, b)), 1)
+    G, D = meta_nets(spec)
+    per_sample = per_sample_bytes(lambda b: G(*meta_latents(spec, b)), 1)
     params = count_params(G) + count_params(D)
     return Estimate(params, FLOAT * params, int(batch * per_sample))
 
@@ -67,14 +67,16 @@ def check_checkpoint(spec: GanSpec, name: str, batch: int = 64) -> Estimate:
     return estimate
 
 
-def _meta_nets(spec: GanSpec):
+def meta_nets(spec: GanSpec):
+    """G and D of ``spec`` on the meta device: shapes only, nothing allocated (also the layer summary's nets)."""
     with torch.device("meta"):
         return build_generator(spec), build_discriminator(spec)
 
 
-def _latents(spec: GanSpec, n: int):
-    return torch.empty(n, spec.z_dim, device="meta"), _labels(spec.n_classes, n)
+def meta_latents(spec: GanSpec, n: int):
+    """(z, labels) of ``n`` samples for a meta G: what its forward takes."""
+    return torch.empty(n, spec.z_dim, device="meta"), meta_labels(spec.n_classes, n)
 
 
-def _labels(n_classes: int, n: int):
+def meta_labels(n_classes: int, n: int):
     return torch.zeros(n, dtype=torch.long, device="meta") if n_classes else None

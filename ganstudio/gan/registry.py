@@ -1,6 +1,6 @@
 """Resolving a GanSpec to nets: which generator and discriminator classes build each architecture.
 
-Architecture modules register themselves when imported (``models.py``: mlp, dcgan, sagan;
+Architecture modules register themselves when imported (``models.py``: mlp, dcgan, sagan; ``fc.py``: fc;
 ``transformer_g.py``: transformer), and the package's face (``ganstudio/gan/__init__.py``) imports
 them, so everything below it — loading a folder, estimating memory, ``from_pretrained`` — builds any
 architecture without importing the classes it builds (which themselves depend on loading).

@@ -10,6 +10,7 @@ from ganstudio.gan.config import IMAGE_SIZES, TrainConfig, is_toy
 from ganstudio.gan.data2d import Toy2D, make_toy
 
 DEFAULT_IMAGE_SIZE = {"digits": 28, "mnist": 28, "fashion-mnist": 28, "cifar10": 32}
+BUILTIN_CHANNELS = {"digits": 1, "mnist": 1, "fashion-mnist": 1, "cifar10": 3}  # before a set is read (images.py)
 
 
 def image_size_for(cfg: TrainConfig) -> int:

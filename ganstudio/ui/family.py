@@ -15,7 +15,7 @@ FAMILY_CHOICES = [("GAN", "gan"), ("VAE", "vae")]
 FAMILY_INFO = ("VAE: an encoder and a decoder trained on the ELBO. It uses the budget, batch size, latent size, "
                "G's learning rate (for both nets) and the seed, and ignores the GAN-only settings (loss, D's rate "
                "and steps, EMA, packing, R1, spectral norm, DiffAugment, class-conditional).")
-PRESET_FIELDS = ("steps", "seconds", "batch_size", "z_dim", "lr_g")  # what a family's preset changes in the form
+PRESET_FIELDS = ("steps", "seconds", "batch_size", "z_dim", "lr_g", "beta1_g", "beta2_g")  # what a family's preset changes in the form
 
 
 def build_family() -> gr.Radio:

@@ -4,9 +4,9 @@ Widgets only; every computation is a call into ``ganstudio.actions.train`` / ``t
 view (``live_view.py``) draws itself in the browser from compact frames, many times a second; a 1 s
 timer refreshes the numbers and the game's terms, and the buttons follow when the run's state changes.
 API endpoints: ``train_start`` (data, upload, arch, loss, steps, seconds, batch size, latent size, lr G, lr D,
-D steps, EMA, spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping, model family) -> status, ``train_poll`` -> status, progress,
-metrics, game (plain values), ``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip,
-``train_push`` (repo id, private).
+D steps, EMA, spectral norm, DiffAugment, conditional, seed, packing, R1 γ, gradient clipping, model family, Adam β1,
+Adam β2; the betas apply to both nets) -> status, ``train_poll`` -> status, progress, metrics, game (plain values),
+``train_pause`` (pause or resume), ``train_stop``, ``train_save`` -> zip, ``train_push`` (repo id, private).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from ganstudio.settings import SETTINGS
 from ganstudio.ui import train_texts
 from ganstudio.ui.common import DEVICE_WORK, PAGE_API, owner, user_error
 from ganstudio.ui.family import build_family, wire_family
+from ganstudio.ui.layer_summary import build_layer_summary, wire_layer_summary
 from ganstudio.ui.lessons import build_lessons, wire_lessons
 from ganstudio.ui.live_controls import build_live_controls, wire_live_controls
 from ganstudio.ui.live_view import live_view
+from ganstudio.ui.recipe import build_recipe, wire_recipe
 
 DATA_CHOICES = [
     ("8 Gaussians on a ring (2D)", "ring8"),
@@ -38,7 +40,7 @@ DATA_CHOICES = [
 ]
 TOY = ("ring8", "grid25", "spiral", "moons", "custom")
 ARCH_CHOICES = [("MLP (2D)", "mlp"), ("DCGAN", "dcgan"), ("SAGAN (self-attention)", "sagan"),
-                ("Transformer G (TransGAN-style)", "transformer")]
+                ("Transformer G (TransGAN-style)", "transformer"), ("MLP (the articles')", "fc")]
 LOSS_CHOICES = [("non-saturating", "ns"), ("saturating (the original minimax)", "minimax"), ("least squares", "lsgan"),
                 ("hinge", "hinge"), ("WGAN-GP", "wgan-gp")]
 AUG_CHOICES = ["translation", "cutout", "color"]
@@ -117,7 +119,8 @@ def _buttons(state: str, saved: bool) -> list:
 
 
 def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-            conditional, seed, pack=None, r1=None, grad_clip=None, points=None, family=None) -> tuple[dict, str | None]:
+            conditional, seed, pack=None, r1=None, grad_clip=None, family=None, beta1=None, beta2=None,
+            points=None) -> tuple[dict, str | None]:
     upload_path = None
     if data == "upload":
         if not upload:
@@ -127,7 +130,8 @@ def _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, 
         "data": data, "arch": arch, "loss": loss, "steps": steps, "seconds": seconds, "batch_size": batch,
         "z_dim": z_dim, "lr_g": lr_g, "lr_d": lr_d, "d_steps": d_steps, "ema": ema, "spectral_norm": sn,
         "diffaug": ",".join(diffaug or []), "conditional": conditional, "seed": seed, "pack": pack, "r1": r1,
-        "grad_clip": grad_clip, "family": family,
+        "grad_clip": grad_clip, "family": family, "beta1_g": beta1, "beta1_d": beta1, "beta2_g": beta2,
+        "beta2_d": beta2,
         "custom_points": (points or []) if data == "custom" else None,
     }, upload_path
 
@@ -146,7 +150,7 @@ def on_data(choice, points, seed, family, request: gr.Request):
             gr.update(value=p["arch"], choices=ARCH_CHOICES[:1] if toy else ARCH_CHOICES[1:]), p["loss"], p["steps"],
             p["seconds"], p["batch_size"], p["z_dim"], p["lr_g"], p["lr_d"], p["d_steps"], p["ema"],
             p["spectral_norm"], [a for a in AUG_CHOICES if a in p["diffaug"].split(",")], p["conditional"], p["pack"],
-            p["r1"], p["grad_clip"], gr.update(visible=toy), preview]
+            p["r1"], p["grad_clip"], p["beta1_g"], p["beta2_g"], gr.update(visible=toy), preview]
 
 
 def on_canvas_click(points, evt: gr.SelectData):
@@ -162,12 +166,13 @@ def on_clear_points():
 
 
 def on_start(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-             conditional, seed, pack, r1, grad_clip, family, points, request: gr.Request):
+             conditional, seed, pack, r1, grad_clip, family, beta1, beta2, points, request: gr.Request):
     """Start a run (refused while this visitor's run is live: stop it first)."""
     who = owner(request)
     try:
         params, upload_path = _params(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps,
-                                      ema, sn, diffaug, conditional, seed, pack, r1, grad_clip, points, family)
+                                      ema, sn, diffaug, conditional, seed, pack, r1, grad_clip, family, beta1,
+                                      beta2, points)
         actions.start_training(who, params, upload=upload_path, replace=False)
         value = actions.live_value(who)
     except StudioError as err:
@@ -317,7 +322,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 step_g = gr.Button("Step G", size="sm", interactive=False, elem_id="train-step-g")
                 step_both = gr.Button("Step D+G", size="sm", interactive=False)
             live_controls = build_live_controls()
-    lessons = build_lessons()
+    lessons, recipe = build_lessons(), build_recipe()
     with gr.Row():  # columns with a minimum width: a phone shows them one under the other, the game's notes whole
         with gr.Column(min_width=340):
             metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
@@ -342,7 +347,10 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
         with gr.Row():
             r1 = gr.Number(preset["r1"], label="R1 penalty γ on real data (0 = off)")
             grad_clip = gr.Number(preset["grad_clip"], label="Gradient clipping: largest norm (0 = off)")
+            beta1 = gr.Number(preset["beta1_g"], label="Adam β1 of G and D (momentum)")
+            beta2 = gr.Number(preset["beta2_g"], label="Adam β2 of G and D")
         diffaug = gr.CheckboxGroup(AUG_CHOICES, value=[], label="DiffAugment (images)")
+    layers = build_layer_summary(preset["data"], preset["arch"], preset["z_dim"])
     with gr.Row():
         save = gr.Button("Save checkpoint", interactive=False, elem_id="train-save")
         to_explore = gr.Button("Open in Explore", interactive=False, elem_id="train-explore")
@@ -358,15 +366,14 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     timer = gr.Timer(POLL_S, active=False)
 
     form = [data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn, diffaug,
-            conditional, seed, pack, r1, grad_clip, family]
+            conditional, seed, pack, r1, grad_clip, family, beta1, beta2]
     buttons = [start, pause, stop, reset, step_d, step_g, step_both, save, to_explore]
     poll_outputs = [status, bar, metrics, game, shown_state]
     private_api = {"api_visibility": "private"}
 
-    data.input(on_data, [data, points, seed, family], [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g,
-                                                lr_d, d_steps, ema, sn, diffaug, conditional, pack, r1, grad_clip,
-                                                lessons.group,
-                                                view], **private_api)
+    data_set = data.input(on_data, [data, points, seed, family],
+                          [upload, canvas_group, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d, d_steps, ema, sn,
+                           diffaug, conditional, pack, r1, grad_clip, beta1, beta2, lessons.group, view], **private_api)
     canvas.select(on_canvas_click, points, [points, canvas, view], **private_api)
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
     start.click(on_start, form + [points], [status, timer, view, *buttons], api_name="train_start",
@@ -392,8 +399,14 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
     wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
                                lr_d=lr_d, ema=ema, pack=pack, family=family), status, view, shown_state)
-    wire_family(family, data, {"steps": steps, "seconds": seconds, "batch_size": batch, "z_dim": z_dim, "lr_g": lr_g})
+    wire_family(family, data, {"steps": steps, "seconds": seconds, "batch_size": batch, "z_dim": z_dim, "lr_g": lr_g,
+                               "beta1_g": beta1, "beta2_g": beta2})
     wire_live_controls(live_controls)
     train_texts.wire_intro(intro, data, TOY)
     train_texts.wire_fresh_download(view, download)
+    recipe_set = wire_recipe(recipe, data, dict(
+        arch=arch, loss=loss, steps=steps, seconds=seconds, batch_size=batch, z_dim=z_dim, lr_g=lr_g, lr_d=lr_d,
+        d_steps=d_steps, ema=ema, spectral_norm=sn, diffaug=diffaug, conditional=conditional, pack=pack, r1=r1,
+        grad_clip=grad_clip, beta1=beta1, beta2=beta2, family=family))
+    wire_layer_summary(layers, [data_set, recipe_set], data, arch, z_dim, conditional, sn)
     return TrainTab(to_explore, status)
