@@ -319,6 +319,8 @@ class Engine:
                         break
                 if self._stopping:
                     return
+                if self._ended:  # a run's end (its save) before any call that came after it: Stop waits on one
+                    continue
                 interactive = self._calls.pop()
                 job = None if interactive else self._next_in_rotation()
                 turn = job.task if job is not None else None  # kept for the slice, even if the job is forgotten

@@ -25,6 +25,7 @@ from ganstudio.gan.ddp import SINGLE, DistContext
 from ganstudio.gan.diffaug import diff_augment
 from ganstudio.gan.evaluation import Evaluator
 from ganstudio.gan.history import History
+from ganstudio.gan.last_good import LastGood
 from ganstudio.gan.models import classes_from_z
 from ganstudio.gan.progress import Pace, RunBudget, TrainReport
 from ganstudio.gan.registry import build_discriminator, build_generator
@@ -32,7 +33,6 @@ from ganstudio.gan.sampling import Players, eval_forward
 from ganstudio.gan.spec import GanSpec
 from ganstudio.gan.sources import load_training_data, make_source
 
-GOOD_STATE_EVERY_S = 2.0  # training seconds between copies of the last good weights
 # Iterations between reads of the step's numbers (nanoGPT's log_interval): only then are losses, D outputs and
 # grad norms turned into Python floats (a host sync on a GPU), checked for NaN/inf and added to the history.
 # The first iteration, manual steps and the last iteration are always read.
@@ -107,8 +107,7 @@ class GanTrainer(RunBudget):
         self._last: dict[str, torch.Tensor] = {}  # this iteration's tensors (losses, D outputs), read when logging
         self._updated: set[str] = set()  # "d" / "g": which nets updated since the last read
         self._pace = Pace()
-        self._good_state: dict | None = None
-        self._good_at = -math.inf
+        self._last_good = LastGood()  # put back if a step's numbers stop being finite
         self._finished = False
         # 2D nets are tiny: one CPU thread is as fast alone and far faster when the CPU is shared.
         self.step_threads = 1 if self.device.type == "cpu" and self.data_kind == "2d" else None
@@ -274,34 +273,17 @@ class GanTrainer(RunBudget):
         self.history.add(self.step_count, dict(zip(tensors, values)))
         if count:
             self._pace.mark(self.train_time, self.step_count)
-        if self.train_time - self._good_at >= GOOD_STATE_EVERY_S or self._good_state is None:
-            self._good_state = self._weights_copy()
-            self._good_at = self.train_time
+        self._last_good.keep(self.step_count, self.train_time, self.nets())
 
     def nets(self) -> dict[str, torch.nn.Module]:
         """The trained nets by name: "G", "D" and, with EMA, "G_ema" (read them; train through step())."""
         return {"G": self.G, "D": self.D, **({"G_ema": self.G_ema} if self.G_ema is not None else {})}
 
-    def _weights_copy(self) -> dict:
-        return {"step": self.step_count,
-                **{k: {n: t.detach().clone() for n, t in m.state_dict().items()} for k, m in self.nets().items()}}
-
-    @torch.no_grad()
-    def _load_weights(self, states: dict) -> None:
-        for name, net in self.nets().items():
-            net.load_state_dict(states[name])
-
     def _diverge(self) -> None:
-        message = f"training diverged at step {self.step_count} (loss became NaN or infinite)"
-        good = self._good_state
-        if good is not None:
-            self._load_weights(good)
-            message += f"; kept the weights from step {good['step']}"
-            if self.out_dir is not None and self.dist.is_main:
-                self.save(self.out_dir)
-                message += f", saved to {self.out_dir}"
-        self.diverged = message
-        raise Diverged(message)
+        keep = self.out_dir is not None and self.dist.is_main
+        self.diverged = self._last_good.give_up(self.step_count, self.nets(),
+                                                (lambda: self.save(self.out_dir)) if keep else None)
+        raise Diverged(self.diverged)
 
     def report(self) -> TrainReport:
         """Where the run stands, as a plain record (what the live view and the CLI's progress bar show)."""
@@ -355,8 +337,11 @@ class GanTrainer(RunBudget):
 
     def resume_from(self, folder: str | Path) -> None:
         """Continue from a saved checkpoint of the same model (weights only; optimiser state starts afresh)."""
-        self._load_weights(checkpoint.resume_weights(folder, self.spec))
-        self._good_state = self._weights_copy()  # the budget counts this session's steps only
+        states = checkpoint.resume_weights(folder, self.spec)
+        with torch.no_grad():
+            for name, net in self.nets().items():
+                net.load_state_dict(states[name])
+        self._last_good.keep(self.step_count, self.train_time, self.nets(), now=True)
 
     def save(self, folder: str | Path, card_extra: dict | None = None) -> Path:
         """Write the checkpoint (checkpoint.parts) to ``folder``; returns where it went."""

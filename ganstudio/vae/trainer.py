@@ -23,6 +23,7 @@ from ganstudio.gan.config import TrainConfig
 from ganstudio.gan.ddp import SINGLE, DistContext
 from ganstudio.gan.evaluation import Evaluator
 from ganstudio.gan.history import History
+from ganstudio.gan.last_good import LastGood
 from ganstudio.gan.progress import Pace, RunBudget, TrainReport
 from ganstudio.gan.registry import build_generator
 from ganstudio.gan.sampling import Players, eval_forward
@@ -33,7 +34,6 @@ from ganstudio.vae import objective
 from ganstudio.vae.model import build_encoder
 
 SERIES = ("recon", "kl", "elbo", "grad_enc", "grad_dec")  # the VAE's curves (the live view's charts name them)
-GOOD_STATE_EVERY_S = 2.0  # training seconds between copies of the last good weights
 LOG_EVERY = 10  # iterations between reads of the step's numbers (a host sync on a GPU), as the GAN's
 
 
@@ -80,8 +80,7 @@ class VaeTrainer(RunBudget):
         self.stop_requested = False
         self._last: dict[str, torch.Tensor] = {}
         self._pace = Pace()
-        self._good_state: dict | None = None
-        self._good_at = -math.inf
+        self._last_good = LastGood()  # put back if a step's numbers stop being finite
         self._finished = False
         self.step_threads = 1 if self.device.type == "cpu" and self.data_kind == "2d" else None  # as the GAN's
         self._evaluator = Evaluator(cfg, self.spec, self.source, self.device)
@@ -140,24 +139,12 @@ class VaeTrainer(RunBudget):
         values["elbo"] = values["recon"] - values["kl"]
         self.history.add(self.step_count, values)
         self._pace.mark(self.train_time, self.step_count)
-        if self.train_time - self._good_at >= GOOD_STATE_EVERY_S or self._good_state is None:
-            self._good_state = {"step": self.step_count, **{k: {n: t.detach().clone() for n, t in m.state_dict().items()}
-                                                            for k, m in self.nets().items()}}
-            self._good_at = self.train_time
+        self._last_good.keep(self.step_count, self.train_time, self.nets())
 
     def _diverge(self) -> None:
-        message = f"training diverged at step {self.step_count} (loss became NaN or infinite)"
-        good = self._good_state
-        if good is not None:
-            with torch.no_grad():
-                for name, net in self.nets().items():
-                    net.load_state_dict(good[name])
-            message += f"; kept the weights from step {good['step']}"
-            if self.out_dir is not None:
-                self.save(self.out_dir)
-                message += f", saved to {self.out_dir}"
-        self.diverged = message
-        raise Diverged(message)
+        self.diverged = self._last_good.give_up(self.step_count, self.nets(),
+                                                (lambda: self.save(self.out_dir)) if self.out_dir is not None else None)
+        raise Diverged(self.diverged)
 
     def nets(self) -> dict[str, torch.nn.Module]:
         """The trained nets by name: "decoder" (the generator samples come from) and "encoder"."""
