@@ -442,7 +442,9 @@ def test_text_gan_lesson_streams_lines_and_shows_the_gradient_of_each_estimator(
     expect(page.get_by_label("number input for Gumbel-softmax temperature τ")).to_be_visible()
     start, stop, figures = page.locator("#textgan-start"), page.locator("#textgan-stop"), page.locator("#textgan-figures")
 
+    tau = page.get_by_label("number input for Gumbel-softmax temperature τ")
     estimator.get_by_text(re.compile("^argmax")).click()
+    expect(tau).to_be_disabled()  # τ is Gumbel-softmax's alone
     start.click()
     expect(page.locator("#textgan-lines .gs-tg-lines")).to_have_attribute("data-step", re.compile(r"^[1-9]"),
                                                                          timeout=SLOW_MS)
@@ -461,6 +463,7 @@ def test_text_gan_lesson_streams_lines_and_shows_the_gradient_of_each_estimator(
     expect(start).to_be_enabled()
 
     estimator.get_by_text(re.compile("^Gumbel-softmax")).click()
+    expect(tau).to_be_enabled()
     start.click()
     expect(figures).to_contain_text(re.compile(r"‖∇G‖ = (?!0 )\d"), timeout=SLOW_MS)
     expect(figures).to_contain_text("G's weights have moved")

@@ -26,15 +26,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CANVAS = "#train-live canvas.gs-live"
 DRAWN_JS = """() => { const c = document.querySelector('#train-live canvas.gs-live');
   const t = document.querySelector('#train-live .gs-live-title').textContent.match(/step (\\d+)/);
-  return [Number(c.dataset.frames || 0), t ? Number(t[1]) : -1]; }"""
+  return [Number(c.dataset.frames || 0), t ? Number(t[1]) : -1, Number(c.dataset.version || 0)]; }"""
 
 
 def steps_per_frame(page, frames: int = 8) -> float:  # noqa: F811
-    """Steps the run made per frame the page drew, over the next ``frames`` frames (what the pace sets)."""
-    first_frames, first_step = page.evaluate(DRAWN_JS)
+    """Steps the run made per frame it published, over the next ``frames`` frames the page drew (what the pace
+    sets). Counted by the frames' version numbers, not the page's draws: a slow page skips frames, never steps."""
+    first_frames, first_step, first_version = page.evaluate(DRAWN_JS)
     page.wait_for_function(f"() => ({DRAWN_JS})()[0] >= {first_frames + frames}", polling=50, timeout=SLOW_MS)
-    last_frames, last_step = page.evaluate(DRAWN_JS)
-    return (last_step - first_step) / (last_frames - first_frames)
+    _, last_step, last_version = page.evaluate(DRAWN_JS)
+    return (last_step - first_step) / max(1, last_version - first_version)
 
 
 def choose_pace(page, label: str) -> None:  # noqa: F811

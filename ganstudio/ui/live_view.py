@@ -157,7 +157,7 @@ function draw() {
   if (base.kind === '2d') draw2d(); else drawImage();
   title.textContent = frame ? `${base.title} · step ${frame.step}` : base.title;
   drawn.textContent = frame && frame.drawn ? `drawn: ${frame.drawn}` : '';
-  frames += 1; canvas.dataset.frames = String(frames);
+  frames += 1; canvas.dataset.frames = String(frames); canvas.dataset.version = String(version);
 }
 function fresh() {
   const v = props.value || {};

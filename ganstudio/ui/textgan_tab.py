@@ -51,7 +51,15 @@ def on_start(estimator, temperature, straight_through, seconds, seed, prompts, r
     actions.start(who, {"estimator": estimator, "temperature": temperature, "straight_through": straight_through,
                         "seconds": seconds, "seed": seed, "prompts": (prompts or "").strip("\n").split("\n")})
     # the last run's lines and figures go: a new run's page shows only the new run
-    return ["starting…", figures_md({}), lines_html({}), charts_html({}), gr.update(active=True), *_controls("queued")]
+    # shown_state "starting" (no poll says that): the next change of it reads the new run, whatever a poll that left
+    # before Start brings back
+    return ["starting…", figures_md({}), lines_html({}), charts_html({}), gr.update(active=True), "starting",
+            *_controls("queued")]
+
+
+def on_estimator(estimator: str) -> list:
+    """τ and straight-through belong to Gumbel-softmax: the other estimators grey them out."""
+    return [gr.update(interactive=estimator == "gumbel")] * 2
 
 
 def on_poll(request: gr.Request):
@@ -109,8 +117,9 @@ def build_textgan_tab(state: dict | None = None) -> None:
     private = {"api_visibility": "private"}
 
     start.click(on_start, [estimator, temperature, straight, seconds, seed, prompts],
-                [status, figures, table, charts, timer, start, stop],
+                [status, figures, table, charts, timer, shown_state, start, stop],
                 api_name="textgan_start", show_progress="minimal", **PAGE_API, **DEVICE_WORK)
+    estimator.change(on_estimator, estimator, [temperature, straight], queue=False, show_progress="hidden", **private)
     poll_outputs = [status, figures, table, charts, shown_state]
     timer.tick(on_poll, None, poll_outputs, show_progress="hidden", concurrency_id="poll", concurrency_limit=None,
                **private)

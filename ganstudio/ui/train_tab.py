@@ -46,6 +46,7 @@ LOSS_CHOICES = [("non-saturating", "ns"), ("saturating (the original minimax)", 
 AUG_CHOICES = ["translation", "cutout", "color"]
 LIVE = ("queued", "running", "paused", "saving")  # "saving": finished, its save not yet done (the page keeps polling)
 IDLE = ("idle", False)  # (state, saved) before any run: what the buttons are built for
+STARTING = ("starting", False)  # shown between Start's answer and the first poll of the new run
 POLL_S = 1.0  # numbers, curves and button states; the picture has its own, faster loop
 
 # ---- view helpers -------------------------------------------------------------------------------
@@ -177,7 +178,9 @@ def on_start(data, upload, arch, loss, steps, seconds, batch, z_dim, lr_g, lr_d,
         value = actions.live_value(who)
     except StudioError as err:
         raise user_error(err) from None
-    return ["starting…", gr.update(active=True), value, *_buttons("queued", False)]
+    # shown_state "starting" (no poll says that): the next change of it reads the new run, whatever a poll that left
+    # before Start brings back
+    return ["starting…", gr.update(active=True), value, STARTING, *_buttons("queued", False)]
 
 
 def on_poll(request: gr.Request):
@@ -376,7 +379,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                            diffaug, conditional, pack, r1, grad_clip, beta1, beta2, lessons.group, view], **private_api)
     canvas.select(on_canvas_click, points, [points, canvas, view], **private_api)
     clear_points.click(on_clear_points, None, [points, canvas, view], **private_api)
-    start.click(on_start, form + [points], [status, timer, view, *buttons], api_name="train_start",
+    start.click(on_start, form + [points], [status, timer, view, shown_state, *buttons], api_name="train_start",
                 show_progress="minimal", **PAGE_API, **DEVICE_WORK)
     # queued (in its own unlimited group, so never behind device work): only a queued event's answer tells the page
     # that shown_state changed, which is what redraws the buttons
