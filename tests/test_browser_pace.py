@@ -129,6 +129,8 @@ def test_a_new_run_drops_the_last_runs_zip_and_names_agree(page):  # noqa: F811 
     page.locator("#train-stop").click()
     page.locator("#train-save").click()
     expect(link).to_have_attribute("download", "gan-mlp-ring8-run2.zip", timeout=SLOW_MS)
+    page.locator("#train-reset").click()  # the run is gone: so is its zip
+    expect(page.locator("#train-download a")).to_have_count(0)
 
 
 INSIDE_JS = """el => { const box = el.getBoundingClientRect();

@@ -57,6 +57,10 @@ def test_a_2d_vae_draws_decoder_samples_and_its_elbo_terms_move(page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#train-live").screenshot(path=str(ARTIFACTS / "vae-2d-view.png"))
     game.screenshot(path=str(ARTIFACTS / "vae-2d-objective.png"))
+    page.locator("#train-pause").click()  # paused, a VAE offers the one step it has: Step D+G, not D or G alone
+    expect(page.get_by_role("button", name="Step D+G")).to_be_enabled()
+    expect(page.locator("#train-step-d")).to_be_disabled()
+    expect(page.locator("#train-step-g")).to_be_disabled()
     page.locator("#train-stop").click()
     expect(page.locator("#train-status")).to_contain_text("saved as")
 

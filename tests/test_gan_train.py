@@ -260,3 +260,16 @@ def test_a_run_switches_only_between_losses_that_share_d_s_objective():
     assert trainer.cfg.loss == "ns"
     with pytest.raises(BadInput, match="switch only between"):
         trainer.set_loss("hinge")
+
+
+def test_a_transformer_run_from_the_form_is_a_transformer_all_the_way_to_the_pixels():
+    """What the Train tab (and `train --arch transformer`) starts: G's tokens draw their own tiles (no convolution),
+    as the bundled digits-transgan; an explicit conv head is still honoured."""
+    cfg = TrainConfig.defaults_for("digits", arch="transformer", width=16, depth=1, batch_size=8).validate()
+    assert cfg.g_out == "patch"
+    trainer = GanTrainer(cfg, data=tiny_images())
+    assert not any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in trainer.G.modules())
+    trainer.step()
+    assert trainer.step_count == 1
+    assert TrainConfig.defaults_for("digits", arch="transformer", g_out="convT").g_out == "convT"
+    assert TrainConfig.defaults_for("digits", arch="dcgan").g_out == "convT"  # the digits preset's, unchanged

@@ -204,6 +204,7 @@ def poll_training(owner: str) -> dict:
         "ended_by": job.ended_by,
         "ending": job.ending,  # finished, still being saved: its buttons are not settled yet
         "run": run.name,
+        "family": run.params.get("family", "gan"),  # a VAE has no D: the page offers no Step D / Step G
     }
 
 

@@ -90,7 +90,8 @@ class TrainConfig:
     @classmethod
     def defaults_for(cls, data: str, **overrides) -> "TrainConfig":
         """Settings that make a GAN learn on `data` when the user only presses Start. An fc run on images starts
-        from the articles' recipe (``ARTICLE_PRESET``): what a form or a flag does not set follows the articles."""
+        from the articles' recipe (``ARTICLE_PRESET``): what a form or a flag does not set follows the articles. A
+        transformer run draws its pixels from its tokens (``g_out="patch"``), as the bundled digits-transgan does."""
         if data in ("ring8", "grid25", "spiral", "moons", "custom"):
             preset = dict(TOY_PRESETS[data])
         elif overrides.get("arch") == "fc":
@@ -99,6 +100,8 @@ class TrainConfig:
             preset = dict(DIGIT_PRESET)
         else:  # cifar10 or an uploaded set of colour images
             preset = dict(COLOUR_PRESET)
+        if overrides.get("arch") == "transformer":
+            preset["g_out"] = "patch"  # a Transformer as the whole generator (TransGAN): each token draws its tile
         if overrides.get("family") == "vae":
             preset.update(VAE_TOY_PRESET if data in TOY_SETS else VAE_IMAGE_PRESET)
         preset.update({k: v for k, v in overrides.items() if v is not None})

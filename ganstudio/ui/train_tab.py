@@ -25,6 +25,7 @@ from ganstudio.ui.lessons import build_lessons, wire_lessons
 from ganstudio.ui.live_controls import build_live_controls, wire_live_controls
 from ganstudio.ui.live_view import live_view
 from ganstudio.ui.recipe import build_recipe, wire_recipe
+from ganstudio.ui.train_readouts import GAME_CSS, game_html, metrics_text, progress_bar
 
 DATA_CHOICES = [
     ("8 Gaussians on a ring (2D)", "ring8"),
@@ -49,71 +50,20 @@ IDLE = ("idle", False)  # (state, saved) before any run: what the buttons are bu
 STARTING = ("starting", False)  # shown between Start's answer and the first poll of the new run
 POLL_S = 1.0  # numbers, curves and button states; the picture has its own, faster loop
 
-# ---- view helpers -------------------------------------------------------------------------------
+# ---- the buttons -------------------------------------------------------------------------------
 
 
-def _bar(progress: float, state: str) -> str:
-    pct = max(0.0, min(progress, 1.0)) * 100
-    colour = {"failed": "#c0392b", "done": "#1b7837"}.get(state, "#762a83")
-    return (f'<div style="background:#e6e6e6;border-radius:4px;height:12px;width:100%">'
-            f'<div style="background:{colour};width:{pct:.1f}%;height:12px;border-radius:4px"></div></div>')
-
-
-def _metrics_text(snap: dict) -> str:
-    m = snap.get("metrics") or {}
-    latest = snap.get("latest") or {}
-    parts = []
-    if "modes" in m:
-        kl = m.get("reverse_kl")
-        parts.append(f"**Modes captured:** {m['modes']}/{m['total_modes']} · **high quality:** "
-                     f"{100 * m['high_quality']:.1f}%" + (f" · reverse KL {kl:.3f}" if kl is not None else "")
-                     + f"\n\n<small>{train_texts.MODES_NOTE}</small>")
-    if "precision" in m:
-        parts.append(f"**Precision:** {100 * m['precision']:.1f}% · **coverage:** {100 * m['coverage']:.1f}%")
-    if "fid" in m:
-        parts.append(f"**{m.get('fid_name', 'FID')}:** {m['fid']:.2f} (step {m.get('step', '?')})")
-    if snap.get("family") == "vae":
-        parts.append(f"Updates: **{snap.get('step', 0)}** (encoder and decoder together; a VAE has no D)")
-    elif snap:
-        parts.append(f"Updates: **D {snap.get('d_updates', 0)}** · **G {snap.get('g_updates', 0)}** "
-                     f"(iterations {snap.get('step', 0)})")
-    if "d_real" in latest:
-        what = "P(real)" if snap.get("d_output") == "probability" else "score"
-        parts.append(f"D(x) {what}: {latest.get('d_real', float('nan')):.3f} · D(G(z)): "
-                     f"{latest.get('d_fake', float('nan')):.3f} · ‖∇D‖ {latest.get('grad_d', float('nan')):.3g} · "
-                     f"‖∇G‖ {latest.get('grad_g', float('nan')):.3g}")
-    return "\n\n".join(parts) or "Metrics appear once training runs."
-
-
-def _game_html(snap: dict) -> str:
-    """The chosen loss written out, with this run's current value of every term."""
-    terms = snap.get("terms") or {}
-    if not terms:
-        return "<div class='gs-game'><em>The game's terms appear once training runs.</em></div>"
-    rows = "".join(f"<tr><td><code>{name}</code></td><td class='num'>{value:+.3f}</td><td>{note}</td></tr>"
-                   for name, value, note in terms["rows"])
-    footer = terms.get("footer") or (f"D's loss now {terms['d_loss']:.3f} · G's loss now {terms['g_loss']:.3f} "
-                                     "(on a fresh batch of 128 real and 128 generated samples)")  # a VAE: its own
-    return (f"<div class='gs-game'><b>{terms.get('title', 'The game')}</b> ({snap.get('loss', '')}): "
-            f"{terms['game']}<table>{rows}</table><div>{footer}</div></div>")
-
-
-GAME_CSS = """
-.gs-game {font-size: 0.92em} .gs-game table {border-collapse: collapse; margin: 6px 0}
-.gs-game td {padding: 2px 10px; border-bottom: 1px solid #e3e3e3} .gs-game td.num {font-family: ui-monospace, monospace;
-text-align: right}
-"""
-
-
-def _buttons(state: str, saved: bool) -> list:
-    """[start, pause, stop, reset, step D, step G, step D+G, save, explore]: enabled only when they can act."""
+def _buttons(state: str, saved: bool, vae: bool = False) -> list:
+    """[start, pause, stop, reset, step D, step G, step D+G, save, explore]: enabled only when they can act (a VAE
+    has no D: only Step D+G, one step of its encoder and decoder)."""
     live = state in LIVE
     return [
         gr.update(interactive=not live),
         gr.update(interactive=state in ("running", "paused"), value="Resume" if state == "paused" else "Pause"),
         gr.update(interactive=live),
         gr.update(interactive=state != "idle"),
-        *[gr.update(interactive=state == "paused")] * 3,
+        *[gr.update(interactive=state == "paused" and not vae)] * 2,
+        gr.update(interactive=state == "paused"),
         gr.update(interactive=state in ("running", "paused") or saved),
         gr.update(interactive=state in ("running", "paused") or saved),
     ]
@@ -189,7 +139,7 @@ def on_poll(request: gr.Request):
     the session's state for every update it is sent, `gr.skip()` included, and a poll comes every second."""
     info = actions.poll_training(owner(request))
     snap = info.get("snapshot") or {}
-    return [info["text"], _bar(info["progress"], info["state"]), _metrics_text(snap), _game_html(snap),
+    return [info["text"], progress_bar(info["progress"], info["state"]), metrics_text(snap), game_html(snap),
             _shown(info)]
 
 
@@ -200,8 +150,9 @@ def _shown(info: dict) -> tuple[str, bool]:
 def on_controls(shown: tuple[str, bool], request: gr.Request):
     """The shown (state, saved) changed: the timer and the buttons follow the run as it is now. A poll that left
     before Start may land after it with the old run's "done"; trusting it would stop the timer on a live run."""
-    state, saved = _shown(actions.poll_training(owner(request)))
-    return [gr.update(active=state in LIVE), *_buttons(state, saved)]
+    info = actions.poll_training(owner(request))
+    state, saved = _shown(info)
+    return [gr.update(active=state in LIVE), *_buttons(state, saved, info.get("family") == "vae")]
 
 
 def on_pause(request: gr.Request):
@@ -212,7 +163,8 @@ def on_pause(request: gr.Request):
         info = actions.resume_training(who) if info["state"] == "paused" else actions.pause_training(who)
     except StudioError as err:
         raise user_error(err) from None
-    return [info["text"], gr.update(active=True), *_buttons(info["state"], bool(info.get("saved")))]
+    return [info["text"], gr.update(active=True),
+            *_buttons(info["state"], bool(info.get("saved")), info.get("family") == "vae")]
 
 
 def on_stop(request: gr.Request):
@@ -231,7 +183,7 @@ def on_step(which: str, request: gr.Request):
     except StudioError as err:
         raise user_error(err) from None
     snap = info["snapshot"]
-    return [info["text"], _metrics_text(snap), _game_html(snap)]
+    return [info["text"], metrics_text(snap), game_html(snap)]
 
 
 def on_step_d(request: gr.Request):
@@ -248,7 +200,7 @@ def on_step_both(request: gr.Request):
 
 def on_reset(data, points, seed, request: gr.Request):
     actions.reset(owner(request))
-    return ["idle: press Start", _bar(0.0, "idle"), "", _game_html({}), gr.update(active=False), IDLE,
+    return ["idle: press Start", progress_bar(0.0, "idle"), "", game_html({}), gr.update(active=False), IDLE,
             train_view.preview(data if data != "upload" else "upload", points, seed or 0), *_buttons(*IDLE)]
 
 
@@ -315,11 +267,11 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
                 start = gr.Button("Start", variant="primary", elem_id="train-start", min_width=70)
                 pause = gr.Button("Pause", interactive=False, elem_id="train-pause", min_width=70)
                 stop = gr.Button("Stop", interactive=False, elem_id="train-stop", min_width=70)
-                reset = gr.Button("Reset", interactive=False, min_width=70)
+                reset = gr.Button("Reset", interactive=False, min_width=70, elem_id="train-reset")
         with gr.Column(scale=2, min_width=320):
             view = live_view(frame, curves, train_view.preview("ring8"))
             status = gr.Markdown("idle: press Start", elem_id="train-status")
-            bar = gr.HTML(_bar(0.0, "idle"))
+            bar = gr.HTML(progress_bar(0.0, "idle"))
             with gr.Row():
                 step_d = gr.Button("Step D", size="sm", interactive=False, elem_id="train-step-d")
                 step_g = gr.Button("Step G", size="sm", interactive=False, elem_id="train-step-g")
@@ -330,7 +282,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
         with gr.Column(min_width=340):
             metrics = gr.Markdown("Metrics appear once training runs.", elem_id="train-metrics")
         with gr.Column(min_width=340):
-            game = gr.HTML(_game_html({}), css_template=GAME_CSS)
+            game = gr.HTML(game_html({}), css_template=GAME_CSS)
     with gr.Accordion("Hyperparameters", open=False):
         with gr.Row():
             steps = gr.Number(preset["steps"], label="Steps (0 = no limit)", precision=0)
@@ -397,7 +349,7 @@ def build_train_tab(state: dict | None = None) -> TrainTab:
     step_g.click(on_step_g, None, step_outputs, show_progress="hidden", **private_api)
     step_both.click(on_step_both, None, step_outputs, show_progress="hidden", **private_api)
     reset.click(on_reset, [data, points, seed], [status, bar, metrics, game, timer, shown_state, view, *buttons],
-                **private_api)
+                **private_api).then(lambda: None, None, download, queue=False, **private_api)  # its zip goes too
     save.click(on_save, None, download, api_name="train_save", **PAGE_API)
     push.click(on_push, [repo, private], push_result, api_name="train_push", **PAGE_API)
     wire_lessons(lessons, dict(data=data, loss=loss, steps=steps, seconds=seconds, batch_size=batch, lr_g=lr_g,
